@@ -1,0 +1,294 @@
+"""The study engine: every decision of a study, on any storage.
+
+Each function takes a :class:`~hpopt.storage.base.Storage`, holds its lock for
+the whole read-decide-write, and rebuilds settings, search space, plan and
+algorithm from what is stored.  The standalone library (``hpopt.study``) and
+the dashboard's workers call these same functions, so a trainer behaves the
+same in a script and in a worker.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import time
+
+from hpopt import algorithms
+from hpopt.errors import HpoError
+from hpopt.plan import Plan, plan as make_plan
+from hpopt.settings import Settings
+from hpopt.space import SearchSpace, SpaceExhausted
+from hpopt.status import Decision, Status, TrialState
+from hpopt.storage.base import Storage, TrialRecord
+
+META_VERSION = 1
+#: without batch_size_name an OOM re-runs the same config at most this often
+MAX_OOM_RETRIES = 3
+
+
+@dataclasses.dataclass
+class Loaded:
+    meta: dict
+    settings: Settings
+    space: SearchSpace
+    plan: Plan
+    algorithm: algorithms.Algorithm
+
+
+def new_meta(settings: Settings) -> dict:
+    plan = make_plan(**settings.plan_kwargs())
+    return {
+        "version": META_VERSION,
+        "settings": settings.to_dict(),
+        "initial_space": settings.search_space,
+        "space": settings.search_space,
+        "plan": plan.to_dict(),
+        "error": "",
+        "created": time.time(),
+    }
+
+
+def plan_from_dict(d: dict) -> Plan:
+    names = {f.name for f in dataclasses.fields(Plan)}
+    kw = {k: v for k, v in d.items() if k in names}
+    kw["brackets"] = tuple(tuple(b) for b in kw.get("brackets", ()))
+    kw["auto"] = tuple(kw.get("auto", ()))
+    kw["warnings"] = tuple(kw.get("warnings", ()))
+    return Plan(**kw)
+
+
+def load(storage: Storage) -> Loaded:
+    meta = storage.load_meta()
+    if meta is None:
+        raise HpoError("no study is stored here; create one with hpopt.create()")
+    settings = Settings(**meta["settings"])
+    space = SearchSpace.from_spec(meta["space"])
+    plan = plan_from_dict(meta["plan"])
+    return Loaded(meta, settings, space, plan, algorithms.build(settings, space, plan))
+
+
+def train_config(storage: Storage, ld: Loaded, trial: TrialRecord) -> dict:
+    """The dict a trainer receives. The guide's sample reads params,
+    iterations and subset_ratio; ``storage`` lets report() find the study."""
+    config = {
+        "trial_id": trial.trial_id,
+        "params": dict(trial.params),
+        "iterations": trial.iterations,
+        "subset_ratio": trial.subset_ratio,
+        "mode": ld.settings.mode,
+        "attempt": trial.attempt,
+        "resume_iteration": trial.resume_iteration,
+        "checkpoint_dir": storage.checkpoint_dir(trial.trial_id),
+        "batch_size_name": ld.settings.batch_size_name,
+        "file_path": ld.settings.save_path,
+        "storage": storage.spec,
+    }
+    config.update(ld.algorithm.config_extra(trial))
+    return config
+
+
+# -- handing out trials -------------------------------------------------------
+def propose(storage: Storage) -> TrialRecord | None:
+    """Creates the algorithm's next trial in state QUEUED; None once the plan
+    is handed out. Call inside ``storage.locked()``."""
+    ld = load(storage)
+    _raise_if_failed(ld)
+    new = ld.algorithm.next_trial(storage)
+    if new is None:
+        return None
+    return storage.add_trial(
+        TrialRecord(trial_id=-1, params=new.params, iterations=new.iterations,
+                    subset_ratio=new.subset_ratio, bracket=new.bracket)
+    )
+
+
+def start(storage: Storage, trial: TrialRecord, owner: str) -> dict:
+    """QUEUED -> RUNNING, returns the train config. Inside ``locked()``."""
+    if trial.state is not TrialState.QUEUED:
+        raise HpoError(f"trial {trial.trial_id} is {trial.state.value}, not queued")
+    trial.state = TrialState.RUNNING
+    trial.attempt += 1
+    trial.owner = owner
+    trial.last_iteration = trial.resume_iteration
+    storage.save_trial(trial)
+    return train_config(storage, load(storage), trial)
+
+
+def next_sample(storage: Storage, owner: str) -> dict | None:
+    """A queued trial (an OOM or interrupted re-run) first, else a new one."""
+    with storage.locked():
+        _raise_if_failed(load(storage))
+        trial = next((t for t in storage.trials() if t.state is TrialState.QUEUED), None)
+        if trial is None:
+            trial = propose(storage)
+        if trial is None:
+            return None
+        return start(storage, trial, owner)
+
+
+# -- reports ------------------------------------------------------------------
+def check_score(score) -> float:
+    if isinstance(score, bool) or not isinstance(score, numbers.Real):
+        raise ValueError(f"score must be a finite number (got {type(score).__name__} {score!r})")
+    value = float(score)
+    if not math.isfinite(value):
+        raise ValueError(f"score must be a finite number (got {value}); nothing was stored")
+    return value
+
+
+def check_iteration(iteration) -> None:
+    if iteration is not None and (isinstance(iteration, bool) or not isinstance(iteration, numbers.Integral) or iteration < 1):
+        raise ValueError(f"iteration must be an integer >= 1 (got {iteration!r})")
+
+
+def report(storage: Storage, trial_id: int, score, iteration: int | None = None) -> Status:
+    """Stores one score and decides. Returns Status.RUNNING or Status.STOP.
+
+    ``iteration`` defaults to the trial's last iteration + 1 (the first
+    report of an attempt is resume_iteration + 1). Reporting an iteration that
+    is already stored replaces its score (a re-run trains it again); a report
+    for a trial that is not running stores nothing and answers STOP.
+    """
+    value = check_score(score)
+    check_iteration(iteration)
+    with storage.locked():
+        trial = storage.get_trial(trial_id)
+        if trial.state is not TrialState.RUNNING:
+            return Status.STOP
+        ld = load(storage)
+        iteration = int(iteration) if iteration is not None else trial.last_iteration + 1
+        storage.add_score(trial.trial_id, iteration, value)
+        if iteration <= trial.last_iteration or trial.best_score is None:
+            trial.best_score = best_of([v for _, v in storage.scores(trial.trial_id)], ld.settings.mode)
+        else:
+            trial.best_score = best_of([trial.best_score, value], ld.settings.mode)
+        trial.last_iteration = iteration
+        decision = ld.algorithm.on_report(storage, trial, iteration)
+        if decision is Decision.STOP:
+            trial.state = TrialState.STOPPED
+        elif decision is Decision.COMPLETE:
+            trial.state = TrialState.COMPLETED
+        elif trial.pending == "pause":
+            # keeps its progress: the next attempt starts after this iteration
+            trial.state, trial.resume_iteration, trial.owner = TrialState.PAUSED, iteration, ""
+            decision = Decision.STOP
+        trial.pending = ""
+        storage.save_trial(trial)
+        return Status.RUNNING if decision is Decision.CONTINUE else Status.STOP
+
+
+def report_oom(storage: Storage, trial_id: int) -> Status:
+    """The trial ran out of memory: it goes back to the queue to run again.
+
+    With batch_size_name, the study's batch-size range shrinks below the failed
+    size (stored, so later samples and a resume respect it) and the trial
+    re-runs at the new upper bound. When even the smallest size failed, the
+    study fails with a clear error (raised here and by get_next_sample).
+    """
+    with storage.locked():
+        trial = storage.get_trial(trial_id)
+        if trial.state is not TrialState.RUNNING:
+            return Status.STOP
+        ld = load(storage)
+        name = ld.settings.batch_size_name
+        trial.oom_count += 1
+        if name is None:
+            if trial.oom_count >= MAX_OOM_RETRIES:
+                _finish(storage, trial, TrialState.FAILED,
+                        f"CUDA out of memory {trial.oom_count} times; set batch_size_name so "
+                        "hpopt can lower the batch size")
+                return Status.STOP
+        else:
+            try:
+                space = ld.space.shrink_below(name, trial.params[name])
+            except SpaceExhausted as exc:
+                error = f"{exc}; the study cannot continue"
+                _finish(storage, trial, TrialState.FAILED, error)
+                ld.meta["error"] = error
+                storage.save_meta(ld.meta)
+                raise HpoError(error) from None
+            ld.meta["space"] = space.to_spec()
+            storage.save_meta(ld.meta)
+            trial.params[name] = space[name].grid()[-1]
+        storage.clear_scores(trial.trial_id)
+        trial.state = TrialState.QUEUED
+        trial.rungs, trial.best_score = {}, None
+        trial.last_iteration = trial.resume_iteration = 0
+        storage.save_trial(trial)
+        return Status.CUDAOOM
+
+
+# -- ending trials --------------------------------------------------------------
+def _finish(storage: Storage, trial: TrialRecord, state: TrialState, error: str = "") -> None:
+    trial.state = state
+    trial.error = error or trial.error
+    storage.save_trial(trial)
+
+
+def finish(storage: Storage, trial_id: int, error: str = "") -> TrialState:
+    """The trainer returned (or raised, with ``error``). A running trial ends
+    COMPLETED when it reported a score, FAILED otherwise; any other state is
+    left as it is. Returns the trial's state."""
+    with storage.locked():
+        trial = storage.get_trial(trial_id)
+        if trial.state is TrialState.RUNNING:
+            if error:
+                _finish(storage, trial, TrialState.FAILED, error)
+            elif trial.best_score is None:
+                _finish(storage, trial, TrialState.FAILED, "the trainer returned without reporting a score")
+            else:
+                _finish(storage, trial, TrialState.COMPLETED)
+        return trial.state
+
+
+def requeue(storage: Storage, trial_id: int, keep_progress: bool) -> bool:
+    """RUNNING or PAUSED -> QUEUED, to run again (an interrupted or resumed
+    trial). With keep_progress the next attempt starts after the last stored
+    iteration; otherwise from scratch (its scores are replaced as it re-reports)."""
+    with storage.locked():
+        trial = storage.get_trial(trial_id)
+        if trial.state not in (TrialState.RUNNING, TrialState.PAUSED):
+            return False
+        trial.resume_iteration = trial.last_iteration if keep_progress else 0
+        trial.state = TrialState.QUEUED
+        trial.owner = ""
+        storage.save_trial(trial)
+        return True
+
+
+def _raise_if_failed(ld: Loaded) -> None:
+    if ld.meta.get("error"):
+        raise HpoError(ld.meta["error"])
+
+
+# -- results --------------------------------------------------------------------
+def best_of(values: list[float], mode: str) -> float | None:
+    if not values:
+        return None
+    return max(values) if mode == "max" else min(values)
+
+
+def best_trial(storage: Storage, mode: str) -> TrialRecord | None:
+    """The trial with the best score among trials that reported (running ones
+    included, so a study in progress has a best so far). Ties go to the earlier trial."""
+    scored = [t for t in storage.trials() if t.best_score is not None and t.state is not TrialState.QUEUED]
+    if not scored:
+        return None
+    sign = 1 if mode == "max" else -1
+    return max(scored, key=lambda t: (sign * t.best_score, -t.trial_id))
+
+
+def epochs_spent(storage: Storage) -> float:
+    """Epochs trained so far over all trials (on the planned subset)."""
+    return sum(t.last_iteration for t in storage.trials() if t.state is not TrialState.QUEUED)
+
+
+def progress(storage: Storage) -> float:
+    """Fraction of the planned epochs spent, in [0, 1]; 1.0 once nothing is left to run."""
+    ld = load(storage)
+    trials = storage.trials()
+    if trials and len(trials) >= ld.plan.num_trials and all(t.state.is_finished() for t in trials):
+        return 1.0
+    planned = max(ld.plan.expected_epochs, 1e-9)
+    return min(1.0, epochs_spent(storage) / planned)
+

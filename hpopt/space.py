@@ -1,0 +1,569 @@
+"""Hyperparameter search spaces.
+
+A search space maps parameter names to :class:`Param` objects, one per
+hyperparameter.  Five types exist (see ``SPACE_TYPES``)::
+
+    uniform      [low, high]            float, uniform
+    quniform     [low, high, q]         uniform, snapped to the grid low + k*q
+    loguniform   [low, high(, base)]    float, log-uniform
+    qloguniform  [low, high, q(, base)] log-uniform, snapped to low + k*q
+    choice       [v0, v1, ...]          one of the listed objects
+
+Invariants every value from ``sample``/``decode`` obeys:
+
+* numeric values lie in ``[low, high]``;
+* quantized values lie on the grid ``low + k*q`` with integer ``k >= 0`` and
+  ``low + k*q <= high`` (the top point may be below ``high``);
+* quantized params whose low, high and q are all ``int`` give Python ``int``;
+  every other numeric param gives Python ``float`` (never a numpy scalar);
+* ``choice`` gives the object stored in its list.
+
+The unit encoding maps each param onto ``[0, 1]`` uniformly in its sampling
+measure, so an optimizer can work on the unit cube and ``decode`` back.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import reprlib
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+
+__all__ = ["SPACE_TYPES", "Param", "Uniform", "QUniform", "LogUniform", "QLogUniform",
+           "Choice", "SearchSpace", "SpaceExhausted", "search_space"]
+
+SPACE_TYPES = ("uniform", "quniform", "loguniform", "qloguniform", "choice")
+
+_CHOICE_TYPES = (str, int, float, bool, type(None))
+# Float grid points low + k*q carry rounding error of a few ulps of the bounds'
+# magnitude; grid tests allow that much (and at least 1e-9 of a step).
+_REL_TOL = 1e-9
+_ULPS = 4 * 2.0 ** -52
+
+
+class SpaceExhausted(ValueError):
+    """Raised by ``below``/``shrink_below`` when no grid value is left."""
+
+
+def _describe(type_: Any, range_: Any, name: str | None) -> str:
+    if name is not None:
+        return f"parameter {name!r}: "
+    return f"search_space({type_!r}, {reprlib.repr(range_)}): "
+
+
+def _check_name(name: Any) -> None:
+    if name is not None and (not isinstance(name, str) or not name):
+        raise ValueError(f"parameter names must be non-empty strings (got {name!r})")
+
+
+def _real(value: Any) -> int | float | None:
+    """``value`` as a Python int/float if it is a finite non-bool number, else None."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    return None
+
+
+def _clip_unit(u: Any) -> float:
+    u = float(u)
+    if math.isnan(u):
+        return 0.5
+    return min(max(u, 0.0), 1.0)
+
+
+def _typed(values) -> tuple:
+    # True == 1 == 1.0 in Python, so identity of specs must include the type.
+    return tuple((type(v).__name__, v) for v in values)
+
+
+class Param:
+    """One hyperparameter.  Abstract: use :func:`search_space` or a subclass.
+
+    Params are immutable by convention; ``with_name``/``below`` return copies.
+    For every param ``p`` and any float ``u`` (even NaN or outside [0, 1]),
+    ``p.contains(p.decode(u))`` holds, and ``0 <= p.encode(v) <= 1`` for every
+    ``v`` with ``p.contains(v)``.
+    """
+
+    type: str = ""
+    name: str | None
+
+    def __init__(self, range: Any, name: str | None = None) -> None:  # noqa: A002
+        _check_name(name)
+        self.name = name
+        self._prefix = _describe(self.type, range, name)
+        if not isinstance(range, (list, tuple)):
+            raise self._error(f"range must be a list or tuple (got {type(range).__name__})")
+        self._check_length(len(range))
+        self._setup(list(range))
+
+    # Subclasses define _check_length, _setup, _range, decode, and _locate
+    # (value -> location, or None if invalid), _unit (location -> [0, 1]) and
+    # _canon (location -> hashable canonical value).
+
+    def decode(self, u: float) -> Any:
+        """Map any float to a valid value (u is clipped to [0, 1]; NaN -> 0.5)."""
+        raise NotImplementedError
+
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is a valid value of this param (kind, range, grid)."""
+        return self._locate(value) is not None
+
+    def encode(self, value: Any) -> float:
+        """Map a valid value into [0, 1]; raises ValueError for invalid values."""
+        return self._unit(self._located(value))
+
+    def canonical(self, value: Any) -> Any:
+        """Hashable canonical form of a valid value (equal values -> equal forms)."""
+        return self._canon(self._located(value))
+
+    def _located(self, value: Any) -> Any:
+        loc = self._locate(value)
+        if loc is None:
+            raise self._error(f"{reprlib.repr(value)} is not a valid value for {self!r}")
+        return loc
+
+    # -- shared behaviour ------------------------------------------------
+    @property
+    def is_int(self) -> bool:
+        """True when values are Python ints."""
+        return False
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        """One draw; consumes exactly one ``rng.random()`` so seeds are reproducible."""
+        return self.decode(rng.random())
+
+    def to_spec(self) -> dict:
+        """``{"type": ..., "range": [...]}``, JSON-serialisable; ``from_spec`` round-trips it."""
+        return {"type": self.type, "range": self._range()}
+
+    @staticmethod
+    def from_spec(spec: Any, name: str | None = None) -> "Param":
+        """Build a param from ``{"type": ..., "range": [...]}`` (as made by ``to_spec``)."""
+        if not isinstance(spec, Mapping) or set(spec) != {"type", "range"}:
+            where = f"parameter {name!r}: " if name is not None else ""
+            raise ValueError(f"{where}a spec must be a dict with exactly the keys 'type' and "
+                             f"'range' (got {reprlib.repr(spec)})")
+        return search_space(spec["type"], spec["range"], name=name)
+
+    def with_name(self, name: str | None) -> "Param":
+        """Copy carrying ``name``; re-validated so any error names it."""
+        return type(self)(self._range(), name=name)
+
+    def _error(self, message: str) -> ValueError:
+        return ValueError(self._prefix + message)
+
+    def _ident(self) -> tuple:
+        return (self.type, _typed(self._range()), self.name)
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self._ident() == other._ident()
+
+    def __hash__(self) -> int:
+        return hash(self._ident())
+
+    def __repr__(self) -> str:
+        named = f", name={self.name!r}" if self.name is not None else ""
+        return f"search_space({self.type!r}, {self._range()!r}{named})"
+
+
+class _Numeric(Param):
+    """Shared validation and unit mapping of the four numeric types."""
+
+    _log = False
+    _quantized = False
+    _shapes: tuple[str, ...] = ()   # accepted range layouts, for messages
+
+    low: int | float
+    high: int | float
+    q: int | float | None = None
+    base: int | float | None = None   # None: not given (default 10); spec only
+
+    def _check_length(self, n: int) -> None:
+        lengths = sorted({s.count(",") + 1 for s in self._shapes})
+        if n not in lengths:
+            raise self._error(
+                f"range for {self.type!r} must have {' or '.join(map(str, lengths))} elements "
+                f"({' or '.join(self._shapes)}), got {n}")
+
+    def _number(self, value: Any, what: str) -> int | float:
+        if isinstance(value, (bool, np.bool_)):
+            raise self._error(f"{what} must be a number, not a bool (got {value!r})")
+        if not isinstance(value, numbers.Real):
+            raise self._error(f"{what} must be a number (got {value!r})")
+        try:
+            finite = math.isfinite(float(value))
+        except OverflowError:
+            finite = False
+        if not finite:
+            raise self._error(f"{what} must be finite (got {value!r})")
+        return int(value) if isinstance(value, numbers.Integral) else float(value)
+
+    def _setup(self, values: list) -> None:
+        low, high = self._number(values[0], "low"), self._number(values[1], "high")
+        rest = values[2:]
+        q = self._number(rest.pop(0), "q") if self._quantized else None
+        base = self._number(rest[0], "base") if rest else None
+        if self._quantized and low > high:
+            raise self._error(f"low must be <= high (got low={low!r}, high={high!r})")
+        if not self._quantized and low >= high:
+            raise self._error(f"low must be < high (got low={low!r}, high={high!r})")
+        if not math.isfinite(float(high) - float(low)):
+            raise self._error(f"high - low must be finite (got low={low!r}, high={high!r})")
+        if self._log and low <= 0:
+            raise self._error(f"low must be > 0 on a log scale (got low={low!r})")
+        if base is not None and base <= 1:
+            raise self._error(f"base must be > 1 (got base={base!r})")
+        if q is not None:
+            if q <= 0:
+                raise self._error(f"q must be > 0 (got q={q!r})")
+            self._tol = max(q * _REL_TOL, _ULPS * max(abs(low), abs(high)))
+            ints = all(type(v) is int for v in (low, high, q))
+            if (self._tol > q * 1e-2 and not ints) or (high - low) / q > 2.0 ** 53:
+                raise self._error(f"q={q!r} is too small for float precision at "
+                                  f"low={low!r}, high={high!r}")
+            # low == high is a one-point grid (what ``below`` may leave); any q > 0 fits it.
+            if low < high and q > high - low + self._tol:
+                raise self._error(f"q must be <= high - low unless low == high "
+                                  f"(got q={q!r}, high - low={high - low!r})")
+        self.low, self.high, self.q, self.base = low, high, q, base
+
+    def _range(self) -> list:
+        values = [self.low, self.high]
+        if self.q is not None:
+            values.append(self.q)
+        if self.base is not None:
+            values.append(self.base)
+        return values
+
+    def _from_unit(self, u: float) -> float:
+        if self._log:
+            lo, hi = math.log(self.low), math.log(self.high)
+            return math.exp(lo + u * (hi - lo))
+        return self.low + u * (self.high - self.low)
+
+    def _to_unit(self, x: int | float) -> float:
+        if self.low == self.high:
+            return 0.5
+        if self._log:
+            lo, hi = math.log(self.low), math.log(self.high)
+            u = (math.log(x) - lo) / (hi - lo)
+        else:
+            u = (x - self.low) / (self.high - self.low)
+        return min(max(float(u), 0.0), 1.0)
+
+
+class _Continuous(_Numeric):
+    """Float in [low, high].  decode(encode(v)) equals v up to float rounding."""
+
+    def decode(self, u: float) -> float:
+        u = _clip_unit(u)
+        # The endpoints are special-cased because exp(log(low)) need not be low.
+        if u == 0.0:
+            return float(self.low)
+        if u == 1.0:
+            return float(self.high)
+        return float(min(max(self._from_unit(u), self.low), self.high))
+
+    def _locate(self, value: Any) -> float | None:
+        v = _real(value)
+        return float(v) if v is not None and self.low <= v <= self.high else None
+
+    _unit = _Numeric._to_unit
+
+    def _canon(self, v: float) -> float:
+        return v
+
+
+class _Quantized(_Numeric):
+    """Grid ``low + k*q`` for k = 0..steps; decode snaps to the nearest grid point.
+
+    Snapping happens in linear space (also for qloguniform) and k is clamped to
+    [0, steps], so values never leave [low, high].  ``low == high`` is allowed
+    and gives a one-point grid.  decode(encode(v)) == v exactly for grid values
+    produced by sample/decode/grid; other float values accepted by ``contains``
+    (within a 1e-9 relative tolerance) come back as the nearest grid point.
+    """
+
+    _quantized = True
+
+    def _setup(self, values: list) -> None:
+        super()._setup(values)
+        low, high, q = self.low, self.high, self.q
+        if self.is_int:
+            self._steps = (high - low) // q
+        else:
+            # When high is (up to rounding) a grid point, it must count as one.
+            t = (high - low) / q
+            k = round(t)
+            self._steps = k if abs(low + k * q - high) <= self._tol else math.floor(t)
+
+    @property
+    def is_int(self) -> bool:
+        return all(type(v) is int for v in (self.low, self.high, self.q))
+
+    def _point(self, k: int) -> int | float:
+        if self.is_int:
+            return self.low + k * self.q
+        if k == 0:
+            return float(self.low)
+        # low + k*q may overshoot high by an ulp when high sits on the grid.
+        return float(min(self.low + k * self.q, self.high))
+
+    def _snap(self, x: float) -> int:
+        k = math.floor((x - self.low) / self.q + 0.5)
+        return min(max(k, 0), self._steps)
+
+    def _locate(self, value: Any) -> int | None:
+        v = _real(value)
+        if v is None or not self.low <= v <= self.high:
+            return None
+        if self.is_int:
+            if isinstance(v, float):
+                if not v.is_integer():
+                    return None
+                v = int(v)
+            k, r = divmod(v - self.low, self.q)
+            return k if r == 0 else None
+        k = self._snap(v)
+        return k if abs(v - self._point(k)) <= self._tol else None
+
+    def decode(self, u: float) -> int | float:
+        return self._point(self._snap(self._from_unit(_clip_unit(u))))
+
+    def _unit(self, k: int) -> float:
+        return self._to_unit(self._point(k))
+
+    def _canon(self, k: int) -> int | float:
+        return self._point(k)
+
+    def grid(self) -> list:
+        """All grid values, ascending: low, low + q, ..., the top point <= high."""
+        return [self._point(k) for k in range(self._steps + 1)]
+
+    def below(self, value: Any) -> "_Quantized":
+        """Copy whose high is the largest grid value strictly below ``value``.
+
+        low, q, base and name are kept, so the new grid is a prefix of this one.
+        Raises SpaceExhausted when ``value <= low`` (nothing is left).
+        """
+        v = _real(value)
+        if v is None:
+            raise self._error(f"below() needs a finite number (got {value!r})")
+        if v <= self.low:
+            raise SpaceExhausted(
+                self._prefix + f"even the smallest batch size {self.low!r} ran out of memory")
+        k = min(self._steps, math.ceil((v - self.low) / self.q) - 1)
+        # The estimate can be off by one on float grids; walk to the exact answer.
+        while k > 0 and self._point(k) >= v:
+            k -= 1
+        while k < self._steps and self._point(k + 1) < v:
+            k += 1
+        values = self._range()
+        values[1] = self._point(k)
+        return type(self)(values, name=self.name)
+
+
+class Uniform(_Continuous):
+    type = "uniform"
+    _shapes = ("[low, high]",)
+
+
+class LogUniform(_Continuous):
+    type = "loguniform"
+    _log = True
+    _shapes = ("[low, high]", "[low, high, base]")
+
+
+class QUniform(_Quantized):
+    type = "quniform"
+    _shapes = ("[low, high, q]",)
+
+
+class QLogUniform(_Quantized):
+    type = "qloguniform"
+    _log = True
+    _shapes = ("[low, high, q]", "[low, high, q, base]")
+
+
+class Choice(Param):
+    """Categorical choice among str/int/float/bool/None values.
+
+    Values are told apart by (type, value), so True, 1 and 1.0 are three
+    distinct choices.  Choice i of n encodes to (i + 0.5) / n; decode returns
+    the stored object itself.  numpy scalars are converted to Python values.
+    """
+
+    type = "choice"
+    choices: tuple
+
+    def _check_length(self, n: int) -> None:
+        if n == 0:
+            raise self._error("choice range must not be empty (give at least one value)")
+
+    def _setup(self, values: list) -> None:
+        index: dict = {}
+        for i, v in enumerate(values):
+            v = values[i] = v.item() if isinstance(v, np.generic) else v
+            if type(v) not in _CHOICE_TYPES:
+                raise self._error(f"choices must be str, int, float, bool or None "
+                                  f"(got {type(v).__name__} {reprlib.repr(v)} at index {i})")
+            if type(v) is float and not math.isfinite(v):
+                raise self._error(f"float choices must be finite (got {v!r} at index {i})")
+            key = (type(v), v)
+            if key in index:
+                raise self._error(f"duplicate choice {v!r} at index {index[key]} and {i}")
+            index[key] = i
+        self.choices = tuple(values)
+        self._index_of = index
+
+    def _range(self) -> list:
+        return list(self.choices)
+
+    def _locate(self, value: Any) -> int | None:
+        if isinstance(value, np.generic):
+            value = value.item()
+        if type(value) not in _CHOICE_TYPES:
+            return None
+        return self._index_of.get((type(value), value))
+
+    def decode(self, u: float) -> Any:
+        n = len(self.choices)
+        return self.choices[min(int(_clip_unit(u) * n), n - 1)]
+
+    def _unit(self, i: int) -> float:
+        return (i + 0.5) / len(self.choices)
+
+    def _canon(self, i: int) -> int:
+        return i
+
+
+_CLASSES: dict[str, type[Param]] = {
+    cls.type: cls for cls in (Uniform, QUniform, LogUniform, QLogUniform, Choice)}
+
+
+def search_space(type: str, range: Any, name: str | None = None) -> Param:  # noqa: A002
+    """Validate eagerly and build the param; errors are ValueError naming the rule.
+
+    Messages start with ``parameter '<name>': `` when ``name`` is given, else
+    with ``search_space('<type>', <range>): ``.
+    """
+    _check_name(name)
+    cls = _CLASSES.get(type) if isinstance(type, str) else None
+    if cls is None:
+        raise ValueError(_describe(type, range, name) + f"unknown type {type!r}; valid types "
+                         f"are: {', '.join(sorted(SPACE_TYPES))}")
+    return cls(range, name=name)
+
+
+class SearchSpace:
+    """Ordered mapping name -> Param, keeping the user's order.
+
+    Every Param stored carries its own name.  Methods never mutate the space;
+    ``shrink_below`` returns a new one.  ``sample`` draws one ``rng.random()``
+    per parameter in ``names`` order, so equal spaces with equal seeds give
+    equal samples.
+    """
+
+    def __init__(self, params: Mapping[str, Param | dict]) -> None:
+        if not isinstance(params, Mapping):
+            raise ValueError("SearchSpace: params must be a dict mapping names to Param "
+                             f"objects or spec dicts (got {type(params).__name__})")
+        self._params: dict[str, Param] = {}
+        for name, p in params.items():
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"SearchSpace: parameter names must be non-empty strings "
+                                 f"(got {name!r})")
+            if isinstance(p, Param):
+                p = p if p.name == name else p.with_name(name)
+            else:
+                p = Param.from_spec(p, name=name)
+            self._params[name] = p
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, dict]) -> "SearchSpace":
+        """Inverse of ``to_spec``."""
+        return cls(spec)
+
+    def to_spec(self) -> dict:
+        """``{name: {"type": ..., "range": [...]}}``, JSON-serialisable."""
+        return {name: p.to_spec() for name, p in self._params.items()}
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._params)
+
+    def __len__(self) -> int:
+        return len(self._params)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._params))
+
+    def __getitem__(self, name: str) -> Param:
+        return self._params[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._params
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, SearchSpace)
+                and list(self._params.items()) == list(other._params.items()))
+
+    def __repr__(self) -> str:
+        return f"SearchSpace({self.to_spec()!r})"
+
+    def _check_keys(self, params: Any) -> None:
+        if not isinstance(params, Mapping):
+            raise ValueError(f"params must be a dict (got {type(params).__name__})")
+        missing = [n for n in self._params if n not in params]
+        extra = [n for n in params if n not in self._params]
+        if missing or extra:
+            raise ValueError(f"params must have exactly the keys {self.names} "
+                             f"(missing {missing}, unexpected {extra})")
+
+    def sample(self, rng: np.random.Generator) -> dict:
+        """``{name: value}`` with every value valid."""
+        return {name: p.sample(rng) for name, p in self._params.items()}
+
+    def encode(self, params: Mapping[str, Any]) -> np.ndarray:
+        """Float64 array of shape (len(self),) in [0, 1], in ``names`` order."""
+        self._check_keys(params)
+        return np.array([p.encode(params[n]) for n, p in self._params.items()], dtype=float)
+
+    def decode(self, x: Any) -> dict:
+        """Inverse of ``encode``; any finite or non-finite floats give valid values."""
+        arr = np.asarray(x, dtype=float)
+        if arr.shape != (len(self),):
+            raise ValueError(f"decode expects shape ({len(self)},), got {arr.shape}")
+        return {n: p.decode(float(u)) for (n, p), u in zip(self._params.items(), arr)}
+
+    def contains(self, params: Any) -> bool:
+        """Same keys as the space and every value valid."""
+        return (isinstance(params, Mapping) and set(params) == set(self._params)
+                and all(p.contains(params[n]) for n, p in self._params.items()))
+
+    def key(self, params: Mapping[str, Any]) -> tuple:
+        """Hashable canonical key: equal params (1 vs 1.0 for an int param,
+        any key order) give equal keys.  Raises ValueError for invalid params."""
+        self._check_keys(params)
+        return tuple((n, p.canonical(params[n])) for n, p in self._params.items())
+
+    def shrink_below(self, name: str, failed_value: Any) -> "SearchSpace":
+        """New space whose ``name`` param keeps only grid values < ``failed_value``.
+
+        Used after an out-of-memory failure at batch size ``failed_value``.
+        Raises SpaceExhausted when even ``low`` failed.
+        """
+        p = self._params.get(name) if isinstance(name, str) else None
+        if not isinstance(p, _Quantized):
+            what = "is not in the space" if p is None else f"is {p.type!r}"
+            raise ValueError("batch_size_name must name a quantized parameter "
+                             f"(quniform or qloguniform); {name!r} {what}")
+        params = dict(self._params)
+        params[name] = p.below(failed_value)
+        return SearchSpace(params)

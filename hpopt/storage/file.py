@@ -1,0 +1,150 @@
+"""File storage for the standalone library: one JSON document under ``save_path``.
+
+Several processes on one host may run the guide's loop on the same study at
+once (that is how ASHA runs trials in parallel without the dashboard), so
+every access goes through an OS lock (``fcntl.flock`` on ``hpopt.lock``), and
+writes replace the document atomically (temp file, fsync, rename): a process
+killed at any point leaves either the old or the new document, never half.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+import threading
+from typing import Iterator
+
+from hpopt.storage.base import Storage, TrialRecord, register_backend
+
+STUDY_FILE = "hpopt_study.json"
+LOCK_FILE = "hpopt.lock"
+
+
+class FileStorage(Storage):
+    def __init__(self, path: str):
+        self.path = os.path.abspath(path)
+        self.spec = {"kind": "file", "path": self.path}
+        self._doc: dict | None = None
+        self._dirty = False
+        self._depth = 0
+        # flock is per open file description, so threads of one process need
+        # their own exclusion on top of it.
+        self._thread_lock = threading.RLock()
+
+    # -- locking -------------------------------------------------------------
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        with self._thread_lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            os.makedirs(self.path, exist_ok=True)
+            fd = os.open(os.path.join(self.path, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                self._doc = self._read()
+                self._dirty = False
+                self._depth = 1
+                try:
+                    yield
+                    if self._dirty:
+                        self._write(self._doc)
+                finally:
+                    self._depth = 0
+                    self._doc = None
+            finally:
+                os.close(fd)  # closing releases the flock
+
+    def _read(self) -> dict:
+        try:
+            with open(os.path.join(self.path, STUDY_FILE), encoding="utf-8") as f:
+                return json.load(f)
+        except FileNotFoundError:
+            return {"meta": None, "trials": [], "scores": {}}
+
+    def _write(self, doc: dict) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=".hpopt-", dir=self.path)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(doc, f, separators=(",", ":"))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, os.path.join(self.path, STUDY_FILE))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    @property
+    def _d(self) -> dict:
+        if self._doc is None:
+            raise RuntimeError("FileStorage used outside locked()")
+        return self._doc
+
+    def _touch(self) -> None:
+        self._dirty = True
+
+    # -- Storage -------------------------------------------------------------
+    def checkpoint_dir(self, trial_id: int) -> str:
+        return os.path.join(self.path, "checkpoints", f"trial-{trial_id}")
+
+    def load_meta(self) -> dict | None:
+        return self._d["meta"]
+
+    def save_meta(self, meta: dict) -> None:
+        self._d["meta"] = meta
+        self._touch()
+
+    def trials(self) -> list[TrialRecord]:
+        return [TrialRecord.from_dict(t) for t in self._d["trials"]]
+
+    def count_trials(self) -> int:
+        return len(self._d["trials"])
+
+    def get_trial(self, trial_id: int) -> TrialRecord:
+        trials = self._d["trials"]
+        if not isinstance(trial_id, int) or not 0 <= trial_id < len(trials):
+            raise KeyError(f"no trial {trial_id!r} in {self.path}")
+        return TrialRecord.from_dict(trials[trial_id])
+
+    def add_trial(self, record: TrialRecord) -> TrialRecord:
+        record.trial_id = len(self._d["trials"])
+        self._d["trials"].append(record.to_dict())
+        self._touch()
+        return record
+
+    def save_trial(self, record: TrialRecord) -> None:
+        self.get_trial(record.trial_id)  # raises for an unknown id
+        self._d["trials"][record.trial_id] = record.to_dict()
+        self._touch()
+
+    def add_score(self, trial_id: int, iteration: int, value: float) -> None:
+        per_trial = self._d["scores"].setdefault(str(trial_id), {})
+        per_trial[str(iteration)] = value
+        self._touch()
+
+    def scores(self, trial_id: int) -> list[tuple[int, float]]:
+        per_trial = self._d["scores"].get(str(trial_id), {})
+        return sorted((int(i), v) for i, v in per_trial.items())
+
+    def clear_scores(self, trial_id: int) -> None:
+        if self._d["scores"].pop(str(trial_id), None) is not None:
+            self._touch()
+
+    def delete(self) -> None:
+        """Forgets the study (call inside ``locked()``): removes the study file
+        and nothing else under save_path. The lock file stays, since other
+        processes may be waiting on it."""
+        self._doc = {"meta": None, "trials": [], "scores": {}}
+        self._dirty = False
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(self.path, STUDY_FILE))
+
+
+register_backend("file", lambda spec: FileStorage(spec["path"]))

@@ -1,0 +1,145 @@
+"""``hpopt.create()`` and the object it returns: the guide's HPO loop.
+
+```
+hpo = hpopt.create(search_space=..., full_dataset_size=..., num_full_iterations=...)
+while (config := hpo.get_next_sample()) is not None:
+    train(config)          # calls hpopt.report(config=config, score=...) each epoch
+print(hpo.get_best_config()); hpo.print_results()
+```
+Several processes may run this loop on one ``save_path`` at once (pass
+``resume=True`` in each, so that each joins the stored study instead of
+starting afresh).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import warnings
+
+from hpopt import engine
+from hpopt.errors import HpoError
+from hpopt.plan import Plan
+from hpopt.settings import Settings, make_settings
+from hpopt.storage.base import Storage
+from hpopt.storage.file import FileStorage
+from hpopt.status import TrialState
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_alive(owner: str) -> bool:
+    """Whether the process that holds a trial still runs. Only processes on
+    this host can be checked; others are assumed alive."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return bool(owner)
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def create(search_space=None, full_dataset_size=None, num_full_iterations=None, **kwargs) -> "HPO":
+    """Creates (or, with resume=True, reopens) a study under ``save_path``.
+    See :class:`hpopt.settings.Settings` for every argument and its default."""
+    kwargs.update(search_space=search_space, full_dataset_size=full_dataset_size,
+                  num_full_iterations=num_full_iterations)
+    settings = make_settings({k: v for k, v in kwargs.items() if v is not None or k not in
+                              ("search_space", "full_dataset_size", "num_full_iterations")})
+    return HPO(settings, FileStorage(settings.save_path))
+
+
+class HPO:
+    """A study on a storage. Keeps no state of its own beyond the trials it
+    handed out, so several instances (processes) can share one study."""
+
+    def __init__(self, settings: Settings, storage: Storage):
+        self.storage = storage
+        self.owner = _owner()
+        self._handed_out: set[int] = set()
+        with storage.locked():
+            meta = storage.load_meta()
+            if meta is not None and settings.resume:
+                self._check_resumable(meta, settings)
+                self._requeue_interrupted()
+            else:
+                storage.delete()
+                storage.save_meta(engine.new_meta(settings))
+            ld = engine.load(storage)
+        self.settings, self.plan = ld.settings, ld.plan
+        for message in self.plan.warnings:
+            warnings.warn(f"hpopt Auto Config: {message}", UserWarning, stacklevel=3)
+
+    @staticmethod
+    def _check_resumable(meta: dict, settings: Settings) -> None:
+        saved = meta["settings"]
+        for name in ("search_alg", "mode"):
+            if saved[name] != getattr(settings, name):
+                raise HpoError(
+                    f"cannot resume: {name} is {getattr(settings, name)!r} but the saved study "
+                    f"under {settings.save_path!r} used {saved[name]!r} (pass resume=False to start over)"
+                )
+        # Compare with the space the study started from: an OOM shrink changes
+        # the stored space, and must not make resume fail (the original did).
+        if meta["initial_space"] != settings.search_space:
+            raise HpoError(
+                f"cannot resume: the search space differs from the saved study's under "
+                f"{settings.save_path!r} (pass resume=False to start over)"
+            )
+
+    def _requeue_interrupted(self) -> None:
+        for t in self.storage.trials():
+            if t.state is TrialState.RUNNING and not _owner_alive(t.owner):
+                engine.requeue(self.storage, t.trial_id, keep_progress=False)
+
+    # -- the guide's loop ----------------------------------------------------------
+    def get_next_sample(self) -> dict | None:
+        """The next train config, or None when the search is over. Never blocks.
+        A trial this object handed out earlier and whose trainer returned
+        without being told STOP ends here (completed if it reported)."""
+        for trial_id in sorted(self._handed_out):
+            engine.finish(self.storage, trial_id)
+        self._handed_out.clear()
+        config = engine.next_sample(self.storage, self.owner)
+        if config is not None:
+            self._handed_out.add(config["trial_id"])
+        return config
+
+    # -- results -----------------------------------------------------------------
+    def get_best_config(self) -> dict | None:
+        """Params of the best trial (mode respected), or None before any score."""
+        with self.storage.locked():
+            best = engine.best_trial(self.storage, self.settings.mode)
+        return dict(best.params) if best else None
+
+    def get_best_trial(self) -> dict | None:
+        with self.storage.locked():
+            best = engine.best_trial(self.storage, self.settings.mode)
+        return best.to_dict() if best else None
+
+    def get_progress(self) -> float:
+        """Fraction of the planned budget spent, 0.0 .. 1.0."""
+        with self.storage.locked():
+            return engine.progress(self.storage)
+
+    def get_plan(self) -> Plan:
+        return self.plan
+
+    def trials(self) -> list[dict]:
+        with self.storage.locked():
+            return [t.to_dict() for t in self.storage.trials()]
+
+    def print_results(self, file=None) -> None:
+        from hpopt.results import format_results
+
+        with self.storage.locked():
+            trials = self.storage.trials()
+            best = engine.best_trial(self.storage, self.settings.mode)
+        print(format_results(trials, best.trial_id if best else None, self.settings.mode),
+              file=file or sys.stdout)
