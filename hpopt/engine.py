@@ -95,6 +95,11 @@ def propose(storage: Storage) -> TrialRecord | None:
     _raise_if_failed(ld)
     new = ld.algorithm.next_trial(storage)
     if new is None:
+        if not ld.meta.get("search_over"):
+            # remembered so that progress() reaches 1.0 when the space ran
+            # out of new configs before num_trials
+            ld.meta["search_over"] = True
+            storage.save_meta(ld.meta)
         return None
     return storage.add_trial(
         TrialRecord(trial_id=-1, params=new.params, iterations=new.iterations,
@@ -287,7 +292,8 @@ def progress(storage: Storage) -> float:
     """Fraction of the planned epochs spent, in [0, 1]; 1.0 once nothing is left to run."""
     ld = load(storage)
     trials = storage.trials()
-    if trials and len(trials) >= ld.plan.num_trials and all(t.state.is_finished() for t in trials):
+    handed_out = len(trials) >= ld.plan.num_trials or ld.meta.get("search_over")
+    if trials and handed_out and all(t.state.is_finished() for t in trials):
         return 1.0
     planned = max(ld.plan.expected_epochs, 1e-9)
     return min(1.0, epochs_spent(storage) / planned)

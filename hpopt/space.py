@@ -19,13 +19,15 @@ Invariants every value from ``sample``/``decode`` obeys:
 * ``choice`` gives the object stored in its list.
 
 The unit encoding maps each param onto ``[0, 1]`` uniformly in its sampling
-measure, so an optimizer can work on the unit cube and ``decode`` back.
+measure (linear, or log for the log types; choice i of n -> (i + 0.5) / n),
+so an optimizer can work on the unit cube and ``decode`` back.
 """
 from __future__ import annotations
 
 import math
 import numbers
 import reprlib
+import sys
 from typing import Any, Iterator, Mapping
 
 import numpy as np
@@ -71,9 +73,7 @@ def _real(value: Any) -> int | float | None:
 
 def _clip_unit(u: Any) -> float:
     u = float(u)
-    if math.isnan(u):
-        return 0.5
-    return min(max(u, 0.0), 1.0)
+    return 0.5 if math.isnan(u) else min(max(u, 0.0), 1.0)
 
 
 def _typed(values) -> tuple:
@@ -94,6 +94,8 @@ class Param:
     name: str | None
 
     def __init__(self, range: Any, name: str | None = None) -> None:  # noqa: A002
+        if not self.type:
+            raise TypeError("Param is abstract; build params with search_space()")
         _check_name(name)
         self.name = name
         self._prefix = _describe(self.type, range, name)
@@ -115,12 +117,23 @@ class Param:
         return self._locate(value) is not None
 
     def encode(self, value: Any) -> float:
-        """Map a valid value into [0, 1]; raises ValueError for invalid values."""
+        """Map a valid value into [0, 1]; raises ValueError for values of the wrong kind."""
         return self._unit(self._located(value))
 
     def canonical(self, value: Any) -> Any:
-        """Hashable canonical form of a valid value (equal values -> equal forms)."""
-        return self._canon(self._located(value))
+        """Hashable canonical form: equal valid values give equal forms.
+
+        Never raises: a value outside the param (e.g. a batch size above the
+        high left by ``below``) gets a form no valid value has.
+        """
+        loc = self._locate(value)
+        return self._canon(loc) if loc is not None else self._foreign(value)
+
+    def _canon(self, loc: Any) -> Any:
+        return loc
+
+    def _foreign(self, value: Any) -> Any:
+        return ("invalid", type(value).__name__, repr(value))
 
     def _located(self, value: Any) -> Any:
         loc = self._locate(value)
@@ -173,16 +186,16 @@ class Param:
 
 
 class _Numeric(Param):
-    """Shared validation and unit mapping of the four numeric types."""
+    """Shared validation and unit mapping of the four numeric types.
+
+    Attributes: low, high, q (None unless quantized) and base (None when not
+    given; the default 10 is implied).  base only appears in the spec: the
+    distribution is the same for every base.
+    """
 
     _log = False
     _quantized = False
     _shapes: tuple[str, ...] = ()   # accepted range layouts, for messages
-
-    low: int | float
-    high: int | float
-    q: int | float | None = None
-    base: int | float | None = None   # None: not given (default 10); spec only
 
     def _check_length(self, n: int) -> None:
         lengths = sorted({s.count(",") + 1 for s in self._shapes})
@@ -195,13 +208,9 @@ class _Numeric(Param):
         if isinstance(value, (bool, np.bool_)):
             raise self._error(f"{what} must be a number, not a bool (got {value!r})")
         if not isinstance(value, numbers.Real):
-            raise self._error(f"{what} must be a number (got {value!r})")
-        try:
-            finite = math.isfinite(float(value))
-        except OverflowError:
-            finite = False
-        if not finite:
-            raise self._error(f"{what} must be finite (got {value!r})")
+            raise self._error(f"{what} must be a number (got {reprlib.repr(value)})")
+        if _real(value) is None or abs(value) > sys.float_info.max:
+            raise self._error(f"{what} must be finite (got {reprlib.repr(value)})")
         return int(value) if isinstance(value, numbers.Integral) else float(value)
 
     def _setup(self, values: list) -> None:
@@ -234,12 +243,31 @@ class _Numeric(Param):
         self.low, self.high, self.q, self.base = low, high, q, base
 
     def _range(self) -> list:
-        values = [self.low, self.high]
-        if self.q is not None:
-            values.append(self.q)
-        if self.base is not None:
-            values.append(self.base)
-        return values
+        return [v for v in (self.low, self.high, self.q, self.base) if v is not None]
+
+    def encode(self, value: Any) -> float:
+        """Map a value into [0, 1]; ValueError unless it is a finite number.
+
+        Numbers off the grid or outside [low, high] are clamped rather than
+        rejected: after ``shrink_below`` earlier trials may lie above the new
+        high, and optimizers still need to place them.
+        """
+        loc = self._locate(value)
+        if loc is not None:
+            return self._unit(loc)
+        v = _real(value)
+        if v is None:
+            raise self._error(f"{reprlib.repr(value)} is not a finite number")
+        return self._to_unit(min(max(v, self.low), self.high))
+
+    def _foreign(self, value: Any) -> Any:
+        v = _real(value)
+        if v is None:
+            return super()._foreign(value)
+        # Out-of-range numbers key by value, so 256 and 256.0 still coincide.
+        if self.is_int and (isinstance(v, int) or v.is_integer()):
+            return int(v)
+        return float(v)
 
     def _from_unit(self, u: float) -> float:
         if self._log:
@@ -263,21 +291,15 @@ class _Continuous(_Numeric):
 
     def decode(self, u: float) -> float:
         u = _clip_unit(u)
-        # The endpoints are special-cased because exp(log(low)) need not be low.
-        if u == 0.0:
-            return float(self.low)
-        if u == 1.0:
-            return float(self.high)
-        return float(min(max(self._from_unit(u), self.low), self.high))
+        # exp(log(low)) need not be low, so the endpoints are mapped exactly.
+        x = self.low if u == 0.0 else self.high if u == 1.0 else self._from_unit(u)
+        return float(min(max(x, self.low), self.high))
 
     def _locate(self, value: Any) -> float | None:
         v = _real(value)
         return float(v) if v is not None and self.low <= v <= self.high else None
 
     _unit = _Numeric._to_unit
-
-    def _canon(self, v: float) -> float:
-        return v
 
 
 class _Quantized(_Numeric):
@@ -287,7 +309,8 @@ class _Quantized(_Numeric):
     [0, steps], so values never leave [low, high].  ``low == high`` is allowed
     and gives a one-point grid.  decode(encode(v)) == v exactly for grid values
     produced by sample/decode/grid; other float values accepted by ``contains``
-    (within a 1e-9 relative tolerance) come back as the nearest grid point.
+    (within rounding: 4 ulps of the bounds or 1e-9 of q) come back as the
+    nearest grid point.
     """
 
     _quantized = True
@@ -439,9 +462,6 @@ class Choice(Param):
     def _unit(self, i: int) -> float:
         return (i + 0.5) / len(self.choices)
 
-    def _canon(self, i: int) -> int:
-        return i
-
 
 _CLASSES: dict[str, type[Param]] = {
     cls.type: cls for cls in (Uniform, QUniform, LogUniform, QLogUniform, Choice)}
@@ -531,7 +551,9 @@ class SearchSpace:
         return {name: p.sample(rng) for name, p in self._params.items()}
 
     def encode(self, params: Mapping[str, Any]) -> np.ndarray:
-        """Float64 array of shape (len(self),) in [0, 1], in ``names`` order."""
+        """Float64 array of shape (len(self),) in [0, 1], in ``names`` order.
+
+        Out-of-range numbers are clamped (see ``Param.encode``)."""
         self._check_keys(params)
         return np.array([p.encode(params[n]) for n, p in self._params.items()], dtype=float)
 
@@ -549,7 +571,8 @@ class SearchSpace:
 
     def key(self, params: Mapping[str, Any]) -> tuple:
         """Hashable canonical key: equal params (1 vs 1.0 for an int param,
-        any key order) give equal keys.  Raises ValueError for invalid params."""
+        any key order) give equal keys.  Values outside the space (trials from
+        before ``shrink_below``) still get keys; only wrong key sets raise."""
         self._check_keys(params)
         return tuple((n, p.canonical(params[n])) for n, p in self._params.items())
 

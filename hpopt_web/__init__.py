@@ -1,0 +1,1 @@
+"""The Django project: settings from environment variables, urls, wsgi, the ``hpopt-web`` command."""

@@ -1,0 +1,175 @@
+"""``hpopt-web``: the dashboard's command line.
+
+  hpopt-web demo [--port 8000] [--workers 2]   everything on one machine, for a first look
+  hpopt-web worker --gpus 0,1 | --gpus none --count N   trial workers on this host
+  hpopt-web serve [--port 8000]                the web server alone
+  hpopt-web token USERNAME                     prints a new API key for USERNAME
+  hpopt-web manage ARGS...                     Django's manage.py
+
+Processes started here are stopped by Ctrl-C (SIGINT/SIGTERM).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _setup_django():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hpopt_web.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def _manage(*args) -> list[str]:
+    return [sys.executable, str(ROOT / "manage.py"), *args]
+
+
+def _ensure_redis():
+    """REDIS_URL for this process and its children; starts the bundled server if needed."""
+    from hpopt_web.redis_server import ensure_redis
+    from hpopt_web.settings_paths import var_dir
+
+    url, proc = ensure_redis(var_dir(), os.environ.get("REDIS_URL", ""))
+    os.environ["REDIS_URL"] = url
+    return proc
+
+
+class Supervisor:
+    """Children started by this command; all stopped together."""
+
+    def __init__(self):
+        self.procs: list[subprocess.Popen] = []
+        self.stopping = False
+
+    def add(self, proc):
+        if proc is not None:
+            self.procs.append(proc)
+        return proc
+
+    def start(self, cmd, env=None):
+        return self.add(subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=str(ROOT)))
+
+    def stop(self, *_):
+        if self.stopping:
+            return
+        self.stopping = True
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for p in self.procs:
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    def wait(self) -> int:
+        signal.signal(signal.SIGINT, lambda *a: self.stop())
+        signal.signal(signal.SIGTERM, lambda *a: self.stop())
+        try:
+            while not self.stopping:
+                for p in self.procs:
+                    if p.poll() is not None and not self.stopping:
+                        print(f"hpopt-web: {' '.join(map(str, p.args))[:80]} exited with {p.returncode}", file=sys.stderr)
+                        self.stop()
+                        return p.returncode or 1
+                time.sleep(0.5)
+        finally:
+            self.stop()
+        return 0
+
+
+def _worker_envs(gpus: str, count: int) -> list[dict]:
+    if gpus and gpus != "none":
+        return [{"CUDA_VISIBLE_DEVICES": g.strip()} for g in gpus.split(",") if g.strip()]
+    return [{"CUDA_VISIBLE_DEVICES": ""} for _ in range(count)]
+
+
+def cmd_worker(args) -> int:
+    sup = Supervisor()
+    sup.add(_ensure_redis())
+    for env in _worker_envs(args.gpus, args.count):
+        sup.start(_manage("hpopt_worker"), env)
+    return sup.wait()
+
+
+def cmd_serve(args) -> int:
+    sup = Supervisor()
+    sup.add(_ensure_redis())
+    subprocess.run(_manage("migrate", "--noinput", "-v", "0"), check=True, cwd=str(ROOT))
+    sup.start(_manage("runserver", f"{args.host}:{args.port}", "--noreload"))
+    return sup.wait()
+
+
+def cmd_token(args) -> int:
+    _setup_django()
+    from django.contrib.auth import get_user_model
+
+    from studies.models import ApiToken
+
+    user = get_user_model().objects.filter(username=args.username).first()
+    if user is None:
+        print(f"hpopt-web token: no user named {args.username!r}", file=sys.stderr)
+        return 2
+    print(ApiToken.issue(user))
+    return 0
+
+
+def cmd_demo(args) -> int:
+    os.environ.setdefault("HPOPT_DEMO", "1")
+    os.environ.setdefault("HPOPT_TRAINERS", "examples.digits")
+    sup = Supervisor()
+    sup.add(_ensure_redis())
+    subprocess.run(_manage("migrate", "--noinput", "-v", "0"), check=True, cwd=str(ROOT))
+    _setup_django()
+    from hpopt_web.demo import prepare_demo
+
+    password, study = prepare_demo()
+    for env in _worker_envs("none", args.workers):
+        sup.start(_manage("hpopt_worker"), env)
+    sup.start(_manage("runserver", f"127.0.0.1:{args.port}", "--noreload"))
+    print(
+        f"\n  hpopt demo: http://127.0.0.1:{args.port}/studies/{study.pk}/\n"
+        f"  log in as admin with the one-time password: {password}\n"
+        f"  {args.workers} CPU workers are running study '{study.name}'. Ctrl-C stops everything.\n",
+        flush=True,
+    )
+    return sup.wait()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="hpopt-web", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="migrate, start Redis, two workers, a demo study and the web server")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("worker", help="start trial workers on this host")
+    p.add_argument("--gpus", default="none", help="comma-separated GPU ids (one worker each), or 'none'")
+    p.add_argument("--count", type=int, default=1, help="CPU workers when --gpus none")
+    p.set_defaults(func=cmd_worker)
+    p = sub.add_parser("serve", help="run the web server")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("token", help="print a new API key for a user")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_token)
+    p = sub.add_parser("manage", help="run a Django management command")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=lambda a: subprocess.call(_manage(*a.rest), cwd=str(ROOT)))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

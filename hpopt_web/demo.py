@@ -1,0 +1,42 @@
+"""What ``hpopt-web demo`` sets up in the database before it starts processes."""
+from __future__ import annotations
+
+import secrets
+import socket
+
+DEMO_STUDY_NAME = "digits demo (ASHA)"
+
+
+def prepare_demo():
+    """Records this host's trainers, gives the user ``admin`` a new one-time
+    password, and creates and starts a demo ASHA study unless one is running.
+    Returns (password, study)."""
+    from django.contrib.auth import get_user_model
+
+    from examples import digits
+    from hpopt.registry import registered_trainers
+    from runner.models import Trainer
+    from studies.models import Study
+    from studies.validation import validate_study
+
+    Trainer.record(registered_trainers().values(), socket.gethostname())
+    User = get_user_model()
+    admin, _ = User.objects.get_or_create(username="admin", defaults={"is_staff": True, "is_superuser": True})
+    password = secrets.token_urlsafe(9)
+    admin.set_password(password)
+    admin.save()
+    study = Study.objects.filter(name=DEMO_STUDY_NAME, state="running").first()
+    if study is None:
+        cleaned, errors = validate_study(
+            {
+                "name": DEMO_STUDY_NAME, "trainer": "digits", "search_alg": "asha", "parallelism": 2,
+                "search_space": digits.DEFAULT_SPACE, "full_dataset_size": digits.FULL_DATASET_SIZE,
+                "num_full_iterations": digits.NUM_FULL_ITERATIONS, "expected_time_ratio": 6,
+                "reduction_factor": 3, "num_brackets": 2, "seconds_per_epoch": 0.05, "start": True,
+            },
+            {t.name for t in Trainer.objects.all()},
+        )
+        if errors:
+            raise RuntimeError(f"demo study is invalid: {errors}")
+        study = Study.objects.create_study(admin, cleaned)
+    return password, study

@@ -1,0 +1,1 @@
+"""The trial runner: trainer registry, RQ jobs, GPU workers, heartbeats."""

@@ -1,0 +1,29 @@
+import importlib
+import logging
+
+from django.apps import AppConfig
+from django.conf import settings
+
+log = logging.getLogger("hpopt.runner")
+
+
+class RunnerConfig(AppConfig):
+    name = "runner"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        load_trainer_modules()
+
+
+def load_trainer_modules() -> dict[str, str]:
+    """Imports every module of HPOPT_TRAINERS (settings, never the browser).
+    A module that fails to import is logged and reported, not fatal: the web
+    host may lack torch while GPU hosts have it. Returns {module: error}."""
+    errors = {}
+    for module in settings.HPOPT_TRAINERS:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001 - any import failure is reported the same way
+            errors[module] = f"{type(exc).__name__}: {exc}"
+            log.warning("trainer module %s failed to import: %s", module, errors[module])
+    return errors

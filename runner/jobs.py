@@ -1,0 +1,148 @@
+"""The RQ job that runs one trial: ``run_trial(trial_pk)``.
+
+It takes the trial (queued -> running) under the study's lock, runs the
+registered trainer with the train config (the trainer's ``hpopt.report()``
+goes to the database through the same engine), keeps the trial's heartbeat
+fresh from a thread, stores stdout, stderr and any traceback with the trial,
+and finally gives the study's free slot to the next trial.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import socket
+import sys
+import threading
+import traceback
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from hpopt import engine
+from hpopt.errors import HpoError
+from hpopt.registry import get_trainer
+from hpopt.status import TrialState
+
+log = logging.getLogger("hpopt.runner")
+LOG_LIMIT = 200_000  # characters of output kept per trial (the tail)
+
+
+class _Tee(io.TextIOBase):
+    """Copies writes to the original stream and keeps them for the trial's log."""
+
+    def __init__(self, original):
+        self.original, self.buffer_ = original, io.StringIO()
+
+    def write(self, s):
+        self.buffer_.write(s)
+        with contextlib.suppress(Exception):
+            self.original.write(s)
+        return len(s)
+
+    def flush(self):
+        with contextlib.suppress(Exception):
+            self.original.flush()
+
+
+def is_cuda_oom(exc: BaseException) -> bool:
+    """torch.cuda.OutOfMemoryError, or a RuntimeError saying CUDA ran out of memory."""
+    name = type(exc).__name__
+    text = str(exc)
+    return name == "OutOfMemoryError" or ("out of memory" in text.lower() and "cuda" in text.lower())
+
+
+def worker_name() -> str:
+    return os.environ.get("HPOPT_WORKER_NAME") or f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_trial(trial_pk: int) -> str:
+    from runner.scheduling import fill_slots
+    from studies.models import Trial
+    from studies.storage import DbStorage
+
+    close_old_connections()
+    trial = Trial.objects.select_related("study").filter(pk=trial_pk).first()
+    if trial is None:
+        return "gone"
+    storage = DbStorage(trial.study_id)
+    try:
+        with storage.locked():
+            trial.refresh_from_db()
+            if trial.state != TrialState.QUEUED.value or trial.study.state != "running":
+                Trial.objects.filter(pk=trial_pk, state__in=["queued", "paused"]).update(job_id="")
+                return f"skipped ({trial.state})"
+            config = engine.start(storage, trial.to_record(), worker_name())
+            Trial.objects.filter(pk=trial_pk).update(
+                host=socket.gethostname(), gpu=os.environ.get("CUDA_VISIBLE_DEVICES", ""),
+                started=timezone.now(), heartbeat=timezone.now(), traceback="",
+            )
+        _set_worker_trial(trial_pk)
+        outcome = _run(trial, storage, config)
+    finally:
+        Trial.objects.filter(pk=trial_pk).exclude(state="running").update(job_id="")
+        _set_worker_trial(None)
+        fill_slots(trial.study_id)
+    return outcome
+
+
+def _run(trial, storage, config) -> str:
+    from studies.models import Trial
+
+    stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(trial.pk, stop), daemon=True)
+    beat.start()
+    out, err = _Tee(sys.stdout), _Tee(sys.stderr)
+    tb = ""
+    try:
+        info = get_trainer(trial.study.trainer)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            info.func(config)
+        state = engine.finish(storage, trial.number)
+    except KeyError as exc:  # the trainer is not registered on this worker
+        tb = str(exc)
+        state = engine.finish(storage, trial.number, error=tb)
+    except HpoError as exc:  # e.g. even the smallest batch size ran out of memory
+        tb = traceback.format_exc()
+        state = engine.finish(storage, trial.number, error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - any trainer failure ends as a failed trial
+        tb = traceback.format_exc()
+        if is_cuda_oom(exc):
+            try:
+                engine.report_oom(storage, trial.number)
+                state = TrialState.QUEUED
+            except HpoError as oom_exc:
+                state = engine.finish(storage, trial.number, error=str(oom_exc))
+        else:
+            state = engine.finish(storage, trial.number, error=f"{type(exc).__name__}: {exc}")
+    finally:
+        stop.set()
+        beat.join(timeout=5)
+        log_text = (out.buffer_.getvalue() + err.buffer_.getvalue())[-LOG_LIMIT:]
+        Trial.objects.filter(pk=trial.pk).update(log=log_text, **({"traceback": tb} if tb else {}))
+    return TrialState(state).value
+
+
+def _heartbeat(trial_pk: int, stop: threading.Event) -> None:
+    from studies.models import Trial
+
+    interval = max(1.0, settings.HPOPT_HEARTBEAT_TIMEOUT / 4)
+    while not stop.wait(interval):
+        try:
+            Trial.objects.filter(pk=trial_pk, state=TrialState.RUNNING.value).update(heartbeat=timezone.now())
+        except Exception:  # noqa: BLE001 - a database blip must not kill the trial
+            log.exception("heartbeat failed for trial %s", trial_pk)
+    connection.close()  # this thread's own connection
+
+
+def _set_worker_trial(trial_pk) -> None:
+    from runner.models import Worker, WorkerState
+
+    name = os.environ.get("HPOPT_WORKER_NAME")
+    if name:
+        Worker.objects.filter(name=name).update(
+            current_trial_id=trial_pk, state=WorkerState.BUSY if trial_pk else WorkerState.IDLE,
+            last_seen=timezone.now(),
+        )

@@ -1,0 +1,66 @@
+"""Trainers offered by workers, and the workers themselves."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import models
+from django.utils import timezone
+
+
+class Trainer(models.Model):
+    """A registered ``@hpopt.trainer``, recorded when a worker (or the web
+    host) starts, so the web host can list trainers whose dependencies exist
+    only on GPU hosts."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True, default="")
+    search_space = models.JSONField(null=True, blank=True)
+    defaults = models.JSONField(default=dict, blank=True)
+    hosts = models.JSONField(default=list, blank=True)
+    last_seen = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def record(cls, infos, host: str) -> None:
+        """Upserts the registry's trainers, adding ``host`` to their hosts."""
+        for info in infos:
+            obj, _ = cls.objects.get_or_create(name=info.name)
+            obj.description = info.description
+            obj.search_space = info.search_space
+            obj.defaults = info.defaults
+            if host not in obj.hosts:
+                obj.hosts = sorted([*obj.hosts, host])
+            obj.last_seen = timezone.now()
+            obj.save()
+
+
+class WorkerState(models.TextChoices):
+    IDLE = "idle"
+    BUSY = "busy"
+    STOPPED = "stopped"
+
+
+class Worker(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    host = models.CharField(max_length=200)
+    pid = models.PositiveIntegerField(default=0)
+    gpu = models.CharField(max_length=50, blank=True, default="", help_text="CUDA_VISIBLE_DEVICES, empty for CPU")
+    queues = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=10, choices=WorkerState.choices, default=WorkerState.IDLE)
+    current_trial = models.ForeignKey("studies.Trial", null=True, blank=True, on_delete=models.SET_NULL)
+    started = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["host", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def is_alive(self, timeout: int) -> bool:
+        return self.state != WorkerState.STOPPED and self.last_seen >= timezone.now() - timedelta(seconds=timeout)

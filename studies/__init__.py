@@ -1,0 +1,1 @@
+"""Studies, trials and scores in the database; the database storage the core runs on; pages and JSON API."""

@@ -1,0 +1,29 @@
+from django.contrib import admin
+
+from studies.models import ApiToken, Score, Study, Trial
+
+
+@admin.register(Study)
+class StudyAdmin(admin.ModelAdmin):
+    list_display = ("id", "name", "owner", "trainer", "algorithm", "state", "parallelism", "created")
+    list_filter = ("state", "algorithm", "trainer")
+    search_fields = ("name",)
+
+
+@admin.register(Trial)
+class TrialAdmin(admin.ModelAdmin):
+    list_display = ("id", "study", "number", "state", "bracket", "last_iteration", "iterations", "best_score", "host", "gpu")
+    list_filter = ("state",)
+    raw_id_fields = ("study",)
+
+
+@admin.register(Score)
+class ScoreAdmin(admin.ModelAdmin):
+    list_display = ("id", "trial", "iteration", "value", "created")
+    raw_id_fields = ("study", "trial")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("user", "prefix", "created", "last_used")
+    readonly_fields = ("digest", "prefix", "created", "last_used")

@@ -1,0 +1,66 @@
+"""Authentication for the JSON API: the browser's session (with CSRF on
+writes) or ``Authorization: Token <key>`` for scripts."""
+from __future__ import annotations
+
+import functools
+import json
+
+from django.http import JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from studies.models import ApiToken
+
+
+def _token_user(request):
+    header = request.headers.get("Authorization", "")
+    kind, _, key = header.partition(" ")
+    if kind.lower() != "token" or not key.strip():
+        return None
+    user = ApiToken.user_for(key.strip())
+    if user is not None:
+        ApiToken.objects.filter(user=user).update(last_used=timezone.now())
+    return user
+
+
+def _csrf_failure(request):
+    check = CsrfViewMiddleware(lambda r: None)
+    check.process_request(request)
+    return check.process_view(request, None, (), {})
+
+
+def error(status: int, errors) -> JsonResponse:
+    if isinstance(errors, str):
+        errors = {"__all__": errors}
+    return JsonResponse({"errors": errors}, status=status)
+
+
+def api(methods=("GET",)):
+    """JSON view decorator: allowed methods, authentication (session or
+    token), CSRF for session writes, a parsed JSON body as ``request.json``."""
+
+    def wrap(view):
+        @csrf_exempt
+        @functools.wraps(view)
+        def inner(request, *args, **kwargs):
+            if request.method not in methods:
+                return error(405, f"method {request.method} not allowed (use {', '.join(methods)})")
+            user = _token_user(request)
+            if user is not None:
+                request.user = user
+            elif not request.user.is_authenticated:
+                return error(401, "log in, or send 'Authorization: Token <key>'")
+            elif request.method not in ("GET", "HEAD") and _csrf_failure(request) is not None:
+                return error(403, "CSRF token missing or incorrect")
+            request.json = None
+            if request.method == "POST" and request.body:
+                try:
+                    request.json = json.loads(request.body)
+                except (ValueError, UnicodeDecodeError) as exc:
+                    return error(400, f"the body must be JSON: {exc}")
+            return view(request, *args, **kwargs)
+
+        return inner
+
+    return wrap

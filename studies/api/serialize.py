@@ -1,0 +1,49 @@
+"""Plain dicts for the JSON API and the pages."""
+from __future__ import annotations
+
+from studies import progress
+
+
+def _iso(dt):
+    return dt.isoformat() if dt else None
+
+
+def trial_dict(t) -> dict:
+    return {
+        "id": t.pk, "number": t.number, "params": t.params, "state": t.state, "bracket": t.bracket,
+        "rungs": t.rungs, "iterations": t.iterations, "last_iteration": t.last_iteration,
+        "best_score": t.best_score, "attempt": t.attempt, "pending": t.pending, "host": t.host, "gpu": t.gpu,
+        "error": t.error, "started": _iso(t.started), "finished": _iso(t.finished), "heartbeat": _iso(t.heartbeat),
+    }
+
+
+TRIAL_LIST_FIELDS = (
+    "id", "number", "params", "state", "bracket", "rungs", "iterations", "last_iteration", "best_score",
+    "attempt", "pending", "host", "gpu", "error", "started", "finished", "heartbeat",
+)
+
+
+def study_dict(study, with_summary: bool = True) -> dict:
+    best = study.best_trial()
+    out = {
+        "id": study.pk, "name": study.name, "owner": study.owner.get_username(), "trainer": study.trainer,
+        "algorithm": study.algorithm, "state": study.state, "mode": study.mode, "settings": study.settings,
+        "search_space": study.space, "initial_search_space": study.initial_space, "plan": study.plan,
+        "parallelism": study.parallelism, "seconds_per_epoch": study.seconds_per_epoch, "error": study.error,
+        "created": _iso(study.created), "started": _iso(study.started), "finished": _iso(study.finished),
+        "best": None if best is None else {"trial": best.number, "score": best.best_score, "params": best.params},
+    }
+    if with_summary:
+        out.update(progress.summary(study))
+    return out
+
+
+def best_config(study) -> dict | None:
+    best = study.best_trial()
+    if best is None:
+        return None
+    return {
+        "study": {"id": study.pk, "name": study.name, "trainer": study.trainer, "algorithm": study.algorithm,
+                  "mode": study.mode, "settings": study.settings, "plan": study.plan},
+        "trial": best.number, "score": best.best_score, "iterations": best.last_iteration, "params": best.params,
+    }

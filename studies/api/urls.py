@@ -1,0 +1,17 @@
+from django.urls import path
+
+from studies.api import views
+
+app_name = "api"
+urlpatterns = [
+    path("studies", views.studies, name="studies"),
+    path("studies/<int:pk>", views.study_detail, name="study"),
+    path("studies/<int:pk>/best-config", views.best_config_download, name="best-config"),
+    path("studies/<int:pk>/trials.csv", views.trials_csv, name="trials-csv"),
+    path("studies/<int:pk>/<str:action>", views.study_action, name="study-action"),
+    path("trials/<int:pk>", views.trial_detail, name="trial"),
+    path("trials/<int:pk>/<str:action>", views.trial_action, name="trial-action"),
+    path("plan", views.plan_preview, name="plan"),
+    path("trainers", views.trainers, name="trainers"),
+    path("workers", views.workers, name="workers"),
+]

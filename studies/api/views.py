@@ -1,0 +1,157 @@
+"""The JSON API (see docs/api.md). Views parse, call one model method, answer."""
+from __future__ import annotations
+
+import csv
+import json
+
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
+
+from hpopt.plan import plan as make_plan
+from studies.api import cursor
+from studies.api.auth import api, error
+from studies.api.serialize import best_config, study_dict, trial_dict
+from studies.models import Study, Trial
+from studies.validation import validate_study
+
+
+def _trainer_names() -> set[str]:
+    from runner.models import Trainer
+
+    return set(Trainer.objects.values_list("name", flat=True))
+
+
+def _study_for(request, pk) -> Study:
+    return get_object_or_404(Study.objects.visible_to(request.user).select_related("owner"), pk=pk)
+
+
+def _trial_for(request, pk) -> Trial:
+    return get_object_or_404(Trial.objects.filter(study__in=Study.objects.visible_to(request.user)), pk=pk)
+
+
+@api(methods=("GET", "POST"))
+def studies(request):
+    if request.method == "GET":
+        qs = Study.objects.visible_to(request.user).select_related("owner")
+        if request.GET.get("state"):
+            qs = qs.filter(state=request.GET["state"])
+        return JsonResponse({"studies": [study_dict(s) for s in qs[:500]]})
+    cleaned, errors = validate_study(request.json, _trainer_names())
+    if errors:
+        return error(400, errors)
+    study = Study.objects.create_study(request.user, cleaned)
+    return JsonResponse(study_dict(study), status=201)
+
+
+@api()
+def study_detail(request, pk):
+    study = _study_for(request, pk)
+    try:
+        changes = cursor.changes(study, request.GET.get("since"))
+    except ValueError:
+        return error(400, {"since": "since must be a cursor returned by this endpoint"})
+    return JsonResponse({"study": study_dict(study), **changes})
+
+
+STUDY_ACTIONS = {"start": Study.start, "pause": Study.pause, "resume": Study.resume, "kill": Study.kill}
+TRIAL_ACTIONS = {"pause": Trial.pause, "resume": Trial.resume, "kill": Trial.kill}
+
+
+@api(methods=("POST",))
+def study_action(request, pk, action):
+    study = _study_for(request, pk)
+    if action not in STUDY_ACTIONS:
+        return error(404, f"unknown action {action!r}")
+    if not STUDY_ACTIONS[action](study):
+        study.refresh_from_db()
+        return error(409, f"cannot {action} a study that is {study.state}")
+    study.refresh_from_db()
+    return JsonResponse(study_dict(study))
+
+
+@api(methods=("POST",))
+def trial_action(request, pk, action):
+    trial = _trial_for(request, pk)
+    if action not in TRIAL_ACTIONS:
+        return error(404, f"unknown action {action!r}")
+    if not TRIAL_ACTIONS[action](trial):
+        trial.refresh_from_db()
+        return error(409, f"cannot {action} a trial that is {trial.state}")
+    trial.refresh_from_db()
+    return JsonResponse(trial_dict(trial))
+
+
+@api()
+def trial_detail(request, pk):
+    trial = _trial_for(request, pk)
+    data = trial_dict(trial)
+    data.update(
+        study=trial.study_id, log=trial.log, traceback=trial.traceback,
+        scores=list(trial.scores.order_by("iteration").values_list("iteration", "value")),
+    )
+    return JsonResponse(data)
+
+
+@api(methods=("POST",))
+def plan_preview(request):
+    """Auto Config preview: the plan and the estimated wall time."""
+    data = request.json if isinstance(request.json, dict) else {}
+    trainer = data.get("trainer")
+    names = _trainer_names() | ({trainer} if isinstance(trainer, str) else set())
+    cleaned, errors = validate_study({"name": "preview", **data, "trainer": trainer}, names)
+    errors.pop("name", None)
+    errors.pop("trainer", None)
+    if errors:
+        return error(400, errors)
+    plan = make_plan(**cleaned["settings"].plan_kwargs())
+    return JsonResponse({"plan": plan.to_dict(), "wall_seconds": plan.wall_seconds(cleaned["seconds_per_epoch"])})
+
+
+@api()
+def best_config_download(request, pk):
+    study = _study_for(request, pk)
+    data = best_config(study)
+    if data is None:
+        return error(404, "no trial has reported a score yet")
+    response = HttpResponse(json.dumps(data, indent=2), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-best-config.json"'
+    return response
+
+
+@api()
+def trials_csv(request, pk):
+    study = _study_for(request, pk)
+    names = list(study.space)
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-trials.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["trial", *names, "best_score", "iterations", "state", "bracket", "host", "gpu", "error"])
+    for t in study.trials.order_by("number"):
+        writer.writerow([t.number, *(t.params.get(n) for n in names), t.best_score, t.last_iteration,
+                         t.state, t.bracket, t.host, t.gpu, t.error])
+    return response
+
+
+@api()
+def trainers(request):
+    from runner.models import Trainer
+
+    return JsonResponse({"trainers": [
+        {"name": t.name, "description": t.description, "search_space": t.search_space, "defaults": t.defaults,
+         "hosts": t.hosts, "last_seen": t.last_seen.isoformat()}
+        for t in Trainer.objects.all()
+    ]})
+
+
+@api()
+def workers(request):
+    from django.conf import settings
+
+    from runner.models import Worker
+
+    return JsonResponse({"workers": [
+        {"name": w.name, "host": w.host, "gpu": w.gpu, "state": w.state, "queues": w.queues,
+         "alive": w.is_alive(settings.HPOPT_HEARTBEAT_TIMEOUT), "current_trial": w.current_trial_id,
+         "last_seen": w.last_seen.isoformat(), "started": w.started.isoformat()}
+        for w in Worker.objects.all()
+    ]})

@@ -1,0 +1,6 @@
+from studies.models.score import Score
+from studies.models.study import Study
+from studies.models.token import ApiToken
+from studies.models.trial import Trial
+
+__all__ = ["Study", "Trial", "Score", "ApiToken"]

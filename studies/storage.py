@@ -1,0 +1,142 @@
+"""The database storage the core's engine runs on in the dashboard.
+
+``locked()`` opens a transaction and locks the study's row: ``SELECT ... FOR
+UPDATE`` on PostgreSQL; on SQLite the transaction is IMMEDIATE (settings), so
+it holds the database's write lock from its first statement. Either way two
+workers deciding on one study run one after the other, so a rung never
+promotes twice, a trial number is never reused and no score is lost.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+
+from django.conf import settings as django_settings
+from django.db import transaction
+from django.utils import timezone
+
+from hpopt.storage.base import Storage, TrialRecord, register_backend
+from studies.models import Score, Study, Trial
+
+KIND = "django"
+
+
+class DbStorage(Storage):
+    def __init__(self, study_id: int):
+        self.study_id = int(study_id)
+        self.spec = {"kind": KIND, "study": self.study_id}
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def locked(self):
+        depth = getattr(self._local, "depth", 0)
+        if depth:
+            self._local.depth += 1
+            try:
+                yield
+            finally:
+                self._local.depth -= 1
+            return
+        with transaction.atomic():
+            # the lock; on SQLite the IMMEDIATE transaction already holds it
+            Study.objects.select_for_update().filter(pk=self.study_id).values_list("pk").first()
+            self._local.depth, self._local.pks = 1, {}
+            try:
+                yield
+            finally:
+                self._local.depth, self._local.pks = 0, {}
+
+    # -- meta ----------------------------------------------------------------------
+    def load_meta(self) -> dict | None:
+        row = Study.objects.filter(pk=self.study_id).values(
+            "settings", "initial_space", "space", "plan", "error", "created"
+        ).first()
+        if row is None:
+            return None
+        row["created"] = row["created"].timestamp()
+        row["version"] = 1
+        return row
+
+    def save_meta(self, meta: dict) -> None:
+        Study.objects.filter(pk=self.study_id).update(
+            settings=meta["settings"], space=meta["space"], plan=meta["plan"], error=meta.get("error", ""),
+            updated=timezone.now(),
+        )
+
+    # -- trials ---------------------------------------------------------------------
+    def _trials(self):
+        return Trial.objects.filter(study_id=self.study_id)
+
+    def trials(self) -> list[TrialRecord]:
+        return [t.to_record() for t in self._trials().order_by("number")]
+
+    def count_trials(self) -> int:
+        return self._trials().count()
+
+    def get_trial(self, trial_id: int) -> TrialRecord:
+        t = self._trials().filter(number=trial_id).first()
+        if t is None:
+            raise KeyError(f"no trial {trial_id!r} in study {self.study_id}")
+        return t.to_record()
+
+    def add_trial(self, record: TrialRecord) -> TrialRecord:
+        record.trial_id = self.count_trials()
+        Trial.objects.create(study_id=self.study_id, number=record.trial_id, **Trial.fields_from_record(record))
+        return record
+
+    def save_trial(self, record: TrialRecord) -> None:
+        now = timezone.now()
+        fields = Trial.fields_from_record(record)
+        if record.state.is_finished():
+            fields["finished"] = now
+        n = self._trials().filter(number=record.trial_id).update(heartbeat=now, updated=now, **fields)
+        if n != 1:
+            raise KeyError(f"no trial {record.trial_id!r} in study {self.study_id}")
+
+    def _pk(self, trial_id: int) -> int:
+        pks = getattr(self._local, "pks", None)
+        if pks is None:
+            pks = self._local.pks = {}
+        if trial_id not in pks:
+            pks[trial_id] = self._trials().values_list("pk", flat=True).get(number=trial_id)
+        return pks[trial_id]
+
+    # -- scores ---------------------------------------------------------------------
+    def add_score(self, trial_id: int, iteration: int, value: float) -> None:
+        Score.objects.bulk_create(
+            [Score(study_id=self.study_id, trial_id=self._pk(trial_id), iteration=iteration, value=value)],
+            update_conflicts=True, unique_fields=["trial", "iteration"], update_fields=["value", "created"],
+        )
+
+    def scores(self, trial_id: int) -> list[tuple[int, float]]:
+        return list(
+            Score.objects.filter(trial_id=self._pk(trial_id)).order_by("iteration").values_list("iteration", "value")
+        )
+
+    def clear_scores(self, trial_id: int) -> None:
+        Score.objects.filter(trial_id=self._pk(trial_id)).delete()
+
+    def all_scores(self) -> dict[int, list[tuple[int, float]]]:
+        out: dict[int, list[tuple[int, float]]] = {}
+        rows = Score.objects.filter(study_id=self.study_id).order_by("trial__number", "iteration")
+        for number, iteration, value in rows.values_list("trial__number", "iteration", "value"):
+            out.setdefault(number, []).append((iteration, value))
+        return out
+
+    def rung_scores(self, bracket: int, milestone: int, exclude: int | None = None) -> list[float]:
+        key = str(milestone)
+        rows = self._trials().filter(bracket=bracket).exclude(rungs={}).exclude(number=exclude)
+        return [r[key] for r in rows.values_list("rungs", flat=True) if key in r]
+
+    def checkpoint_dir(self, trial_id: int) -> str:
+        root = getattr(django_settings, "HPOPT_CHECKPOINT_DIR", None) or os.path.join(
+            str(django_settings.VAR_DIR), "checkpoints"
+        )
+        return os.path.join(root, f"study-{self.study_id}", f"trial-{trial_id}")
+
+    def delete(self) -> None:
+        self._trials().delete()
+
+
+register_backend(KIND, lambda spec: DbStorage(spec["study"]))
