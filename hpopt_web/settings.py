@@ -93,6 +93,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every start when it is missing
 # Served by whitenoise from the app directories when not collected (tests, demo).
 WHITENOISE_USE_FINDERS = True
 
