@@ -95,9 +95,9 @@ def propose(storage: Storage) -> TrialRecord | None:
     _raise_if_failed(ld)
     new = ld.algorithm.next_trial(storage)
     if new is None:
-        if not ld.meta.get("search_over"):
-            # remembered so that progress() reaches 1.0 when the space ran
-            # out of new configs before num_trials
+        if not ld.meta.get("search_over") and storage.count_trials() < ld.plan.num_trials:
+            # the space ran out of new configs before num_trials: remembered
+            # so that progress() still reaches 1.0
             ld.meta["search_over"] = True
             storage.save_meta(ld.meta)
         return None
@@ -111,12 +111,17 @@ def start(storage: Storage, trial: TrialRecord, owner: str) -> dict:
     """QUEUED -> RUNNING, returns the train config. Inside ``locked()``."""
     if trial.state is not TrialState.QUEUED:
         raise HpoError(f"trial {trial.trial_id} is {trial.state.value}, not queued")
+    ld = load(storage)
+    name = ld.settings.batch_size_name
+    if name is not None and trial.params[name] > ld.space[name].high:
+        # the batch-size range shrank (another trial ran out of memory) while it waited
+        trial.params[name] = ld.space[name].grid()[-1]
     trial.state = TrialState.RUNNING
     trial.attempt += 1
     trial.owner = owner
     trial.last_iteration = trial.resume_iteration
     storage.save_trial(trial)
-    return train_config(storage, load(storage), trial)
+    return train_config(storage, ld, trial)
 
 
 def next_sample(storage: Storage, owner: str) -> dict | None:
@@ -146,6 +151,16 @@ def check_iteration(iteration) -> None:
         raise ValueError(f"iteration must be an integer >= 1 (got {iteration!r})")
 
 
+def _reported_trial(storage: Storage, trial_id) -> TrialRecord:
+    """The trial a report names; a ValueError (like any other config that is
+    not a train config) when the study has no such trial."""
+    try:
+        return storage.get_trial(trial_id)
+    except KeyError:
+        raise ValueError(f"config must be the train config that get_next_sample() returned "
+                         f"(this study has no trial {trial_id!r})") from None
+
+
 def report(storage: Storage, trial_id: int, score, iteration: int | None = None) -> Status:
     """Stores one score and decides. Returns Status.RUNNING or Status.STOP.
 
@@ -157,16 +172,15 @@ def report(storage: Storage, trial_id: int, score, iteration: int | None = None)
     value = check_score(score)
     check_iteration(iteration)
     with storage.locked():
-        trial = storage.get_trial(trial_id)
+        trial = _reported_trial(storage, trial_id)
         if trial.state is not TrialState.RUNNING:
             return Status.STOP
         ld = load(storage)
         iteration = int(iteration) if iteration is not None else trial.last_iteration + 1
         storage.add_score(trial.trial_id, iteration, value)
-        if iteration <= trial.last_iteration or trial.best_score is None:
-            trial.best_score = best_of([v for _, v in storage.scores(trial.trial_id)], ld.settings.mode)
-        else:
-            trial.best_score = best_of([trial.best_score, value], ld.settings.mode)
+        # from every stored score: a report may replace one, also one of an
+        # earlier attempt (an interrupted trial re-runs from scratch)
+        trial.best_score = best_of([v for _, v in storage.scores(trial.trial_id)], ld.settings.mode)
         trial.last_iteration = iteration
         decision = ld.algorithm.on_report(storage, trial, iteration)
         if decision is Decision.STOP:
@@ -190,8 +204,9 @@ def report_oom(storage: Storage, trial_id: int) -> Status:
     re-runs at the new upper bound. When even the smallest size failed, the
     study fails with a clear error (raised here and by get_next_sample).
     """
+    error = ""
     with storage.locked():
-        trial = storage.get_trial(trial_id)
+        trial = _reported_trial(storage, trial_id)
         if trial.state is not TrialState.RUNNING:
             return Status.STOP
         ld = load(storage)
@@ -211,16 +226,20 @@ def report_oom(storage: Storage, trial_id: int) -> Status:
                 _finish(storage, trial, TrialState.FAILED, error)
                 ld.meta["error"] = error
                 storage.save_meta(ld.meta)
-                raise HpoError(error) from None
-            ld.meta["space"] = space.to_spec()
-            storage.save_meta(ld.meta)
-            trial.params[name] = space[name].grid()[-1]
-        storage.clear_scores(trial.trial_id)
-        trial.state = TrialState.QUEUED
-        trial.rungs, trial.best_score = {}, None
-        trial.last_iteration = trial.resume_iteration = 0
-        storage.save_trial(trial)
-        return Status.CUDAOOM
+            else:
+                ld.meta["space"] = space.to_spec()
+                storage.save_meta(ld.meta)
+                trial.params[name] = space[name].grid()[-1]
+        if not error:
+            storage.clear_scores(trial.trial_id)
+            trial.state = TrialState.QUEUED
+            trial.rungs, trial.best_score = {}, None
+            trial.last_iteration = trial.resume_iteration = 0
+            storage.save_trial(trial)
+            return Status.CUDAOOM
+    # raised once the lock is released: an exception inside locked() discards
+    # the block's writes, and the failure must be stored
+    raise HpoError(error)
 
 
 # -- ending trials --------------------------------------------------------------

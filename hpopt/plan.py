@@ -223,9 +223,10 @@ def plan(search_alg, full_dataset_size, num_full_iterations, *, expected_time_ra
             prefix.append(prefix[-1] + e)
         t_pref = max(nb, min(ASHA_MIN_TRIALS_CAP, eta ** min(len(brackets[0]), 6)))
         t_start = max(ASHA_START_TRIALS, t_pref)
-    # Trials up to num_workers run side by side and cost no extra wall time.
+    # Trials up to num_workers run side by side and cost no extra wall time (with one
+    # bracket; with several, fewer trials may mean a cheaper bracket mix, so allow 1).
     t_start = max(t_start, min(workers, TRIAL_CAP))
-    t_abs = min(workers, t_start)
+    t_abs = 1 if nb > 1 else min(workers, t_start)
     t_pref = max(t_pref, t_abs)
 
     def total_epochs(t, i):
@@ -284,12 +285,18 @@ def plan(search_alg, full_dataset_size, num_full_iterations, *, expected_time_ra
         c = budget * n_full * min(workers, t) / total_epochs(t, i)
         return min(1.0, max(s_min, (c - p) / (1.0 - p)))
 
-    def solve_t(t, i, s):
+    def solve_t(t, i, s, capped=True):
         if user_t is None:
             per = i if bracket_epochs is None else prefix[-1] / nb
             x = budget * n_full * workers / (per * epoch_cost(s, p))
-            hi_t = anchors[-1][0] if (i >= i_last and s >= s_last) else t_end
-            for k in range(math.floor(x) - 1, math.ceil(x) + 2):
+            if not capped and x <= t_end:   # the cap is not in the way: nothing new
+                return
+            maxed = i >= i_last and s >= s_last
+            hi_t = anchors[-1][0] if maxed else t_end if capped else math.ceil(x) + 1
+            ks = range(math.floor(x) - 1, math.ceil(x) + 2)
+            if nb > 1 and x < workers:   # below W the round-robin mix sets the cost: scan
+                ks = range(t_abs, min(workers, hi_t, t_abs + 256) + 1)
+            for k in ks:
                 k = min(max(k, t_abs), hi_t)
                 yield k, i, (s if grown(k) else solve_s(k, i, s))
 
@@ -300,15 +307,20 @@ def plan(search_alg, full_dataset_size, num_full_iterations, *, expected_time_ra
                 yield t, k, solve_s(t, k, s)
                 yield from solve_t(t, k, solve_s(t, k, s))
 
+    stages = (lambda *b: [b, b[:2] + (solve_s(*b),)], solve_t, solve_i,
+              lambda *b: solve_t(*b, capped=False))
     best = None
-    for stage, make in enumerate((lambda *b: [b, b[:2] + (solve_s(*b),)], solve_t, solve_i)):
+    for stage, make in enumerate(stages):
         for base in bases:
             for cand in make(*base):
                 err = abs(cost_of(*cand) / budget - 1.0)
                 band = 0 if err <= _AIM else 1 if err <= TOLERANCE else 2
-                # within 2%: the simplest stage wins (least distortion of the path);
-                # otherwise the closest; exact ties go under budget (user's time first)
-                key = (band, stage if band == 0 else 0, round(err, 12), cost_of(*cand) > budget)
+                # The trial cap gives way only if nothing capped lands within 10%. Within
+                # 2% the simplest stage wins (least distortion of the path); otherwise the
+                # closest; exact ties go under budget (the user's time first).
+                over_cap = grown(cand[0]) and (cand[1] < i_last or cand[2] < s_last)
+                key = (band == 2, over_cap, band, stage if band == 0 else 0, round(err, 12),
+                       cost_of(*cand) > budget)
                 if best is None or key < best[0]:
                     best = (key, cand)
     t, i, s = best[1]

@@ -85,6 +85,15 @@ class HPO:
                     f"cannot resume: {name} is {getattr(settings, name)!r} but the saved study "
                     f"under {settings.save_path!r} used {saved[name]!r} (pass resume=False to start over)"
                 )
+        ignored = [
+            name for name, value in settings.to_dict().items()
+            if name not in ("resume", "save_path", "search_space") and saved.get(name) != value
+        ]
+        if ignored:
+            warnings.warn(
+                f"hpopt: resuming the study under {settings.save_path!r} with its saved settings; "
+                f"these new values are ignored: {', '.join(sorted(ignored))}", UserWarning, stacklevel=4,
+            )
         # Compare with the space the study started from: an OOM shrink changes
         # the stored space, and must not make resume fail (the original did).
         if meta["initial_space"] != settings.search_space:

@@ -14,9 +14,14 @@ pickled and any process can suggest:
   value, so workers asking at once get different points;
 * ``kappa`` decays by ``kappa_decay`` per registration after
   ``kappa_decay_delay`` registrations, computed from the count, not a counter;
-* the acquisition search is budgeted (``n_random``/``n_smart``/GP restarts
-  below) so a suggestion stays under ~100 ms at 200 trials; see
-  benchmarks/bayes_speed.py for the measurements and the regret check.
+* the GP assumes noisy scores (``gp_alpha``; bayes_opt's 1e-6 assumes exact
+  ones and, on noisy scores, keeps re-sampling one spot);
+* the suggestion is budgeted: a smaller acquisition search (``n_random``,
+  ``n_smart``) helped by candidates around the best points (``n_local``),
+  fewer GP restarts once many trials are in, at most ``max_gp_points``
+  trials in the GP, one BLAS thread, and no per-point logging; it stays well
+  under 100 ms at 200 trials on 2 cores with regret no worse than bayes_opt's
+  defaults: benchmarks/bayes_speed.py measures both (benchmarks/RESULTS.md).
 """
 from __future__ import annotations
 
@@ -33,12 +38,67 @@ from hpopt.storage.base import Storage, TrialRecord
 MEDIAN_STOP_MIN_PEERS = 3
 
 
+#: log10 length scales where fit_length_scale evaluates the likelihood first
+#: (the GP works on the unit cube: 0.01 is noise-like, 100 nearly constant)
+LENGTH_SCALE_GRID = np.linspace(-2.0, 2.0, 9)
+
+
+def fit_length_scale(obj_func, initial_theta, bounds):
+    """A GaussianProcessRegressor ``optimizer``: bayes_opt's kernel has one
+    hyper-parameter (the Matern length scale), so the negative log marginal
+    likelihood is evaluated on a coarse log grid, then minimised by bounded
+    Brent between the best grid point's neighbours to 1% of the length scale.
+    Likelihood values only, no gradients (3x cheaper each), ~20 of them, where
+    sklearn's L-BFGS-B needs 15-25 gradient evaluations per start, and the grid
+    guards against a local optimum better than random restarts do. Kernels with
+    more hyper-parameters get sklearn's L-BFGS-B."""
+    from scipy.optimize import minimize, minimize_scalar
+
+    if len(initial_theta) != 1:
+        res = minimize(obj_func, initial_theta, method="L-BFGS-B", jac=True, bounds=bounds)
+        return res.x, res.fun
+    lo, hi = (float(b) for b in np.asarray(bounds, dtype=float)[0])
+    grid = np.clip(LENGTH_SCALE_GRID * np.log(10.0), lo, hi)
+    values = [float(obj_func(np.array([t]), eval_gradient=False)) for t in grid]
+    i = int(np.nanargmin(np.where(np.isfinite(values), values, np.nan))) if np.isfinite(values).any() else 0
+    a = grid[i - 1] if i > 0 else lo
+    b = grid[i + 1] if i < len(grid) - 1 else hi
+    if not a < b:
+        return np.array([grid[i]]), values[i]
+    res = minimize_scalar(lambda t: float(obj_func(np.array([t]), eval_gradient=False)),
+                          bounds=(a, b), method="bounded", options={"xatol": 0.01})
+    if res.fun <= values[i]:
+        return np.array([res.x]), float(res.fun)
+    return np.array([grid[i]]), values[i]
+
+
 class BayesOpt(Algorithm):
-    # Budget of one suggestion. bayes_opt's defaults (10_000, 10, 5) take
-    # about 1 s at 100 observations on a 2-core machine.
+    # Budget of one suggestion; benchmarks/bayes_speed.py measures it against
+    # bayes_opt's defaults (n_random=10_000, n_smart=10, n_local=0,
+    # gp_optimizer="fmin_l_bfgs_b", n_restarts=5, gp_alpha=1e-6).
+    #: uniform acquisition candidates
     n_random = 2_000
-    n_smart = 2
-    n_restarts = 1
+    #: L-BFGS-B polishes of the acquisition, from its best candidates
+    n_smart = 1
+    #: how the GP's kernel hyper-parameters are fitted: "grid" (see
+    #: fit_length_scale) or sklearn's "fmin_l_bfgs_b" (bayes_opt's default) ...
+    gp_optimizer = "grid"
+    #: ... plus this many restarts from random hyper-parameters (bayes_opt: 5;
+    #: useless after "grid", which ignores its start)
+    n_restarts = 0
+    #: acquisition candidates drawn around the best observed points ...
+    n_local = 500
+    #: ... around this many of them
+    n_centers = 5
+    #: the GP is fitted on at most this many observed trials (its fit is cubic
+    #: in the count; the plan rarely asks for more than 200 trials): the best
+    #: half and a seeded random draw of the rest; running trials come on top
+    max_gp_points = 200
+    #: the GP's ``alpha``, added to its kernel's diagonal: the noise variance
+    #: in units of the score variance (bayes_opt normalises the scores), i.e.
+    #: a noise sd of ~10% of the scores' spread. bayes_opt's default 1e-6
+    #: treats scores as exact, and on noisy ones keeps re-sampling one spot
+    gp_alpha = 1e-2
 
     def kappa_at(self, registered: int) -> float:
         s = self.settings
@@ -53,45 +113,91 @@ class BayesOpt(Algorithm):
         observed = [t for t in trials if t.state in SCORED_STATES and t.best_score is not None]
         params = None
         if trial_id >= self.settings.num_init_trial and len(observed) >= 2:
-            params = self._suggest(trials, observed, rng)
+            try:
+                params = self._suggest(trials, observed, rng)
+            except np.linalg.LinAlgError:
+                # a GP that cannot be fitted (a singular kernel matrix) must
+                # not stop the study: fall back to a random config
+                params = None
         if params is None or self.space.key(params) in {self.space.key(t.params) for t in trials}:
             params = self.unique_sample(storage, rng)
         if params is None:
             return None
         return NewTrial(params=params, iterations=self.plan.max_iterations, subset_ratio=self.plan.subset_ratio)
 
-    def _suggest(self, trials: list[TrialRecord], observed: list[TrialRecord], rng) -> dict:
+    def _suggest(self, trials: list[TrialRecord], observed: list[TrialRecord], rng) -> dict | None:
         # bayes_opt pulls in scikit-learn and scipy: import it only when a GP is needed
         from bayes_opt import BayesianOptimization
+        from threadpoolctl import threadpool_limits
 
         from hpopt.algorithms.ucb import BudgetedUCB
 
-        names = self.space.names
-        pbounds = {f"x{i}": (0.0, 1.0) for i in range(len(names))}
+        xs, ys = self._observations(observed)
+        if len(ys) < 2:
+            return None
+        order = np.argsort(-ys, kind="stable")
+        if len(ys) > self.max_gp_points:
+            keep = self.max_gp_points // 2
+            rest = rng.choice(order[keep:], size=self.max_gp_points - keep, replace=False)
+            order = np.concatenate([order[:keep], rest])
+        gp_x, gp_y = xs[order], ys[order]
+        # trials still running get a pessimistic "constant liar" value, so
+        # workers asking at once get different points
+        liar = float(ys.min())
+        seen = {tuple(x) for x in xs}
+        pending = []
+        for t in trials:
+            if t.state in (TrialState.RUNNING, TrialState.QUEUED, TrialState.PAUSED) and self.space.contains(t.params):
+                x = self.space.encode(t.params)
+                if tuple(x) not in seen:
+                    seen.add(tuple(x))
+                    pending.append(x)
+        if pending:
+            gp_x = np.vstack([gp_x, pending])
+            gp_y = np.concatenate([gp_y, np.full(len(pending), liar)])
+
+        dim = len(self.space)
+        pbounds = {f"x{i}": (0.0, 1.0) for i in range(dim)}
         seed = int(rng.integers(2**31 - 1))
         ucb = BudgetedUCB(
-            kappa=self.kappa_at(len(observed)), n_random=self.n_random, n_smart=self.n_smart, random_state=seed
+            kappa=self.kappa_at(len(observed)), n_random=self.n_random, n_smart=self.n_smart,
+            n_local=self.n_local, centers=xs[order[: self.n_centers]],
         )
         opt = BayesianOptimization(
             f=None, pbounds=pbounds, acquisition_function=ucb, random_state=seed,
             verbose=0, allow_duplicate_points=True,
         )
-        opt.set_gp_params(n_restarts_optimizer=self.n_restarts)
-        ys = [self.sign * t.best_score for t in observed]
-        for t, y in zip(observed, ys):
-            opt.register(self._point(t.params), y)
-        liar = min(ys)
-        for t in trials:
-            if t.state in (TrialState.RUNNING, TrialState.QUEUED, TrialState.PAUSED):
-                opt.register(self._point(t.params), liar)
-        with warnings.catch_warnings():
-            # the GP's hyper-parameter fit warns on flat data; the suggestion is still valid
+        opt.set_gp_params(
+            n_restarts_optimizer=self.n_restarts, alpha=self.gp_alpha,
+            optimizer=fit_length_scale if self.gp_optimizer == "grid" else self.gp_optimizer,
+        )
+        # straight into the target space: BayesianOptimization.register also
+        # logs every step, rebuilding the whole history each time (quadratic)
+        cols = [int(k[1:]) for k in opt.space.keys]  # the space's column order
+        for x, y in zip(gp_x[:, cols], gp_y):
+            opt.space.register(x, float(y))
+        with warnings.catch_warnings(), threadpool_limits(1, user_api="blas"):
+            # the GP's hyper-parameter fit warns on flat data; the suggestion is
+            # still valid. The matrices are a few hundred wide at most, where a
+            # single BLAS thread is faster than several (on a 2-core machine
+            # OpenBLAS's 2 threads made the fit several times slower).
             warnings.simplefilter("ignore")
             x = opt.suggest()
-        return self.space.decode(np.array([x[f"x{i}"] for i in range(len(names))]))
+        return self.space.decode(np.array([x[f"x{i}"] for i in range(dim)]))
 
-    def _point(self, params: dict) -> dict:
-        return {f"x{i}": float(u) for i, u in enumerate(self.space.encode(params))}
+    def _observations(self, observed: list[TrialRecord]) -> tuple[np.ndarray, np.ndarray]:
+        """Unit-cube points and sign * best_score of the observed trials, one
+        row per distinct point (trials of equal params are averaged). Trials
+        whose params left the space (a batch-size range shrunk after an
+        out-of-memory error) are not modelled."""
+        rows: dict[tuple, list[float]] = {}
+        for t in observed:
+            if not self.space.contains(t.params):
+                continue
+            rows.setdefault(tuple(self.space.encode(t.params)), []).append(self.sign * t.best_score)
+        xs = np.array(list(rows), dtype=float).reshape(len(rows), len(self.space))
+        ys = np.array([statistics.fmean(v) for v in rows.values()], dtype=float)
+        return xs, ys
 
     def on_report(self, storage: Storage, trial: TrialRecord, iteration: int) -> Decision:
         if iteration >= trial.iterations:

@@ -36,7 +36,7 @@ class TrialRecord:
     bracket: int | None = None
     #: times the trial was handed to a trainer (OOM and crash re-runs count)
     attempt: int = 0
-    #: highest iteration stored for the trial
+    #: the iteration of the trial's latest report (where its trainer is now)
     last_iteration: int = 0
     #: best raw score so far (mode applied), None before the first report
     best_score: float | None = None

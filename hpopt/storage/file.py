@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import tempfile
 import threading
 from typing import Iterator
@@ -139,12 +140,15 @@ class FileStorage(Storage):
 
     def delete(self) -> None:
         """Forgets the study (call inside ``locked()``): removes the study file
-        and nothing else under save_path. The lock file stays, since other
-        processes may be waiting on it."""
+        and the trials' checkpoint folders, nothing else under save_path. The
+        lock file stays, since other processes may be waiting on it."""
         self._doc = {"meta": None, "trials": [], "scores": {}}
         self._dirty = False
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(self.path, STUDY_FILE))
+        # checkpoint_dir() folders belong to trial ids that a fresh study reuses:
+        # an old checkpoint must not be taken for the new trial's
+        shutil.rmtree(os.path.join(self.path, "checkpoints"), ignore_errors=True)
 
 
 register_backend("file", lambda spec: FileStorage(spec["path"]))

@@ -44,11 +44,11 @@ def loss(params: dict, epoch: int) -> float:
     return 1.0 - accuracy(params, epoch)
 
 
-def create(save_path, **kwargs) -> hpopt.HPO:
-    """hpopt.create with small defaults; Auto Config warnings (fixed values
-    off the budget) are silenced, they are not what these tests check."""
+def create(path, **kwargs) -> hpopt.HPO:
+    """hpopt.create(save_path=path) with small defaults; Auto Config warnings
+    (fixed values off the budget) are silenced, they are not what these tests check."""
     args = dict(search_space=small_space(), full_dataset_size=1000, num_full_iterations=6,
-                save_path=str(save_path))
+                save_path=str(path))
     args.update(kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)

@@ -1,0 +1,241 @@
+"""Bayesian optimization: reproducible seeds, kappa decay, the constant liar,
+median stopping, string choices (defect 1) and the sign in mode 'min' (defect 3)."""
+import bayes_opt
+import numpy as np
+import pytest
+from conftest import create, run_loop, stored, train
+
+import hpopt
+from hpopt.algorithms.bayes import BayesOpt
+from hpopt.plan import plan
+from hpopt.settings import make_settings
+from hpopt.space import SearchSpace
+
+
+@pytest.fixture
+def registered(monkeypatch):
+    """Every (point, target) the optimizer is given, through bayes_opt's
+    TargetSpace, however hpopt feeds it; also counts suggestions."""
+    seen = {"points": [], "targets": [], "suggestions": 0}
+    register, suggest = bayes_opt.TargetSpace.register, bayes_opt.BayesianOptimization.suggest
+
+    def spy_register(self, params, target, *args, **kwargs):
+        seen["points"].append(np.asarray(self.params_to_array(params) if isinstance(params, dict) else params, float))
+        seen["targets"].append(float(target))
+        return register(self, params, target, *args, **kwargs)
+
+    def spy_suggest(self, *args, **kwargs):
+        seen["suggestions"] += 1
+        return suggest(self, *args, **kwargs)
+
+    monkeypatch.setattr(bayes_opt.TargetSpace, "register", spy_register)
+    monkeypatch.setattr(bayes_opt.BayesianOptimization, "suggest", spy_suggest)
+    return seen
+
+
+def one_dim_space():
+    return {"x": hpopt.search_space("uniform", [0.0, 1.0])}
+
+
+def bowl(params, epoch):
+    """A loss (lower is better) with its minimum 0.01 at x = 0.3."""
+    return (params["x"] - 0.3) ** 2 + 0.01
+
+
+def params_sequence(save_path, seed):
+    hpo = create(save_path, search_alg="baye_opt", num_trials=8, num_init_trial=3, seed=seed,
+                 max_iterations=2)
+    return [c["params"] for c in run_loop(hpo)]
+
+
+def test_the_same_seed_gives_the_same_configs_in_a_fresh_study(tmp_path):
+    first = params_sequence(tmp_path / "a", seed=11)
+    second = params_sequence(tmp_path / "b", seed=11)
+
+    assert first == second
+    assert params_sequence(tmp_path / "c", seed=12) != first
+
+
+def bayes_algorithm(**kwargs):
+    settings = make_settings(dict(search_space=one_dim_space(), full_dataset_size=1000,
+                                  num_full_iterations=4, **kwargs))
+    return BayesOpt(settings, SearchSpace(settings.search_space), plan(**settings.plan_kwargs()))
+
+
+@pytest.mark.parametrize("registered_count, expected", [
+    (0, 2.0), (1, 2.0), (2, 2.0), (3, 1.0), (4, 0.5), (6, 0.125),
+])
+def test_kappa_decays_by_kappa_decay_after_the_delay(registered_count, expected):
+    algorithm = bayes_algorithm(kappa=2.0, kappa_decay=0.5, kappa_decay_delay=2)
+
+    assert algorithm.kappa_at(registered_count) == pytest.approx(expected)
+
+
+def test_kappa_stays_put_with_the_default_decay():
+    algorithm = bayes_algorithm(kappa=1.5)
+
+    assert [algorithm.kappa_at(n) for n in (0, 5, 50)] == [1.5, 1.5, 1.5]
+
+
+def complete(config, score):
+    for _ in range(config["iterations"]):
+        if hpopt.report(config=config, score=score) == hpopt.Status.STOP:
+            break
+
+
+def test_two_workers_asking_at_once_get_different_configs(save_path, registered):
+    """Constant liar: the trial handed out and not reported yet is modelled
+    with the worst observed score, so the next suggestion goes elsewhere."""
+    a = create(save_path, search_alg="baye_opt", search_space=one_dim_space(), num_trials=8,
+               num_init_trial=3, max_iterations=2, seed=3)
+    for _ in range(3):
+        config = a.get_next_sample()
+        complete(config, -bowl(config["params"], 1))
+    pending = a.get_next_sample()
+    b = create(save_path, search_alg="baye_opt", search_space=one_dim_space(), resume=True)
+    registered["targets"].clear()
+    registered["points"].clear()
+
+    other = b.get_next_sample()
+
+    assert (pending["trial_id"], other["trial_id"]) == (3, 4)
+    assert other["params"] != pending["params"]
+    observed = sorted(t.best_score for t in stored(save_path)[0][:3])
+    assert sorted(registered["targets"]) == sorted(observed + [observed[0]])
+    at_pending = [y for p, y in zip(registered["points"], registered["targets"])
+                  if np.allclose(p, [pending["params"]["x"]])]
+    assert at_pending == [observed[0]]   # the pending point, at the worst observed score
+
+
+# binary fractions, so that running averages are exact
+PEERS = [0.75, 0.125, 0.75, 0.75, 0.125, 0.875, 0.75]
+MEDIAN_EXPECTED = [
+    ("completed", 5),
+    ("completed", 5),   # one peer only: median stopping abstains
+    ("completed", 5),   # two peers: abstains
+    ("completed", 5),   # equal to the median is not below it
+    ("stopped", 1),     # 0.125 against a median of 0.75
+    ("completed", 5),
+    ("completed", 5),
+]
+
+
+@pytest.mark.parametrize("mode, sign", [("max", 1.0), ("min", -1.0)])
+def test_median_stop_stops_a_trial_clearly_below_its_peers(mode, sign, save_path):
+    hpo = create(save_path, search_alg="baye_opt", mode=mode, early_stop="median_stop",
+                 num_trials=7, max_iterations=5, num_init_trial=7)
+    reports = {}
+
+    def trainer(config):
+        assert config["early_stop"] == "median_stop"
+        reports[config["trial_id"]] = train(config, lambda p, e: sign * PEERS[config["trial_id"]])
+
+    run_loop(hpo, trainer)
+
+    assert [(t.state.value, t.last_iteration) for t in stored(save_path)[0]] == MEDIAN_EXPECTED
+    assert [reports[i] for i in range(7)] == [n for _, n in MEDIAN_EXPECTED]
+
+
+@pytest.mark.xfail(strict=True, reason="bayes.py median stop compares a trial's best with peers' "
+                   "running averages computed in floating point: fmean([0.8]*3) > 0.8, so a trial "
+                   "scoring exactly what its peers score is stopped")
+def test_median_stop_keeps_a_trial_that_scores_what_its_peers_score(save_path):
+    hpo = create(save_path, search_alg="baye_opt", early_stop="median_stop",
+                 num_trials=4, max_iterations=5, num_init_trial=4)
+
+    run_loop(hpo, lambda c: train(c, lambda p, e: 0.8))
+
+    assert [t.state.value for t in stored(save_path)[0]] == ["completed"] * 4
+
+
+def test_without_early_stop_no_trial_is_stopped(save_path):
+    hpo = create(save_path, search_alg="baye_opt", num_trials=7, max_iterations=5, num_init_trial=7)
+
+    run_loop(hpo, lambda c: train(c, lambda p, e: PEERS[c["trial_id"]]))
+
+    assert {t.state.value for t in stored(save_path)[0]} == {"completed"}
+
+
+CHOICES = {
+    "optimizer": ["sgd", "adam", "rmsprop"],
+    "batch": [16, 32, 64],
+    "nesterov": [True, False],
+    "amsgrad": [False, True],
+}
+
+
+def choice_score(params, epoch):
+    return ({"sgd": 0.2, "adam": 0.8, "rmsprop": 0.5}[params["optimizer"]]
+            + params["batch"] / 640 + 0.05 * params["nesterov"] - 0.02 * params["amsgrad"])
+
+
+def test_string_numeric_and_bool_choices_work_past_the_initial_trials(save_path, registered):
+    space = {name: hpopt.search_space("choice", values) for name, values in CHOICES.items()}
+    hpo = create(save_path, search_alg="baye_opt", search_space=space, num_trials=20,
+                 num_init_trial=4, max_iterations=2, seed=5)
+
+    configs = run_loop(hpo, lambda c: train(c, choice_score))
+
+    assert len(configs) == 20
+    for config in configs:
+        for name, value in config["params"].items():
+            assert any(value == c and type(value) is type(c) for c in CHOICES[name]), (name, value)
+    keys = {tuple(c["params"][n] for n in CHOICES) for c in configs}
+    assert len(keys) == 20
+    assert registered["suggestions"] >= 15
+    points = np.array(registered["points"])
+    assert points.shape[1] == 4 and points.min() >= 0.0 and points.max() <= 1.0
+
+
+def gp_phase(configs, num_init):
+    return [c["params"]["x"] for c in configs[num_init:]]
+
+
+def test_min_mode_registers_minus_the_score_and_searches_near_the_minimum(save_path, registered):
+    hpo = create(save_path, search_alg="baye_opt", mode="min", search_space=one_dim_space(),
+                 num_trials=12, num_init_trial=4, max_iterations=2, kappa=0.5, seed=7)
+
+    configs = run_loop(hpo, lambda c: train(c, bowl))
+
+    trials = stored(save_path)[0]
+    assert set(registered["targets"]) == {-t.best_score for t in trials[:-1]}
+    assert np.median([abs(x - 0.3) for x in gp_phase(configs, 4)]) < 0.1
+    assert hpo.get_best_config() == min(trials, key=lambda t: t.best_score).params
+
+
+def test_min_mode_keeps_its_sign_after_resume(save_path, registered):
+    args = dict(search_alg="baye_opt", mode="min", search_space=one_dim_space(), num_trials=12,
+                num_init_trial=4, max_iterations=2, kappa=0.5, seed=7)
+    first = create(save_path, **args)
+    configs = []
+    for _ in range(6):
+        configs.append(first.get_next_sample())
+        train(configs[-1], bowl)
+    registered["targets"].clear()
+
+    configs += run_loop(create(save_path, resume=True, **args), lambda c: train(c, bowl))
+
+    trials = stored(save_path)[0]
+    assert [c["trial_id"] for c in configs] == list(range(12))
+    assert registered["targets"] and set(registered["targets"]) == {-t.best_score for t in trials[:-1]}
+    assert np.median([abs(x - 0.3) for x in gp_phase(configs, 6)]) < 0.1
+
+
+def test_min_mode_keeps_its_sign_after_a_batch_size_shrink(save_path, registered):
+    space = dict(one_dim_space(), bs=hpopt.search_space("quniform", [8, 256, 8]))
+    hpo = create(save_path, search_alg="baye_opt", mode="min", search_space=space, num_trials=12,
+                 num_init_trial=4, max_iterations=2, kappa=0.5, seed=8, batch_size_name="bs")
+    ooms = 0
+
+    while (config := hpo.get_next_sample()) is not None:
+        if config["params"]["bs"] > 40:
+            hpopt.reportOOM(config)
+            ooms += 1
+            registered["targets"].clear()   # keep what the optimizer is given after the shrink
+        else:
+            train(config, bowl)
+
+    trials = stored(save_path)[0]
+    assert ooms and registered["targets"]
+    assert set(registered["targets"]) <= {-t.best_score for t in trials}
+    assert hpo.get_best_config() == min(trials, key=lambda t: t.best_score).params
