@@ -7,5 +7,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include("studies.api.urls")),
+    path("", include("runner.urls")),
     path("", include("studies.urls")),
 ]

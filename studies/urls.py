@@ -5,4 +5,7 @@ from studies import views
 app_name = "studies"
 urlpatterns = [
     path("", views.study_list, name="list"),
+    path("studies/new/", views.study_new, name="new"),
+    path("studies/<int:pk>/", views.study_detail, name="detail"),
+    path("trials/<int:pk>/", views.trial_detail, name="trial"),
 ]

@@ -1,0 +1,38 @@
+// Studies list: the table is rendered by the server; while any study is
+// running this refreshes its state, budget bar, trials, best score and ETA.
+"use strict";
+
+(() => {
+  const table = document.getElementById("studies");
+  const LIVE = new Set(["running", "paused"]);
+  const live = () => [...table.querySelectorAll("tbody tr[data-id]")].some((tr) => LIVE.has(tr.dataset.state));
+
+  function setCell(tr, field, ...children) {
+    const cell = tr.querySelector(`[data-field=${field}]`);
+    if (cell) hp.append(hp.clear(cell), children);
+  }
+
+  function update(study) {
+    const tr = table.querySelector(`tr[data-id="${study.id}"]`);
+    if (!tr) return;
+    tr.dataset.state = study.state;
+    const badge = tr.querySelector("[data-field=state]");
+    badge.className = "badge s-" + study.state;
+    badge.textContent = study.state;
+    const percent = Math.round(1000 * study.progress) / 10;
+    tr.querySelector("[data-field=bar]").style.width = percent + "%";
+    setCell(tr, "percent", percent + "%");
+    const counts = Object.values(study.counts || {}).reduce((a, b) => a + b, 0);
+    setCell(tr, "trials", String(counts), study.plan && study.plan.num_trials ? hp.el("span", { class: "muted" }, "/" + study.plan.num_trials) : null);
+    if (study.best) setCell(tr, "best", study.best.score.toFixed(4) + " ", hp.el("span", { class: "muted small" }, "#" + study.best.trial));
+    setCell(tr, "eta", study.eta_seconds === null ? "—" : hp.duration(study.eta_seconds));
+  }
+
+  if (!table) return;
+  hp.poll(async () => {
+    if (!live()) return false;
+    const result = await hp.api("/api/studies" + window.location.search);
+    if (result.ok) result.data.studies.forEach(update);
+    return live();
+  }, 5000);
+})();

@@ -1,0 +1,340 @@
+// New-study page: trainer picker, the search-space builder (space.js), field
+// checks mirroring the library, a live Auto Config preview (POST /api/plan),
+// and the submit (POST /api/studies) with the API's field errors shown inline.
+"use strict";
+
+(() => {
+  const form = document.getElementById("study-form");
+  const $ = (id) => document.getElementById(id);
+  const hints = hp.readJSON("form-hints") || {};
+  const pastSeconds = hints.seconds_per_epoch || {};
+  const builder = new SpaceBuilder(document.querySelector("#space tbody"), () => changed());
+  let trainers = [];
+  let touched = new Set();
+  let showAll = false;
+  let serverErrors = {};
+  let spaceEdited = false;
+  let previewAbort = null;
+
+  const INT = (min) => (v) => (Number.isInteger(v) && v >= min ? "" : min === 1 ? "must be a positive integer" : `must be an integer >= ${min}`);
+  const REAL = (rule, ok) => (v) => (Number.isFinite(v) && ok(v) ? "" : "must be " + rule);
+  // name -> [check, required]; the library's rules (hpopt/settings.py, hpopt/plan.py).
+  const FIELDS = {
+    full_dataset_size: [INT(1), true],
+    num_full_iterations: [INT(1), true],
+    seconds_per_epoch: [REAL("a number > 0", (v) => v > 0), true],
+    parallelism: [(v) => (Number.isInteger(v) && v >= 1 && v <= 1024 ? "" : "must be an integer from 1 to 1024"), true],
+    expected_time_ratio: [REAL("a finite number > 1", (v) => v > 1), true],
+    non_pure_train_ratio: [REAL("in [0, 1)", (v) => v >= 0 && v < 1), true],
+    num_init_trial: [INT(1), true, "bayes_opt"],
+    kappa: [REAL("a finite number >= 0", (v) => v >= 0), true, "bayes_opt"],
+    kappa_decay: [REAL("a number in (0, 1]", (v) => v > 0 && v <= 1), true, "bayes_opt"],
+    kappa_decay_delay: [INT(0), true, "bayes_opt"],
+    min_iterations: [INT(1), false, "asha"],
+    reduction_factor: [INT(2), true, "asha"],
+    num_brackets: [INT(1), false, "asha"],
+    num_trials: [INT(1), false],
+    max_iterations: [INT(1), false],
+    subset_ratio: [REAL("in (0, 1] (values > 1 mean the full set)", (v) => v > 0), false],
+    min_subset_size: [INT(1), true],
+    seed: [INT(0), false],
+  };
+
+  const algorithm = () => form.querySelector("input[name=search_alg]:checked").value;
+  const mode = () => form.querySelector("input[name=mode]:checked").value;
+
+  // The request body, and the client-side errors by field.
+  function collect() {
+    const body = { name: $("f-name").value.trim(), trainer: $("f-trainer").value, search_alg: algorithm(), mode: mode() };
+    const errors = {};
+    if (!body.name) errors.name = "name is required";
+    if (!body.trainer) errors.trainer = "pick a trainer";
+    for (const [name, [check, required, alg]] of Object.entries(FIELDS)) {
+      if (alg && alg !== body.search_alg) continue;
+      const text = $("f-" + name).value.trim();
+      if (text === "") {
+        if (required) errors[name] = `${name} is required`;
+        continue;
+      }
+      const value = SpaceRules.parseNumber(text);
+      const problem = Number.isNaN(value) ? "must be a number" : check(value);
+      if (problem) errors[name] = `${name} ${problem} (got ${text})`;
+      else body[name] = value;
+    }
+    if (body.search_alg === "bayes_opt" && $("f-early_stop").value) body.early_stop = $("f-early_stop").value;
+    if ($("f-batch_size_name").value) body.batch_size_name = $("f-batch_size_name").value;
+    const space = builder.collect();
+    body.search_space = space.spec;
+    if (!space.count) errors.search_space = "search_space must have at least one parameter";
+    const rowErrors = Object.keys(space.errors).length;
+    return { body, errors, rowErrors };
+  }
+
+  function showErrors() {
+    const { errors } = collect();
+    form.querySelectorAll(".field[data-field]").forEach((field) => {
+      const key = field.dataset.field;
+      const local = (showAll || touched.has(key)) ? errors[key] : "";
+      const message = local || serverErrors[key] || "";
+      const out = field.querySelector(".field-error");
+      if (out) out.textContent = message;
+      field.classList.toggle("invalid", Boolean(message));
+    });
+    builder.showAll = showAll;
+    builder.showErrors();
+    const general = serverErrors.__all__ || "";
+    $("form-error").hidden = !general;
+    $("form-error").textContent = general;
+  }
+
+  // Server keys that have no field of their own land next to the closest one.
+  function placeErrors(errors) {
+    const placed = {};
+    for (const [key, message] of Object.entries(errors || {})) {
+      const target = key === "num_workers" ? "parallelism" : key;
+      if (target.startsWith("search_space.") || form.querySelector(`.field[data-field="${target}"]`)) placed[target] = message;
+      else placed.__all__ = (placed.__all__ ? placed.__all__ + "; " : "") + `${key}: ${message}`;
+    }
+    return placed;
+  }
+
+  // -- trainers --------------------------------------------------------------------
+  async function loadTrainers() {
+    const result = await hp.api("/api/trainers");
+    const select = $("f-trainer");
+    hp.clear(select);
+    trainers = result.ok ? result.data.trainers : [];
+    if (!trainers.length) {
+      $("no-trainers").hidden = false;
+      select.append(hp.el("option", { value: "" }, "no trainers registered"));
+      return;
+    }
+    const preferred = trainers.find((t) => t.name === hints.last_trainer) || trainers[0];
+    trainers.forEach((t) => select.append(hp.el("option", { value: t.name, selected: t === preferred }, t.name)));
+    applyTrainer(preferred);
+  }
+
+  function applyTrainer(trainer) {
+    const info = $("trainer-info");
+    hp.clear(info);
+    if (!trainer) return;
+    hp.append(info, [trainer.description || "no description", " · on ", (trainer.hosts || []).join(", ") || "no host yet"]);
+    const d = trainer.defaults || {};
+    for (const key of ["full_dataset_size", "num_full_iterations", "expected_time_ratio", "non_pure_train_ratio", "min_subset_size"]) {
+      if (d[key] !== undefined && d[key] !== null) $("f-" + key).value = d[key];
+    }
+    if (pastSeconds[trainer.name]) {
+      $("f-seconds_per_epoch").value = Number(pastSeconds[trainer.name].toPrecision(3));
+      $("seconds-hint").textContent = "measured in your earlier runs of this trainer";
+    } else if (d.seconds_per_epoch) {
+      $("f-seconds_per_epoch").value = d.seconds_per_epoch;
+      $("seconds-hint").textContent = "the trainer's estimate";
+    } else {
+      $("seconds-hint").textContent = "your estimate, for the time figures";
+    }
+    if (d.search_alg) form.querySelector(`input[name=search_alg][value="${CSS.escape(String(d.search_alg))}"]`)?.click();
+    builder.setSpec(trainer.search_space || {});
+    spaceEdited = false;
+    if (d.batch_size_name) $("f-batch_size_name").value = d.batch_size_name;
+    changed();
+  }
+
+  $("f-trainer").addEventListener("change", async (event) => {
+    const trainer = trainers.find((t) => t.name === event.target.value);
+    if (spaceEdited && !(await hp.confirmAction(`Replace the search space with the default space of '${event.target.value}'?`, "Replace"))) {
+      return;
+    }
+    applyTrainer(trainer);
+  });
+  $("reset-space").addEventListener("click", () => {
+    const trainer = trainers.find((t) => t.name === $("f-trainer").value);
+    if (trainer) { builder.setSpec(trainer.search_space || {}); spaceEdited = false; }
+  });
+  $("add-param").addEventListener("click", () => builder.add());
+
+  // -- JSON import / export ------------------------------------------------------------
+  const exportJSON = () => { $("space-json").value = JSON.stringify(builder.collect().spec, null, 2); $("json-error").textContent = ""; };
+  $("toggle-json").addEventListener("click", () => {
+    $("json-panel").hidden = !$("json-panel").hidden;
+    if (!$("json-panel").hidden) exportJSON();
+  });
+  $("export-json").addEventListener("click", exportJSON);
+  $("copy-json").addEventListener("click", async () => hp.toast((await hp.copy($("space-json").value)) ? "copied" : "copy failed", "info"));
+  $("import-json").addEventListener("click", () => {
+    try {
+      const spec = JSON.parse($("space-json").value);
+      if (!spec || typeof spec !== "object" || Array.isArray(spec)) throw new Error("expected an object {name: {type, range}}");
+      builder.setSpec(spec);
+      builder.rows.forEach((r) => { r.touched = true; });
+      spaceEdited = true;
+      $("json-error").textContent = "";
+      changed();
+      hp.toast(`imported ${Object.keys(spec).length} parameters`);
+    } catch (err) {
+      $("json-error").textContent = err.message;
+    }
+  });
+
+  // -- keeping things in step ---------------------------------------------------------
+  function refreshBatchSizeOptions() {
+    const select = $("f-batch_size_name");
+    const current = select.value;
+    const names = builder.quantizedNames();
+    hp.clear(select);
+    select.append(hp.el("option", { value: "" }, "none"));
+    names.forEach((n) => select.append(hp.el("option", { value: n, selected: n === current }, n)));
+  }
+
+  function refreshAlgorithm() {
+    const alg = algorithm();
+    form.querySelectorAll("[data-alg]").forEach((box) => { box.hidden = box.dataset.alg !== alg; });
+    $("alg-label").textContent = alg === "asha" ? "ASHA" : "Bayesian optimization";
+  }
+
+  function changed() {
+    refreshBatchSizeOptions();
+    refreshAlgorithm();
+    showErrors();
+    if (showAll) {
+      const { errors, rowErrors } = collect();
+      if (!Object.keys(errors).length && !rowErrors) $("submit-status").textContent = "";
+    }
+    schedulePreview();
+  }
+
+  form.addEventListener("input", (event) => {
+    if (event.target.closest("#space")) spaceEdited = true;
+    const field = event.target.closest(".field[data-field]");
+    if (field) { delete serverErrors[field.dataset.field]; }
+    if (event.target.id === "f-expected_time_ratio-range") $("f-expected_time_ratio").value = event.target.value;
+    if (event.target.id === "f-expected_time_ratio") $("f-expected_time_ratio-range").value = event.target.value;
+    changed();
+  });
+  form.addEventListener("change", (event) => {
+    const field = event.target.closest(".field[data-field]");
+    if (field) touched.add(field.dataset.field);
+    changed();
+  });
+  form.addEventListener("focusout", (event) => {
+    const field = event.target.closest(".field[data-field]");
+    if (field) { touched.add(field.dataset.field); showErrors(); }
+  });
+
+  // -- preview ---------------------------------------------------------------------
+  const schedulePreview = hp.debounce(preview, 300);
+
+  async function preview() {
+    const { body, errors, rowErrors } = collect();
+    delete errors.name;
+    delete errors.trainer;
+    const blocking = Object.keys(errors).length + rowErrors;
+    if (blocking) {
+      renderPreviewProblem(`Fix ${blocking} field${blocking > 1 ? "s" : ""} to see the plan.`, Object.values(errors));
+      return;
+    }
+    if (previewAbort) previewAbort.abort();
+    previewAbort = new AbortController();
+    const { name, ...planBody } = body;
+    let result;
+    try {
+      result = await hp.api("/api/plan", { method: "POST", body: planBody, signal: previewAbort.signal });
+    } catch (err) {
+      return; // superseded by a newer preview
+    }
+    if (result.ok) {
+      serverErrors = {};
+      builder.setServerErrors({});
+      renderPreview(result.data, body);
+    } else {
+      serverErrors = placeErrors(result.data && result.data.errors);
+      builder.setServerErrors(serverErrors);
+      renderPreviewProblem("The library rejects these settings:", Object.entries(serverErrors).map(([k, v]) => `${k}: ${v}`));
+    }
+    showErrors();
+  }
+
+  function renderPreviewProblem(title, items) {
+    const box = hp.clear($("preview-body"));
+    box.classList.add("stale");
+    box.append(hp.el("p", { class: "preview-problem", id: "preview-problem" }, title));
+    if (items.length) box.append(hp.el("ul", { class: "warnings" }, items.slice(0, 6).map((t) => hp.el("li", {}, t))));
+  }
+
+  function stat(label, id, value, sub, auto) {
+    return hp.el("div", { class: "pv-stat" },
+      hp.el("dt", {}, label, auto === undefined ? null : hp.el("span", { class: "tag " + (auto ? "auto" : "fixed"), title: auto ? "chosen by Auto Config" : "fixed by you" }, auto ? "auto" : "fixed")),
+      hp.el("dd", { id }, value), sub ? hp.el("dd", { class: "sub" }, sub) : null);
+  }
+
+  function renderPreview(data, body) {
+    const plan = data.plan;
+    const box = hp.clear($("preview-body"));
+    box.classList.remove("stale");
+    const workers = Math.min(body.parallelism, plan.num_trials);
+    const finish = new Date(Date.now() + data.wall_seconds * 1000);
+    const sameDay = finish.toDateString() === new Date().toDateString();
+    box.append(hp.el("div", { class: "pv-hero" },
+      hp.el("span", { class: "label" }, "Estimated wall time"),
+      hp.el("strong", { id: "preview-wall" }, hp.duration(data.wall_seconds)),
+      hp.el("span", { class: "muted" }, `on ${body.parallelism} worker${body.parallelism > 1 ? "s" : ""} · done ≈ `,
+        finish.toLocaleString(undefined, sameDay ? { hour: "2-digit", minute: "2-digit" } : { weekday: "short", hour: "2-digit", minute: "2-digit" }))));
+    const used = plan.budget_used;
+    const budgetSeconds = plan.budget * plan.num_full_iterations * body.seconds_per_epoch;
+    box.append(hp.el("div", { class: "pv-budget" },
+      hp.el("div", { class: "pv-budget-head" }, hp.el("span", {}, "Budget used"), hp.el("strong", { id: "preview-budget" }, Math.round(used * 100) + "%")),
+      hp.el("div", { class: "bar big" + (Math.abs(used - 1) > 0.1 ? " warn" : "") }, hp.el("span", { style: { width: Math.min(100, used * 100) + "%" } })),
+      hp.el("p", { class: "hint" }, `budget: ${hp.num(plan.budget, 3)} full trainings = ${hp.duration(budgetSeconds)} of wall time`)));
+    const auto = new Set(plan.auto);
+    const samples = Math.round(plan.subset_ratio * plan.full_dataset_size);
+    box.append(hp.el("dl", { class: "pv-grid" },
+      stat("Trials", "preview-trials", String(plan.num_trials), workers > 1 ? `${workers} at a time` : "one at a time", auto.has("num_trials")),
+      stat("Epochs / trial", "preview-iterations", String(plan.max_iterations), `of ${plan.num_full_iterations} full`, auto.has("max_iterations")),
+      stat("Data subset", "preview-subset", (plan.subset_ratio * 100).toFixed(plan.subset_ratio < 0.1 ? 1 : 0) + "%", `${samples.toLocaleString("en-US")} samples`, auto.has("subset_ratio")),
+      stat("Epochs trained", "preview-epochs", hp.num(Math.round(plan.expected_epochs)), "expected, all trials")));
+    if (plan.search_alg === "asha") {
+      const ladder = hp.el("div", { class: "pv-brackets", id: "preview-brackets" });
+      plan.brackets.forEach((rungs, b) => {
+        const steps = [...rungs, plan.max_iterations];
+        ladder.append(hp.el("div", { class: "pv-bracket" },
+          hp.el("span", { class: "pv-bracket-name" }, `bracket ${b}`),
+          steps.map((m, i) => [i ? hp.el("span", { class: "arrow" }, "→") : null,
+            hp.el("span", { class: "rung" + (i === steps.length - 1 ? " top" : ""), title: i < steps.length - 1 ? `rung at epoch ${m}: top 1/${plan.reduction_factor} continue` : "full length" }, String(m))])));
+      });
+      box.append(hp.el("h3", {}, `ASHA rungs (η = ${plan.reduction_factor})`), ladder);
+    } else {
+      box.append(hp.el("p", { class: "hint pv-note" },
+        `First ${Math.min(body.num_init_trial, plan.num_trials)} trials random, then Gaussian-process UCB (kappa ${body.kappa}${body.kappa_decay < 1 ? `, × ${body.kappa_decay} per trial after ${body.kappa_decay_delay}` : ""}).`));
+    }
+    if (plan.warnings.length) box.append(hp.el("ul", { class: "warnings", id: "preview-warnings" }, plan.warnings.map((w) => hp.el("li", {}, w))));
+  }
+
+  // -- submit ----------------------------------------------------------------------
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    showAll = true;
+    const { body, errors, rowErrors } = collect();
+    body.start = event.submitter ? event.submitter.value === "start" : false;
+    if (Object.keys(errors).length || rowErrors) {
+      showErrors();
+      $("submit-status").textContent = "Fix the highlighted fields.";
+      form.querySelector(".invalid")?.scrollIntoView({ block: "center", behavior: "smooth" });
+      return;
+    }
+    form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = true; });
+    $("submit-status").textContent = "Saving…";
+    const result = await hp.api("/api/studies", { method: "POST", body });
+    if (result.ok) {
+      window.location.assign(`/studies/${result.data.id}/`);
+      return;
+    }
+    form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = false; });
+    serverErrors = placeErrors(result.data ? result.data.errors : { __all__: `HTTP ${result.status}` });
+    builder.setServerErrors(serverErrors);
+    showErrors();
+    $("submit-status").textContent = "Nothing was saved: fix the highlighted fields.";
+    form.querySelector(".invalid, .form-error:not([hidden])")?.scrollIntoView({ block: "center", behavior: "smooth" });
+  });
+
+  refreshAlgorithm();
+  loadTrainers();
+})();

@@ -1,0 +1,246 @@
+// Study page: polls GET /api/studies/<id>?since=<cursor> every 2 s while the
+// study can change, merges the changed trials and new scores into one model,
+// and redraws the header, charts (study_charts.js), the ASHA board
+// (study_asha.js) and the trial table. Controls POST with the CSRF token.
+"use strict";
+
+(() => {
+  const root = document.getElementById("study");
+  const studyId = root.dataset.id;
+  const $ = (id) => document.getElementById(id);
+  const POLL_MS = 2000;
+  const PAGE = 200;
+  const LIVE = new Set(["running", "paused"]);
+  const ENDED = new Set(["completed", "killed", "failed"]);
+  const model = { study: null, trials: new Map(), curves: new Map(), cursor: "" };
+  window.studyModel = model;
+  let tableLimit = PAGE;
+  let poller = null;
+
+  // -- merging the cursor's answer --------------------------------------------------
+  function merge(data) {
+    model.study = data.study;
+    for (const t of data.trials) model.trials.set(t.number, t);
+    for (const [number, iteration, value] of data.scores) {
+      let curve = model.curves.get(number);
+      if (!curve) model.curves.set(number, (curve = []));
+      const last = curve[curve.length - 1];
+      if (!last || last[0] < iteration) curve.push([iteration, value]);
+      else {
+        // a re-run replaces an iteration's score: keep the curve sorted and unique
+        const i = curve.findIndex((p) => p[0] >= iteration);
+        if (curve[i][0] === iteration) curve[i][1] = value;
+        else curve.splice(i, 0, [iteration, value]);
+      }
+    }
+    model.cursor = data.cursor;
+    return data.trials.length > 0 || data.scores.length > 0;
+  }
+
+  async function refresh() {
+    const url = `/api/studies/${studyId}` + (model.cursor ? `?since=${encodeURIComponent(model.cursor)}` : "");
+    const result = await hp.api(url);
+    if (!result.ok) {
+      $("live").hidden = true;
+      if (result.status === 401) window.location.assign("/login/?next=" + encodeURIComponent(location.pathname));
+      return true;
+    }
+    const first = model.study === null;
+    const changed = merge(result.data);
+    renderHeader();
+    if (changed || first) renderData();
+    const live = LIVE.has(model.study.state);
+    $("live").hidden = !live;
+    return live;
+  }
+
+  function renderData() {
+    StudyCharts.drawBest(model);
+    StudyCharts.drawCurves(model);
+    if (model.study.algorithm === "asha") AshaBoard.draw(model);
+    else StudyCharts.drawBayes(model);
+    renderTable();
+  }
+
+  // -- header -------------------------------------------------------------------------
+  function renderHeader() {
+    const s = model.study;
+    document.title = `${s.name} · hpopt`;
+    $("study-name").textContent = s.name;
+    const badge = $("study-state");
+    badge.className = "badge s-" + s.state;
+    badge.textContent = s.state;
+    const show = { start: s.state === "draft", pause: s.state === "running", resume: s.state === "paused", kill: !ENDED.has(s.state) };
+    root.querySelectorAll("#study-controls [data-action]").forEach((b) => { b.hidden = !show[b.dataset.action]; });
+    root.querySelector("#study-controls .sep").hidden = !Object.values(show).some(Boolean);
+    const pct = Math.round(1000 * s.progress) / 10;
+    $("progress-bar").style.width = pct + "%";
+    $("progress-text").textContent = `${pct}% of the planned epochs`;
+    $("eta").textContent = ENDED.has(s.state) ? (s.state === "completed" ? "done" : s.state) : s.state === "draft" ? "not started" : hp.duration(s.eta_seconds);
+    const counts = $("counts");
+    hp.clear(counts);
+    for (const state of ["running", "queued", "paused", "completed", "stopped", "killed", "failed", "lost"]) {
+      const n = (s.counts || {})[state];
+      if (n) counts.append(hp.el("span", { class: "count-chip s-" + state }, hp.el("b", {}, String(n)), " " + state));
+    }
+    $("study-error").hidden = !s.error;
+    $("study-error").textContent = s.error || "";
+    const total = Object.values(s.counts || {}).reduce((a, b) => a + b, 0);
+    const finished = ["completed", "stopped", "killed", "failed", "lost"].reduce((a, k) => a + ((s.counts || {})[k] || 0), 0);
+    $("kpi-trials").textContent = `${finished} / ${s.plan.num_trials}`;
+    $("kpi-running").textContent = String((s.counts || {}).running || 0);
+    $("kpi-epochs").textContent = `${hp.num(s.epochs_spent)} / ${hp.num(Math.round(s.epochs_planned))}`;
+    if (s.best) {
+      $("kpi-best").textContent = hp.num(s.best.score, 5);
+      hp.clear($("kpi-best-trial")).append(hp.el("a", { href: trialHref(s.best.trial) }, `trial #${s.best.trial}`));
+    }
+    const end = s.finished ? new Date(s.finished) : new Date();
+    $("kpi-elapsed").textContent = s.started ? hp.duration((end - new Date(s.started)) / 1000) : "—";
+    $("kpi-started").textContent = s.started ? "started " + hp.time(s.started) : "not started";
+    $("kpi-speed").textContent = s.seconds_per_epoch_observed ? hp.num(s.seconds_per_epoch_observed, 3) + " s" : "—";
+    $("kpi-speed-sub").textContent = total ? "observed, per epoch" : "declared";
+    const best = $("dl-best");
+    best.classList.toggle("disabled", !s.best);
+    best.setAttribute("aria-disabled", s.best ? "false" : "true");
+    $("copy-python").disabled = !s.best;
+    renderSettings();
+  }
+
+  function trialHref(number) {
+    const t = model.trials.get(number);
+    return t ? `/trials/${t.id}/` : "#";
+  }
+
+  let settingsDone = false;
+  function renderSettings() {
+    if (settingsDone) return;
+    settingsDone = true;
+    const s = model.study;
+    const body = document.querySelector("#space-table tbody");
+    for (const [name, spec] of Object.entries(s.search_space || {})) {
+      const initial = (s.initial_search_space || {})[name];
+      const shrunk = initial && JSON.stringify(initial.range) !== JSON.stringify(spec.range);
+      const list = (range) => "[" + range.map((v) => JSON.stringify(v)).join(", ") + "]";
+      body.append(hp.el("tr", {}, hp.el("td", {}, hp.el("code", {}, name)), hp.el("td", {}, spec.type),
+        hp.el("td", {}, hp.el("code", {}, list(spec.range)), shrunk ? hp.el("span", { class: "muted small" }, ` (was ${list(initial.range)}, shrunk after OOM)`) : null)));
+    }
+    const kv = (box, entries) => entries.forEach(([k, v]) => {
+      if (v === null || v === undefined) return;
+      box.append(hp.el("dt", {}, k), hp.el("dd", {}, typeof v === "object" ? JSON.stringify(v) : String(v)));
+    });
+    const p = s.plan;
+    kv($("plan-kv"), [["trials", p.num_trials], ["epochs per trial", p.max_iterations], ["subset ratio", hp.num(p.subset_ratio)],
+      ["brackets", p.search_alg === "asha" ? p.brackets : null], ["budget (full trainings)", hp.num(p.budget)],
+      ["budget used", Math.round(100 * p.budget_used) + "%"], ["expected epochs", hp.num(p.expected_epochs)],
+      ["auto", (p.auto || []).join(", ") || "none"], ["warnings", (p.warnings || []).join(" ") || null]]);
+    const skip = new Set(["search_space", "save_path", "resume", ...(s.algorithm === "asha"
+      ? ["num_init_trial", "kappa", "kappa_decay", "kappa_decay_delay", "early_stop"]
+      : ["min_iterations", "reduction_factor", "num_brackets"])]);
+    kv($("settings-kv"), Object.entries(s.settings).filter(([k]) => !skip.has(k)));
+  }
+
+  // -- controls -------------------------------------------------------------------------
+  $("study-controls").addEventListener("click", async (event) => {
+    const button = event.target.closest("button[data-action]");
+    if (!button) return;
+    const action = button.dataset.action;
+    if (action === "kill" && !(await hp.confirmAction(`Kill the study "${model.study.name}"? Every queued, running and paused trial is killed; this cannot be undone.`, "Kill study"))) return;
+    button.disabled = true;
+    await hp.post(`/api/studies/${studyId}/${action}`, `${action} study`);
+    button.disabled = false;
+    poller.restart();
+    poller.now();
+  });
+
+  $("copy-python").addEventListener("click", async () => {
+    const best = model.study && model.study.best;
+    if (!best) return;
+    const text = `# study ${model.study.name}, trial ${best.trial}, score ${best.score}\nparams = ${hp.pythonLiteral(best.params)}\n`;
+    const ok = await hp.copy(text);
+    hp.toast(ok ? `Copied trial #${best.trial}'s params as a Python dict` : "Copy failed", ok ? "info" : "error");
+  });
+
+  $("dl-best").addEventListener("click", (event) => {
+    if ($("dl-best").classList.contains("disabled")) event.preventDefault();
+  });
+
+  // -- trial table --------------------------------------------------------------------
+  const filter = $("trial-filter");
+  ["running", "queued", "paused", "completed", "stopped", "killed", "failed", "lost"].forEach((s) => filter.append(hp.el("option", { value: s }, s)));
+  filter.addEventListener("change", () => { tableLimit = PAGE; renderTable(); });
+  $("trial-sort").addEventListener("change", () => { tableLimit = PAGE; renderTable(); });
+  $("trials-more").addEventListener("click", () => { tableLimit += PAGE; renderTable(); });
+
+  function sortedTrials() {
+    let rows = [...model.trials.values()];
+    if (filter.value) rows = rows.filter((t) => t.state === filter.value);
+    const sort = $("trial-sort").value;
+    const sign = model.study.mode === "min" ? 1 : -1;
+    if (sort === "number-asc") rows.sort((a, b) => a.number - b.number);
+    else if (sort === "score") rows.sort((a, b) => (a.best_score === null) - (b.best_score === null) || sign * (a.best_score - b.best_score) || a.number - b.number);
+    else rows.sort((a, b) => b.number - a.number);
+    return rows;
+  }
+
+  function paramsCell(params) {
+    return hp.el("td", { class: "params" }, Object.entries(params || {}).map(([k, v]) =>
+      hp.el("span", { class: "kv-pill" }, hp.el("span", { class: "k" }, k), hp.el("span", { class: "v" }, hp.paramValue(v)))));
+  }
+
+  function duration(t) {
+    if (!t.started) return "—";
+    const end = t.finished && !["running", "queued"].includes(t.state) ? new Date(t.finished) : new Date();
+    return hp.duration((end - new Date(t.started)) / 1000);
+  }
+
+  function controls(t) {
+    const b = (action, label, cls) => hp.el("button", { type: "button", class: "btn tiny " + cls, "data-action": action, "data-trial": t.id, "data-number": t.number, title: `${action} trial #${t.number}` }, label);
+    const out = [];
+    if (t.state === "running" && t.pending !== "pause") out.push(b("pause", "Pause", ""));
+    if (t.state === "queued") out.push(b("pause", "Pause", ""));
+    if (t.state === "paused") out.push(b("resume", "Resume", "primary"));
+    if (["queued", "running", "paused"].includes(t.state)) out.push(b("kill", "Kill", "danger-outline"));
+    return out;
+  }
+
+  function renderTable() {
+    const rows = sortedTrials();
+    const tbody = document.querySelector("#trials tbody");
+    hp.clear(tbody);
+    $("trials-count").textContent = `${model.trials.size}` + (filter.value ? ` · ${rows.length} ${filter.value}` : "");
+    if (!rows.length) {
+      tbody.append(hp.el("tr", {}, hp.el("td", { colspan: 8, class: "empty" }, model.trials.size ? "No trial in this state." : model.study.state === "draft" ? "Start the study to run trials." : "No trials yet.")));
+    }
+    const best = model.study.best ? model.study.best.trial : null;
+    for (const t of rows.slice(0, tableLimit)) {
+      const pct = t.iterations ? Math.min(100, (100 * t.last_iteration) / t.iterations) : 0;
+      tbody.append(hp.el("tr", { "data-number": t.number, "data-state": t.state, class: t.number === best ? "best-row" : null },
+        hp.el("td", { class: "num" }, hp.el("a", { href: `/trials/${t.id}/` }, "#" + t.number), t.number === best ? hp.el("span", { class: "star", title: "best trial" }, " ★") : null),
+        paramsCell(t.params),
+        hp.el("td", {}, hp.el("div", { class: "iter" },
+          hp.el("div", { class: "bar" + (t.state === "running" ? " live" : "") }, hp.el("span", { style: { width: pct + "%" } })),
+          hp.el("span", { class: "small" }, `${t.last_iteration}/${t.iterations}`))),
+        hp.el("td", { class: "num score" }, hp.num(t.best_score)),
+        hp.el("td", {}, hp.badge(t.state), t.pending ? hp.el("span", { class: "pending" }, ` ${t.pending}…`) : null,
+          t.bracket !== null && model.study.algorithm === "asha" ? hp.el("span", { class: "muted small" }, ` b${t.bracket}`) : null,
+          t.error ? hp.el("div", { class: "err small", title: t.error }, t.error) : null),
+        hp.el("td", { class: "small" }, t.host ? [t.host, t.gpu ? hp.el("span", { class: "gpu" }, "GPU " + t.gpu) : null] : hp.el("span", { class: "muted" }, "—")),
+        hp.el("td", { class: "num small" }, duration(t)),
+        hp.el("td", { class: "actions" }, controls(t))));
+    }
+    $("trials-more").hidden = rows.length <= tableLimit;
+  }
+
+  document.querySelector("#trials tbody").addEventListener("click", async (event) => {
+    const button = event.target.closest("button[data-action]");
+    if (!button) return;
+    const { action, trial, number } = button.dataset;
+    if (action === "kill" && !(await hp.confirmAction(`Kill trial #${number}? It stops now and is not resumed.`, "Kill trial"))) return;
+    button.disabled = true;
+    await hp.post(`/api/trials/${trial}/${action}`, `${action} trial #${number}`);
+    poller.restart();
+    poller.now();
+  });
+
+  poller = hp.poll(refresh, POLL_MS);
+})();

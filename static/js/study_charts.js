@@ -1,0 +1,281 @@
+// Charts of the study page (Chart.js): best so far, learning curves, and the
+// Bayesian panel. Each draw* function takes the page's live model
+// {study, trials: Map(number -> trial), curves: Map(number -> [[iteration, value]])}
+// and updates its chart in place. Large studies are thinned before drawing.
+"use strict";
+
+const StudyCharts = (() => {
+  const MAX_CURVES = 120;        // learning curves drawn at once
+  const MAX_POINTS = 400;        // points per learning curve
+  const MAX_DOTS = 3000;         // dots in a per-trial chart
+  const FINISHED = new Set(["completed", "stopped", "killed", "failed", "lost"]);
+  const SCORED = new Set(["completed", "stopped"]);
+  const charts = {};
+
+  const hue = (n) => (n * 137.508) % 360;
+  const trialColor = (n, alpha = 1) => `hsla(${hue(n)}, 62%, 45%, ${alpha})`;
+  const better = (mode) => (a, b) => (mode === "min" ? a < b : a > b);
+
+  function chart(id, config) {
+    if (charts[id]) return charts[id];
+    const canvas = document.getElementById(id);
+    if (!canvas || !window.Chart) return null;
+    charts[id] = new Chart(canvas, config);
+    return charts[id];
+  }
+
+  // A note over an empty chart ("no finished trial yet"); null removes it.
+  function emptyNote(id, message) {
+    const box = document.getElementById(id)?.parentElement;
+    if (!box) return;
+    if (message) box.dataset.empty = message;
+    else delete box.dataset.empty;
+  }
+
+  // Keep every k-th item (and always the last); `keep` items are never dropped.
+  function thin(items, max, keep = () => false) {
+    if (items.length <= max) return items;
+    const step = Math.ceil(items.length / max);
+    return items.filter((item, i) => i % step === 0 || i === items.length - 1 || keep(item));
+  }
+
+  const integerTicks = { precision: 0, callback: (v) => (Number.isInteger(v) ? v : "") };
+  // Log axes: label 1, 2 and 5 times a power of ten only.
+  const logTicks = { autoSkip: true, maxRotation: 0, callback: (v) => ([1, 2, 5].includes(Math.round(v / Math.pow(10, Math.floor(Math.log10(v) + 1e-9)))) ? hp.num(v, 2) : "") };
+  const tooltipTitle = (items) => (items.length ? `trial #${items[0].raw.n}` : "");
+
+  function scoredTrials(model) {
+    return [...model.trials.values()].filter((t) => t.best_score !== null && FINISHED.has(t.state)).sort((a, b) => a.number - b.number);
+  }
+
+  function drawBest(model) {
+    const mode = model.study.mode;
+    const isBetter = better(mode);
+    const finished = scoredTrials(model);
+    const dots = [];
+    const line = [];
+    let best = null;
+    for (const t of finished) {
+      dots.push({ x: t.number, y: t.best_score, n: t.number, state: t.state });
+      if (SCORED.has(t.state) && (best === null || isBetter(t.best_score, best))) best = t.best_score;
+      if (best !== null) line.push({ x: t.number, y: best, n: t.number });
+    }
+    const improved = (d) => line.some((p) => p.n === d.n && p.y === d.y);
+    const c = chart("chart-best", {
+      type: "scatter",
+      data: { datasets: [
+        { type: "line", label: "best so far", data: [], borderColor: "#4f46e5", backgroundColor: "rgba(79,70,229,.08)", stepped: true, pointRadius: 0, borderWidth: 2, fill: false, parsing: false },
+        { label: "trial", data: [], pointRadius: 3, pointHoverRadius: 5, parsing: false, pointBackgroundColor: [], pointBorderColor: [] },
+      ] },
+      options: {
+        parsing: false,
+        scales: { x: { type: "linear", title: { display: true, text: "trial" }, ticks: { precision: 0 } }, y: { title: { display: true, text: "best score" } } },
+        plugins: { tooltip: { callbacks: { title: tooltipTitle, label: (ctx) => `${ctx.dataset.label}: ${hp.num(ctx.raw.y)}${ctx.raw.state ? " (" + ctx.raw.state + ")" : ""}` } } },
+        onClick: (evt, elements) => openTrial(elements, evt.chart),
+      },
+    });
+    if (!c) return;
+    const shown = thin(dots, MAX_DOTS, improved);
+    c.data.datasets[0].data = thin(line, MAX_DOTS);
+    c.data.datasets[1].data = shown;
+    c.data.datasets[1].pointBackgroundColor = shown.map((d) => colorOf(d.state, 0.75));
+    c.data.datasets[1].pointBorderColor = shown.map((d) => colorOf(d.state, 1));
+    c.update("none");
+    emptyNote("chart-best", dots.length ? null : "no finished trial yet");
+  }
+
+  function colorOf(state, alpha) {
+    const hex = hp.STATE_COLORS[state] || "#64748b";
+    const v = parseInt(hex.slice(1), 16);
+    return `rgba(${v >> 16}, ${(v >> 8) & 255}, ${v & 255}, ${alpha})`;
+  }
+
+  function openTrial(elements, c) {
+    if (!elements.length) return;
+    const raw = c.data.datasets[elements[0].datasetIndex].data[elements[0].index];
+    const trial = raw && window.studyModel ? window.studyModel.trials.get(raw.n) : null;
+    if (trial) window.location.assign(`/trials/${trial.id}/`);
+  }
+
+  // Which curves to draw: every running trial, the best ones, then the newest.
+  function pickCurves(model) {
+    const isBetter = better(model.study.mode);
+    const all = [...model.trials.values()].filter((t) => (model.curves.get(t.number) || []).length);
+    if (all.length <= MAX_CURVES) return { picked: all, total: all.length };
+    const running = all.filter((t) => t.state === "running" || t.state === "paused");
+    const rest = all.filter((t) => !running.includes(t));
+    const byScore = rest.filter((t) => t.best_score !== null).sort((a, b) => (isBetter(a.best_score, b.best_score) ? -1 : 1));
+    const picked = new Set(running.slice(0, MAX_CURVES / 2));
+    byScore.slice(0, MAX_CURVES / 2).forEach((t) => picked.add(t));
+    rest.sort((a, b) => b.number - a.number).forEach((t) => { if (picked.size < MAX_CURVES) picked.add(t); });
+    return { picked: [...picked], total: all.length };
+  }
+
+  function drawCurves(model) {
+    const c = chart("chart-curves", {
+      type: "line",
+      data: { datasets: [] },
+      options: {
+        parsing: false, normalized: true,
+        interaction: { mode: "nearest", intersect: false },
+        scales: { x: { type: "linear", title: { display: true, text: "epoch" }, ticks: { precision: 0 } }, y: { title: { display: true, text: "score" } } },
+        plugins: { tooltip: { callbacks: { title: tooltipTitle, label: (ctx) => `epoch ${ctx.raw.x}: ${hp.num(ctx.raw.y)}` } } },
+        onClick: (evt, elements) => openTrial(elements, evt.chart),
+      },
+    });
+    if (!c) return;
+    const { picked, total } = pickCurves(model);
+    const best = model.study.best ? model.study.best.trial : null;
+    c.data.datasets = picked.sort((a, b) => a.number - b.number).map((t) => {
+      const faded = !["running", "paused", "completed", "queued"].includes(t.state);
+      const isBest = t.number === best;
+      const points = thin(model.curves.get(t.number), MAX_POINTS).map(([x, y]) => ({ x, y, n: t.number }));
+      return {
+        label: `#${t.number}`, data: points, parsing: false,
+        borderColor: isBest ? "#111827" : trialColor(t.number, faded ? 0.18 : 0.85),
+        borderWidth: isBest ? 2.5 : t.state === "running" ? 2 : 1.2,
+        pointRadius: points.length < 3 ? 2.5 : t.state === "running" ? 1.5 : 0, pointHoverRadius: 3, order: isBest ? 0 : faded ? 2 : 1,
+        borderDash: t.state === "paused" ? [4, 3] : [],
+      };
+    });
+    const note = document.getElementById("curves-note");
+    if (note) note.textContent = total > picked.length
+      ? `${picked.length} of ${total} trials drawn (running, best, newest) · black: best trial`
+      : "one line per trial · stopped faded · black: best trial";
+    c.update("none");
+    emptyNote("chart-curves", total ? null : "no score reported yet");
+  }
+
+  // -- Bayesian optimization ---------------------------------------------------------
+  // Shades the random initial phase (trials before num_init_trial).
+  const initPhase = {
+    id: "initPhase",
+    beforeDatasetsDraw(c, args, opts) {
+      if (!opts || opts.until === undefined) return;
+      const x = c.scales.x;
+      const right = Math.min(x.getPixelForValue(opts.until - 0.5), c.chartArea.right);
+      if (right <= c.chartArea.left) return;
+      const ctx = c.ctx;
+      ctx.save();
+      ctx.fillStyle = "rgba(148,163,184,.16)";
+      ctx.fillRect(c.chartArea.left, c.chartArea.top, right - c.chartArea.left, c.chartArea.bottom - c.chartArea.top);
+      ctx.fillStyle = "#64748b";
+      ctx.font = "11px " + Chart.defaults.font.family;
+      if (right - c.chartArea.left > 44) ctx.fillText("random", c.chartArea.left + 4, c.chartArea.top + 12);
+      ctx.restore();
+    },
+  };
+
+  function kappaAt(settings, registered) {
+    return settings.kappa * Math.pow(settings.kappa_decay, Math.max(0, registered - settings.kappa_decay_delay));
+  }
+
+  function drawBayes(model) {
+    const s = model.study.settings;
+    const init = s.num_init_trial;
+    const planned = model.study.plan.num_trials;
+    const finished = scoredTrials(model);
+    const note = document.getElementById("bayes-note");
+    if (note) note.textContent = `first ${init} trials random, then GP-UCB · kappa ${s.kappa}${s.kappa_decay < 1 ? ` × ${s.kappa_decay}/trial after ${s.kappa_decay_delay}` : ""}`;
+    const scores = chart("chart-bo-scores", {
+      type: "scatter",
+      data: { datasets: [
+        { label: "random", data: [], parsing: false, pointBackgroundColor: "rgba(100,116,139,.7)", pointRadius: 3 },
+        { label: "Bayesian", data: [], parsing: false, pointBackgroundColor: "rgba(79,70,229,.8)", pointRadius: 3 },
+      ] },
+      options: {
+        parsing: false,
+        scales: { x: { type: "linear", min: -0.5, title: { display: true, text: "trial" }, ticks: integerTicks }, y: { title: { display: true, text: "best score" } } },
+        plugins: { initPhase: { until: init }, legend: { display: true, position: "bottom", labels: { boxWidth: 8, usePointStyle: true } },
+          tooltip: { callbacks: { title: tooltipTitle, label: (ctx) => hp.num(ctx.raw.y) } } },
+        onClick: (evt, elements) => openTrial(elements, evt.chart),
+      },
+      plugins: [initPhase],
+    });
+    if (scores) {
+      const pts = finished.map((t) => ({ x: t.number, y: t.best_score, n: t.number }));
+      scores.data.datasets[0].data = thin(pts.filter((p) => p.x < init), MAX_DOTS);
+      scores.data.datasets[1].data = thin(pts.filter((p) => p.x >= init), MAX_DOTS);
+      scores.options.scales.x.max = Math.max(planned, 1) - 0.5;
+      scores.update("none");
+      emptyNote("chart-bo-scores", pts.length ? null : "no finished trial yet");
+    }
+    const kappa = chart("chart-kappa", {
+      type: "line",
+      data: { datasets: [
+        { label: "kappa", data: [], parsing: false, borderColor: "#0891b2", pointRadius: 0, borderWidth: 2, stepped: true },
+        { label: "now", data: [], parsing: false, type: "scatter", pointRadius: 5, pointBackgroundColor: "#0891b2" },
+      ] },
+      options: {
+        parsing: false,
+        scales: { x: { type: "linear", min: -0.5, title: { display: true, text: "trial" }, ticks: integerTicks }, y: { beginAtZero: true, title: { display: true, text: "kappa (UCB exploration)" } } },
+        plugins: { initPhase: { until: init }, tooltip: { callbacks: { title: (items) => (items.length ? `trial #${items[0].raw.x}` : ""), label: (ctx) => `kappa ${hp.num(ctx.raw.y)}` } } },
+      },
+      plugins: [initPhase],
+    });
+    if (kappa) {
+      // Trial k is suggested with about k trials registered with the optimizer
+      // (finished ones, and running ones as "constant liars"): kappa_at(k).
+      const line = [];
+      const step = Math.max(1, Math.ceil(planned / 500));
+      for (let k = init; k < planned; k += step) line.push({ x: k, y: kappaAt(s, k) });
+      if (planned > init) line.push({ x: planned - 1, y: kappaAt(s, planned - 1) });
+      const next = model.trials.size;
+      kappa.data.datasets[0].data = line;
+      kappa.data.datasets[1].data = next >= init && next < planned ? [{ x: next, y: kappaAt(s, next) }] : [];
+      kappa.options.scales.x.max = Math.max(planned, 1) - 0.5;
+      kappa.update("none");
+      emptyNote("chart-kappa", planned > init ? null : `all ${planned} trials are random (num_init_trial = ${init})`);
+    }
+    drawParamScatters(model, finished);
+  }
+
+  function drawParamScatters(model, finished) {
+    const grid = document.getElementById("param-scatters");
+    if (!grid) return;
+    const space = model.study.search_space || {};
+    const best = model.study.best ? model.study.best.trial : null;
+    const pts = thin(finished, MAX_DOTS, (t) => t.number === best);
+    for (const [name, spec] of Object.entries(space)) {
+      const id = "scatter-" + [...name].map((ch) => ch.charCodeAt(0).toString(16)).join("");
+      if (!document.getElementById(id)) {
+        grid.append(hp.el("div", { class: "scatter" }, hp.el("h4", { title: `${spec.type} ${JSON.stringify(spec.range)}` }, name, hp.el("span", { class: "muted" }, " " + spec.type)),
+          hp.el("div", { class: "chart small" }, hp.el("canvas", { id, "aria-label": `score against ${name}` }))));
+      }
+      const isChoice = spec.type === "choice";
+      const labels = isChoice ? spec.range.map((v) => hp.paramValue(v)) : null;
+      // Choices sit at 0..n-1 on a linear axis (jittered so equal values don't hide each other).
+      const c = chart(id, {
+        type: "scatter",
+        data: { datasets: [{ data: [], parsing: false, pointRadius: 3, pointBackgroundColor: [] }] },
+        options: {
+          parsing: false,
+          scales: {
+            x: isChoice
+              ? { type: "linear", min: -0.5, max: labels.length - 0.5, afterBuildTicks: (axis) => { axis.ticks = labels.map((_, i) => ({ value: i })); },
+                  ticks: { callback: (v) => labels[v] ?? "", autoSkip: true, maxRotation: 0 } }
+              : spec.type.endsWith("loguniform")
+                ? { type: "logarithmic", min: spec.range[0], max: spec.range[1], ticks: logTicks }
+                : { type: "linear", min: spec.range[0], max: spec.range[1], ticks: { maxTicksLimit: 6, maxRotation: 0, callback: (v) => hp.num(Math.abs(v) < 1e-12 ? 0 : v, 2) } },
+            y: { ticks: { maxTicksLimit: 5 } },
+          },
+          plugins: { tooltip: { callbacks: { title: tooltipTitle, label: (ctx) => `${name} = ${isChoice ? labels[Math.round(ctx.raw.x)] : hp.num(ctx.raw.x)} → ${hp.num(ctx.raw.y)}` } } },
+          onClick: (evt, elements) => openTrial(elements, evt.chart),
+        },
+      });
+      if (!c) continue;
+      const jitter = (n) => ((n * 0.618034) % 1 - 0.5) * 0.4;
+      const data = pts.filter((t) => t.params && name in t.params).map((t) => ({
+        x: isChoice ? spec.range.findIndex((v) => v === t.params[name]) + jitter(t.number) : t.params[name], y: t.best_score, n: t.number,
+      }));
+      const newest = pts.length ? pts[pts.length - 1].number : 0;
+      c.data.datasets[0].data = data;
+      c.data.datasets[0].pointBackgroundColor = data.map((d) => (d.n === best ? "#dc2626" : `rgba(79,70,229,${0.25 + 0.65 * (newest ? d.n / newest : 1)})`));
+      c.data.datasets[0].pointRadius = data.map((d) => (d.n === best ? 5 : 3));
+      c.update("none");
+      emptyNote(id, data.length ? null : "no finished trial yet");
+    }
+  }
+
+  return { drawBest, drawCurves, drawBayes, FINISHED };
+})();

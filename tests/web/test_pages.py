@@ -1,0 +1,153 @@
+"""The HTML pages, through Django's test client: login is required, users see
+only their own studies, typed text is escaped, each page loads its script.
+(What the scripts do is tested in a real browser: tests/e2e/.)"""
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+XSS = "<script>alert(1)</script>"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def _pages(study, trial):
+    return ["/", "/studies/new/", f"/studies/{study.pk}/", f"/trials/{trial.pk}/", "/workers/"]
+
+
+@pytest.fixture
+def study(make_study):
+    return make_study(start=True)
+
+
+@pytest.fixture
+def trial(study):
+    t = study.trials.order_by("number").first()
+    assert t is not None, "starting the study creates its first trials"
+    return t
+
+
+def test_every_page_sends_an_anonymous_visitor_to_the_login_page(client, study, trial):
+    for path in _pages(study, trial):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response["Location"].startswith("/login/?next="), path
+
+
+def test_the_login_page_logs_in_and_goes_to_the_studies(client, alice):
+    page = client.get("/login/")
+    assert page.status_code == 200 and b'name="csrfmiddlewaretoken"' in page.content
+    response = client.post("/login/", {"username": "alice", "password": "alice-password"})
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_a_wrong_password_says_so_on_the_login_page(client, alice):
+    response = client.post("/login/", {"username": "alice", "password": "nope"})
+    assert response.status_code == 200
+    assert b"didn't match" in response.content
+
+
+@pytest.mark.parametrize("index, script", [
+    (0, "js/list.js"), (1, "js/new.js"), (2, "js/study.js"), (3, "js/trial.js"), (4, "js/workers.js"),
+])
+def test_each_page_renders_with_its_script_and_a_csrf_token(alice_client, study, trial, index, script):
+    response = alice_client.get(_pages(study, trial)[index])
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'src="/static/{script}"' in html
+    assert 'src="/static/js/common.js"' in html
+    assert 'name="csrfmiddlewaretoken"' in html  # the controls' X-CSRFToken comes from it
+
+
+def test_the_pages_with_charts_load_the_vendored_chart_js(alice_client, study, trial):
+    for path in (f"/studies/{study.pk}/", f"/trials/{trial.pk}/"):
+        assert 'src="/static/vendor/chart.umd.min.js"' in alice_client.get(path).content.decode()
+
+
+def test_chart_js_is_vendored_pinned_with_its_licence():
+    vendor = ROOT / "static" / "vendor"
+    head = (vendor / "chart.umd.min.js").read_text()[:200]
+    assert re.search(r"Chart\.js v4\.\d+\.\d+", head)
+    version = re.search(r"Chart\.js (4\.\d+\.\d+)", (vendor / "VERSION").read_text()).group(1)
+    assert f"v{version}" in head
+    assert "MIT" in (vendor / "chart.js.LICENSE.md").read_text()
+
+
+def test_a_user_gets_404_for_another_users_study_and_trial(client, bob, study, trial):
+    client.force_login(bob)
+    assert client.get(f"/studies/{study.pk}/").status_code == 404
+    assert client.get(f"/trials/{trial.pk}/").status_code == 404
+    assert study.name.encode() not in client.get("/").content
+
+
+def test_staff_see_every_study(client, staff, study):
+    client.force_login(staff)
+    assert client.get(f"/studies/{study.pk}/").status_code == 200
+    assert study.name.encode() in client.get("/").content
+
+
+def test_a_typed_study_name_is_escaped_on_every_page(alice_client, make_study):
+    s = make_study(name=XSS, start=True)
+    t = s.trials.first()
+    for path in ("/", f"/studies/{s.pk}/", f"/trials/{t.pk}/"):
+        html = alice_client.get(path).content.decode()
+        assert XSS not in html, path
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, path
+
+
+def test_the_list_filters_by_state(alice_client, make_study):
+    make_study(name="a draft")
+    make_study(name="a running one", start=True)
+    running = alice_client.get("/?state=running").content.decode()
+    assert "a running one" in running and "a draft" not in running
+    drafts = alice_client.get("/?state=draft").content.decode()
+    assert "a draft" in drafts and "a running one" not in drafts
+    everything = alice_client.get("/?state=bogus").content.decode()
+    assert "a draft" in everything and "a running one" in everything
+
+
+def test_the_list_shows_budget_spent_best_score_and_eta(alice_client, study, trial):
+    from studies.models import Trial
+
+    Trial.objects.filter(pk=trial.pk).update(state="completed", best_score=0.8125, last_iteration=trial.iterations)
+    html = alice_client.get("/").content.decode()
+    row = re.search(rf'<tr data-id="{study.pk}".*?</tr>', html, re.S).group(0)
+    assert "0.8125" in row and f"#{trial.number}" in row
+    percent = round(100 * trial.iterations / study.plan["expected_epochs"], 1)
+    assert f"{percent}%" in row
+    assert re.search(r'data-field="eta">\d+(s|m \d\ds|h \d\dm)<', row)
+
+
+def test_the_new_study_page_suggests_the_last_trainer_and_its_measured_speed(alice_client, study, trial):
+    from studies.models import Trial
+
+    started = study.started
+    Trial.objects.filter(pk=trial.pk).update(
+        state="completed", started=started, finished=started + timedelta(seconds=8), last_iteration=4, resume_iteration=0,
+    )
+    html = alice_client.get("/studies/new/").content.decode()
+    hints = re.search(r'<script id="form-hints" type="application/json">(.*?)</script>', html).group(1)
+    data = json.loads(hints)
+    assert data["last_trainer"] == "quick"
+    plan = study.plan
+    per_full_epoch = 2.0 / ((1 - plan["non_pure_train_ratio"]) * plan["subset_ratio"] + plan["non_pure_train_ratio"])
+    assert data["seconds_per_epoch"]["quick"] == pytest.approx(per_full_epoch)
+
+
+def test_the_scripts_never_write_html():
+    """The pages build the DOM with textContent only: no markup from data."""
+    for path in (ROOT / "static" / "js").glob("*.js"):
+        source = path.read_text()
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+            assert sink not in source, f"{path.name} uses {sink}"
