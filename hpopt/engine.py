@@ -18,7 +18,7 @@ from hpopt.errors import HpoError
 from hpopt.plan import Plan, plan as make_plan
 from hpopt.settings import Settings
 from hpopt.space import SearchSpace, SpaceExhausted
-from hpopt.status import Decision, Status, TrialState
+from hpopt.status import BEST_CANDIDATE_STATES, Decision, Status, TrialState
 from hpopt.storage.base import Storage, TrialRecord
 
 META_VERSION = 1
@@ -293,9 +293,9 @@ def best_of(values: list[float], mode: str) -> float | None:
 
 
 def best_trial(storage: Storage, mode: str) -> TrialRecord | None:
-    """The trial with the best score among trials that reported (running ones
+    """The trial with the best score among BEST_CANDIDATE_STATES (running ones
     included, so a study in progress has a best so far). Ties go to the earlier trial."""
-    scored = [t for t in storage.trials() if t.best_score is not None and t.state is not TrialState.QUEUED]
+    scored = [t for t in storage.trials() if t.best_score is not None and t.state in BEST_CANDIDATE_STATES]
     if not scored:
         return None
     sign = 1 if mode == "max" else -1

@@ -70,6 +70,10 @@ FINISHED_STATES = frozenset(
 )
 #: states whose scores count as results of the trial
 SCORED_STATES = frozenset({TrialState.COMPLETED, TrialState.STOPPED})
+#: states whose trial may be "the best so far": results, and trials still
+#: training (a study in progress has a best). Killed, failed and lost trials
+#: never are: their config did not train as planned.
+BEST_CANDIDATE_STATES = SCORED_STATES | {TrialState.RUNNING, TrialState.PAUSED}
 
 
 class StudyState(str, enum.Enum):

@@ -14,14 +14,15 @@ pickled and any process can suggest:
   value, so workers asking at once get different points;
 * ``kappa`` decays by ``kappa_decay`` per registration after
   ``kappa_decay_delay`` registrations, computed from the count, not a counter;
-* the GP assumes noisy scores (``gp_alpha``; bayes_opt's 1e-6 assumes exact
-  ones and, on noisy scores, keeps re-sampling one spot);
+* the GP allows for noise in the scores (``gp_alpha``; bayes_opt's 1e-6
+  treats them as exact);
 * the suggestion is budgeted: a smaller acquisition search (``n_random``,
-  ``n_smart``) helped by candidates around the best points (``n_local``),
-  fewer GP restarts once many trials are in, at most ``max_gp_points``
-  trials in the GP, one BLAS thread, and no per-point logging; it stays well
-  under 100 ms at 200 trials on 2 cores with regret no worse than bayes_opt's
-  defaults: benchmarks/bayes_speed.py measures both (benchmarks/RESULTS.md).
+  ``n_smart``) helped by candidates around the best points (``n_local``, see
+  hpopt.algorithms.ucb), a cheaper GP hyper-parameter fit (``gp_optimizer``),
+  at most ``max_gp_points`` trials in the GP, one BLAS thread, and no
+  per-point logging; it stays well under 100 ms at 200 trials on 2 cores with
+  regret no worse than bayes_opt's defaults: benchmarks/bayes_speed.py
+  measures both (numbers in benchmarks/RESULTS.md).
 """
 from __future__ import annotations
 
@@ -77,9 +78,11 @@ class BayesOpt(Algorithm):
     # bayes_opt's defaults (n_random=10_000, n_smart=10, n_local=0,
     # gp_optimizer="fmin_l_bfgs_b", n_restarts=5, gp_alpha=1e-6).
     #: uniform acquisition candidates
-    n_random = 2_000
-    #: L-BFGS-B polishes of the acquisition, from its best candidates
-    n_smart = 1
+    n_random = 1_000
+    #: L-BFGS-B polishes of the acquisition from its best candidates. None:
+    #: BudgetedUCB's batched refinement round replaces them (with one or two
+    #: polishes, regret was no better in the benchmark, at ~10 ms each)
+    n_smart = 0
     #: how the GP's kernel hyper-parameters are fitted: "grid" (see
     #: fit_length_scale) or sklearn's "fmin_l_bfgs_b" (bayes_opt's default) ...
     gp_optimizer = "grid"
@@ -96,8 +99,10 @@ class BayesOpt(Algorithm):
     max_gp_points = 200
     #: the GP's ``alpha``, added to its kernel's diagonal: the noise variance
     #: in units of the score variance (bayes_opt normalises the scores), i.e.
-    #: a noise sd of ~10% of the scores' spread. bayes_opt's default 1e-6
-    #: treats scores as exact, and on noisy ones keeps re-sampling one spot
+    #: a noise sd of ~10% of the scores' spread; validation scores are noisy.
+    #: bayes_opt's default 1e-6 treats scores as exact; in the benchmark it
+    #: had a worse tail on the noisy function and was slightly better on
+    #: noiseless ones (benchmarks/RESULTS.md)
     gp_alpha = 1e-2
 
     def kappa_at(self, registered: int) -> float:

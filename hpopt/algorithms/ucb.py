@@ -1,12 +1,15 @@
-"""UCB with a smaller, fixed acquisition-search budget (imports bayes_opt).
+"""UCB with a budgeted acquisition search (imports bayes_opt).
 
-The GP, its fit and the UCB formula are bayes_opt's; only where the
-acquisition is evaluated changes: ``n_random`` uniform candidates (instead of
-10_000) plus ``n_local`` perturbations of the best observed points, then
-``n_smart`` L-BFGS-B polishes (instead of 10) from the best candidates.  The
-local candidates matter in hpopt's encoded space, where quantized and choice
-parameters are bands of [0, 1]: a few hundred points near the incumbents find
-the acquisition's peak more reliably than thousands of uniform ones.
+The GP and the UCB formula are bayes_opt's; only where the acquisition is
+evaluated changes.  bayes_opt samples 10_000 uniform candidates, then runs 10
+L-BFGS-B polishes from the best.  BudgetedUCB evaluates, in one GP prediction,
+``n_random`` uniform candidates plus ``n_local`` perturbations of the best
+observed points, then, in a second prediction, small steps around the best
+five candidates; ``n_smart`` L-BFGS-B polishes may follow.  The local
+candidates suit hpopt's encoded space, where quantized and choice parameters
+are bands of [0, 1]: points near the incumbents find the acquisition's peak
+more reliably than many uniform ones, and a batched refinement costs one
+prediction where a polish with numeric gradients costs dozens.
 """
 from __future__ import annotations
 
