@@ -224,7 +224,10 @@ class BayesOpt(Algorithm):
                 averages.append(statistics.fmean(upto))
         if len(averages) < MEDIAN_STOP_MIN_PEERS:
             return False
-        return self.sign * trial.best_score < statistics.median(averages)
+        median = statistics.median(averages)
+        # a mean of equal floats can exceed them by an ulp (fmean([0.8]*3) > 0.8):
+        # a trial that scores what its peers score must not be stopped for it
+        return self.sign * trial.best_score < median - 1e-9 * max(1.0, abs(median))
 
     def config_extra(self, trial: TrialRecord) -> dict:
         return {"early_stop": self.settings.early_stop}

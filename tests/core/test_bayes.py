@@ -136,9 +136,6 @@ def test_median_stop_stops_a_trial_clearly_below_its_peers(mode, sign, save_path
     assert [reports[i] for i in range(7)] == [n for _, n in MEDIAN_EXPECTED]
 
 
-@pytest.mark.xfail(strict=True, reason="bayes.py median stop compares a trial's best with peers' "
-                   "running averages computed in floating point: fmean([0.8]*3) > 0.8, so a trial "
-                   "scoring exactly what its peers score is stopped")
 def test_median_stop_keeps_a_trial_that_scores_what_its_peers_score(save_path):
     hpo = create(save_path, search_alg="baye_opt", early_stop="median_stop",
                  num_trials=4, max_iterations=5, num_init_trial=4)
