@@ -20,7 +20,10 @@ Invariants of :func:`plan`
 * ``subset_ratio >= s_min`` always, i.e. the subset holds >= ``min_subset_size`` samples
   or is the whole dataset.
 * Automatic ``max_iterations <= num_full_iterations``; automatic ``num_trials`` never
-  drops below ``min(num_workers, start trials)`` (idle workers would buy nothing).
+  drops below ``min(num_workers, start trials)`` (idle workers would buy nothing; ASHA
+  with several brackets may go to 1, as fewer trials can mean a cheaper bracket mix).
+* Automatic ``num_trials`` exceeds 200 only with epochs and subset maxed (or fixed), or
+  when no plan within 200 trials lands within 10% of the budget.
 * ``plan.warnings`` is empty  =>  ``|cost / budget - 1| <= 0.10``. A plan that cannot land
   in that window (fixed values, or integer steps too coarse) is still returned, as close
   as possible, with a warning stating cost, budget and ratio. plan() never calls
@@ -45,6 +48,7 @@ BO_MIN_TRIALS = 5       # preferred floor for BO; dropped only when the budget f
 TRIAL_CAP = 200         # BO: GP cost grows with trials, so past this only with epochs/subset maxed
 ASHA_START_TRIALS = 10
 ASHA_MIN_TRIALS_CAP = 32  # eta**rungs trials lets one trial reach the top; capped for huge ladders
+MAX_TIME_RATIO = 1e6    # beyond this trial counts stop fitting in a float (and mean nothing)
 
 
 def canonical_algorithm(name) -> str:
@@ -65,7 +69,8 @@ def asha_rungs(min_iterations: int, max_iterations: int, reduction_factor: int,
                bracket: int = 0) -> list[int]:
     """Milestones ``min * eta**(k + bracket)``, k = 0, 1, ..., strictly below max."""
     if reduction_factor < 2 or min_iterations < 1 or bracket < 0:
-        raise ValueError("asha_rungs needs reduction_factor >= 2, min_iterations >= 1, bracket >= 0")
+        raise ValueError("asha_rungs needs reduction_factor >= 2, min_iterations >= 1, "
+                         "bracket >= 0")
     rungs: list[int] = []
     m = min_iterations * reduction_factor ** bracket
     while m < max_iterations:
@@ -132,7 +137,8 @@ class Plan:
 
     def trial_cost_epochs(self) -> float:
         """Expected full-epoch equivalents per trial (ignores parallelism)."""
-        return self.expected_epochs * epoch_cost(self.subset_ratio, self.non_pure_train_ratio) / self.num_trials
+        c = epoch_cost(self.subset_ratio, self.non_pure_train_ratio)
+        return self.expected_epochs * c / self.num_trials
 
 
 def _int(name, value, minimum=1):
@@ -167,23 +173,30 @@ def plan(search_alg, full_dataset_size, num_full_iterations, *, expected_time_ra
          num_brackets=None) -> Plan:
     """Fill in the unset num_trials / max_iterations / subset_ratio to spend the budget.
 
-    Free values move along one monotone path of anchor points (T trials, I epochs, s subset),
-    each segment interpolated geometrically; cost is non-decreasing along it, so bisection
-    finds where it crosses the budget. The integer steps met there are then polished by an
-    exact solve of s (continuous), else of T, else of I. BO path:
-    ``(min(W,10),1,s_min) -> (5,1,s_min) -> (10, min(2,N), max(.2,s_min)) -> (200,N,1) -> (many,N,1)``
-    (trials beyond 200 only once epochs and subset are maxed). ASHA keeps
-    ``max_iterations = N`` unless set (stop-based: every trial may reach the full length;
-    the budget is spent on trials and subset) and shrinks the subset before the trials:
-    ``(1,s_min) -> (T_min,s_min) -> (10,s_min) -> (10,max(.2,s_min)) -> (200,1) -> (many,1)``
-    with ``T_min = max(num_brackets, min(eta**rungs, 32))``. Trial anchors are raised to
-    ``min(num_workers, ...)``: trials that fit on idle workers cost no wall time.
+    Free values move along one monotone path of anchor points (T trials, I epochs, s subset;
+    set values stay constant), each segment interpolated geometrically (equal relative
+    progress, like the original's "grow whichever is furthest behind"). Cost is
+    non-decreasing along the path, so bisection finds where it crosses the budget; the
+    integer step met there is then polished by an exact solve of s (continuous), else of
+    T, else of I, keeping the closest candidate (the simplest one if within 2%).
+
+    * bayes_opt: ``(T1, 1, s_min) -> (max(5, T1), 1, s_min) -> (T0, min(2, N), s0)
+      -> (200, N, 1) -> (many, N, 1)``: trials pass 200 only once epochs and subset are
+      maxed (GP cost grows with trials), or when nothing within 200 lands within 10%.
+    * asha: ``max_iterations = N`` unless set (stop-based: any trial may reach the full
+      length, so the budget buys trials and subset), subset shrinks before trials:
+      ``(T1, s_min) -> (Tm, s_min) -> (T0, s_min) -> (T0, s0) -> (200, 1) -> (many, 1)``
+      with ``Tm = max(num_brackets, min(eta**rungs_of_bracket_0, 32))``.
+
+    ``s0 = max(0.2, s_min)``; ``T0 = max(10, Tm, min(W, 200))`` and ``T1 = min(W, T0)``
+    (1 for ASHA with several brackets): trials that fit on idle workers cost no wall time.
     For bayes_opt, min_iterations and num_brackets are type-checked and otherwise ignored.
     """
     alg = canonical_algorithm(search_alg)
     n_data = _int("full_dataset_size", full_dataset_size)
     n_full = _int("num_full_iterations", num_full_iterations)
-    ratio = _real("expected_time_ratio", expected_time_ratio, "a finite number > 1", lambda v: v > 1)
+    ratio = _real("expected_time_ratio", expected_time_ratio,
+                  f"a number in (1, {MAX_TIME_RATIO:g}]", lambda v: 1 < v <= MAX_TIME_RATIO)
     p = _real("non_pure_train_ratio", non_pure_train_ratio, "in [0, 1)", lambda v: 0 <= v < 1)
     workers = _int("num_workers", num_workers)
     min_subset = _int("min_subset_size", min_subset_size)
@@ -293,9 +306,12 @@ def plan(search_alg, full_dataset_size, num_full_iterations, *, expected_time_ra
                 return
             maxed = i >= i_last and s >= s_last
             hi_t = anchors[-1][0] if maxed else t_end if capped else math.ceil(x) + 1
-            ks = range(math.floor(x) - 1, math.ceil(x) + 2)
-            if nb > 1 and x < workers:   # below W the round-robin mix sets the cost: scan
-                ks = range(t_abs, min(workers, hi_t, t_abs + 256) + 1)
+            ks = list(range(math.floor(x) - 1, math.ceil(x) + 2))
+            # Up to W trials the round-robin bracket mix, not the count, sets the cost (it
+            # is not monotone there): scan them if such a plan could be cheap enough.
+            dearest_mix = max(bracket_epochs or [0]) * epoch_cost(s_last, p) / n_full
+            if capped and nb > 1 and budget * (1 - TOLERANCE) <= dearest_mix:
+                ks += range(t_abs, min(workers, hi_t, t_abs + 256) + 1)
             for k in ks:
                 k = min(max(k, t_abs), hi_t)
                 yield k, i, (s if grown(k) else solve_s(k, i, s))
@@ -309,10 +325,13 @@ def plan(search_alg, full_dataset_size, num_full_iterations, *, expected_time_ra
 
     stages = (lambda *b: [b, b[:2] + (solve_s(*b),)], solve_t, solve_i,
               lambda *b: solve_t(*b, capped=False))
-    best = None
+    best, seen = None, set()
     for stage, make in enumerate(stages):
         for base in bases:
             for cand in make(*base):
+                if cand in seen:
+                    continue
+                seen.add(cand)
                 err = abs(cost_of(*cand) / budget - 1.0)
                 band = 0 if err <= _AIM else 1 if err <= TOLERANCE else 2
                 # The trial cap gives way only if nothing capped lands within 10%. Within
@@ -330,15 +349,17 @@ def plan(search_alg, full_dataset_size, num_full_iterations, *, expected_time_ra
     used = cost / budget
     if abs(used - 1.0) > TOLERANCE:
         head = (f"planned cost {cost:.4g} full trainings is {used:.0%} of the budget {budget:.4g} "
-                f"(expected_time_ratio {ratio:g} - 1; ratio {used:.3g})")
+                f"(expected_time_ratio {ratio:.6g} - 1; budget_used {used:.3g})")
         if cost > budget and cost_of(*at(0.0)) > budget * (1 + TOLERANCE):
-            why = ("over budget even with the smallest plan the fixed values allow" if auto else
-                   "over budget with every value fixed") + "; raise expected_time_ratio or fix smaller values"
+            why = ("over budget even with the smallest plan the fixed values allow" if auto
+                   else "over budget with every value fixed")
+            why += "; raise expected_time_ratio or fix smaller values"
         elif cost < budget and cost_of(*at(float(last))) < budget * (1 - TOLERANCE):
             why = "the budget is not used: " + ("the free values are already at their maximum"
                                                if auto else "every value is fixed")
         else:
-            why = "integer steps of the free values are too coarse to land within 10%; closest plan shown"
+            why = ("integer steps of the free values are too coarse to land within 10%; "
+                   "closest plan shown")
         notes.append(f"{head}: {why}")
     return Plan(search_alg=alg, num_trials=t, max_iterations=i, subset_ratio=float(s),
                 min_iterations=min_it, reduction_factor=eta, num_brackets=nb, brackets=brackets,

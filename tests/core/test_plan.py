@@ -246,7 +246,7 @@ BAD = [
     *[("max_iterations", v) for v in (0, 3.0)],
     *[("min_iterations", v) for v in (0, 1.0, 21)],
     *[("min_subset_size", v) for v in (0, 500.0)],
-    *[("expected_time_ratio", v) for v in (1, 1.0, 0.5, -3, math.inf, math.nan, "4", True, None)],
+    *[("expected_time_ratio", v) for v in (1, 1.0, 0.5, -3, 1e7, math.inf, math.nan, "4", True, None)],
     *[("non_pure_train_ratio", v) for v in (-0.1, 1.0, 1.5, math.nan, True)],
     *[("subset_ratio", v) for v in (0, 0.0, -0.5, math.nan, math.inf, "0.5", True)],
     *[("reduction_factor", v) for v in (1, 0, 2.5, True)],
