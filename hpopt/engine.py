@@ -232,7 +232,9 @@ def report_oom(storage: Storage, trial_id: int) -> Status:
                 trial.params[name] = space[name].grid()[-1]
         if not error:
             storage.clear_scores(trial.trial_id)
-            trial.state = TrialState.QUEUED
+            # a pause asked for before the OOM still holds: wait paused, not queued
+            trial.state = TrialState.PAUSED if trial.pending == "pause" else TrialState.QUEUED
+            trial.pending = ""
             trial.rungs, trial.best_score = {}, None
             trial.last_iteration = trial.resume_iteration = 0
             storage.save_trial(trial)
@@ -245,6 +247,7 @@ def report_oom(storage: Storage, trial_id: int) -> Status:
 # -- ending trials --------------------------------------------------------------
 def _finish(storage: Storage, trial: TrialRecord, state: TrialState, error: str = "") -> None:
     trial.state = state
+    trial.pending = ""  # a pause that found no further report has nothing left to pause
     trial.error = error or trial.error
     storage.save_trial(trial)
 

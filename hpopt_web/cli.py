@@ -70,7 +70,14 @@ class Supervisor:
             try:
                 p.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                p.kill()
+                # a second signal is RQ's cold shutdown: the worker takes its work
+                # horse down with it (SIGKILL to the worker alone would orphan the
+                # horse, which runs in its own process group, with its trial)
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
 
     def wait(self) -> int:
         signal.signal(signal.SIGINT, lambda *a: self.stop())

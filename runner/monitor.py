@@ -32,6 +32,30 @@ def register_worker(name: str, gpu: str) -> tuple[Worker, list[str]]:
     return worker, queues
 
 
+def mark_idle(name: str) -> None:
+    """The worker's row after a job, however the job ended: a horse killed by
+    RQ's stop-job command never clears the row itself."""
+    Worker.objects.filter(name=name).update(state=WorkerState.IDLE, current_trial=None, last_seen=timezone.now())
+    # the next job's work horse is forked from this process: no shared DB socket
+    connection.close()
+
+
+def worker_class():
+    """RQ's forking worker, keeping the worker's row honest after each job."""
+    from rq import Worker as RQWorker
+
+    class TrialWorker(RQWorker):
+        def execute_job(self, job, queue):
+            try:
+                super().execute_job(job, queue)
+            finally:
+                name = os.environ.get("HPOPT_WORKER_NAME")
+                if name:
+                    mark_idle(name)
+
+    return TrialWorker
+
+
 def sweep_once() -> None:
     sweep_lost()
     reconcile_jobs()

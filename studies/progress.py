@@ -37,21 +37,50 @@ def observed_epoch_seconds(study, sample: int = 50) -> float | None:
     return statistics.median(per_epoch) if per_epoch else None
 
 
+def committed_epochs(study) -> float:
+    """Epochs the study will certainly still train: every unfinished trial up
+    to its next decision (its next rung, or its end), and the trials the plan
+    has not created yet at the plan's per-trial average.
+
+    Asynchronous halving promotes more than 1/eta while few trials have
+    reached a rung, so a study can outrun the plan; this floor keeps progress
+    below 100% and the ETA above zero while work is left.
+    """
+    plan = study.plan
+    brackets = [list(b) for b in plan.get("brackets") or []]
+    total = 0.0
+    rows = study.trials.filter(state__in=[TrialState.QUEUED.value, TrialState.RUNNING.value, TrialState.PAUSED.value])
+    for last, iterations, bracket in rows.values_list("last_iteration", "iterations", "bracket"):
+        milestones = brackets[bracket] if bracket is not None and bracket < len(brackets) else []
+        target = next((m for m in milestones if m > last), iterations)
+        total += max(0, target - last)
+    created = study.trials.count()
+    missing = max(0, int(plan.get("num_trials") or 0) - created)
+    if missing and plan.get("num_trials"):
+        total += missing * float(plan["expected_epochs"]) / plan["num_trials"]
+    return total
+
+
 def summary(study) -> dict:
-    """progress: fraction of planned epochs spent; eta_seconds: the remaining
-    planned epochs at the observed (else the declared) speed, divided by the
+    """progress: epochs spent / (spent + remaining), where remaining is the
+    larger of the plan's unspent epochs and the committed epochs; eta_seconds:
+    remaining epochs at the observed (else the declared) speed, divided by the
     parallelism; None once the study has ended."""
     plan = study.plan
     planned = max(float(plan.get("expected_epochs") or 0), 1e-9)
     spent = epochs_spent(study)
     ended = study.study_state.is_finished()
-    progress = 1.0 if study.state == "completed" else min(1.0, spent / planned)
+    remaining = 0.0 if ended else max(planned - spent, committed_epochs(study))
+    if study.state == "completed":
+        progress = 1.0
+    else:
+        progress = min(1.0, spent / max(spent + remaining, planned))
     per_epoch = observed_epoch_seconds(study)
     if per_epoch is None:
         per_epoch = study.seconds_per_epoch * epoch_cost(plan["subset_ratio"], plan["non_pure_train_ratio"])
-    remaining = max(0.0, planned - spent)
     eta = None if ended else remaining * per_epoch / max(1, study.parallelism)
     return {
         "progress": progress, "epochs_spent": spent, "epochs_planned": planned,
-        "seconds_per_epoch_observed": per_epoch, "eta_seconds": eta, "counts": state_counts(study),
+        "epochs_remaining": remaining, "seconds_per_epoch_observed": per_epoch, "eta_seconds": eta,
+        "counts": state_counts(study),
     }

@@ -104,10 +104,11 @@ class DbStorage(Storage):
 
     # -- scores ---------------------------------------------------------------------
     def add_score(self, trial_id: int, iteration: int, value: float) -> None:
-        Score.objects.bulk_create(
-            [Score(study_id=self.study_id, trial_id=self._pk(trial_id), iteration=iteration, value=value)],
-            update_conflicts=True, unique_fields=["trial", "iteration"], update_fields=["value", "created"],
-        )
+        # a replaced score gets a new id (not an in-place update): the live
+        # pages' cursor sends only ids above the last one a page has seen
+        pk = self._pk(trial_id)
+        Score.objects.filter(trial_id=pk, iteration=iteration).delete()
+        Score.objects.create(study_id=self.study_id, trial_id=pk, iteration=iteration, value=value)
 
     def scores(self, trial_id: int) -> list[tuple[int, float]]:
         return list(

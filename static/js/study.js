@@ -75,7 +75,7 @@
     root.querySelector("#study-controls .sep").hidden = !Object.values(show).some(Boolean);
     const pct = Math.round(1000 * s.progress) / 10;
     $("progress-bar").style.width = pct + "%";
-    $("progress-text").textContent = `${pct}% of the planned epochs`;
+    $("progress-text").textContent = `${pct}% done · ${hp.num(s.epochs_spent)} epochs trained, ~${hp.num(Math.round(s.epochs_remaining))} to go`;
     $("eta").textContent = ENDED.has(s.state) ? (s.state === "completed" ? "done" : s.state) : s.state === "draft" ? "not started" : hp.duration(s.eta_seconds);
     const counts = $("counts");
     hp.clear(counts);

@@ -1,6 +1,8 @@
 """The live pages' cursor: ``?since=<last score id>:<milliseconds>``.
 
-Scores are append-only with increasing ids, so ``id > last`` is exact. Trials
+Scores are written under the study's lock and a replaced score (a re-run
+training an iteration again) is stored anew, so ids only grow and ``id > last``
+is exact; the client keeps the latest value per (trial, iteration). Trials
 change in place, so they are selected by ``updated``; the time part is moved
 back by OVERLAP to cover commits that land slightly after their timestamp
 (several processes write), and the client merges trials by id.

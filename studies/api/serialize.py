@@ -11,7 +11,7 @@ def _iso(dt):
 def trial_dict(t) -> dict:
     return {
         "id": t.pk, "number": t.number, "params": t.params, "state": t.state, "bracket": t.bracket,
-        "rungs": t.rungs, "iterations": t.iterations, "last_iteration": t.last_iteration,
+        "rungs": t.rungs, "iterations": t.iterations, "subset_ratio": t.subset_ratio, "last_iteration": t.last_iteration,
         "best_score": t.best_score, "attempt": t.attempt, "pending": t.pending, "host": t.host, "gpu": t.gpu,
         "error": t.error, "started": _iso(t.started), "finished": _iso(t.finished), "heartbeat": _iso(t.heartbeat),
     }

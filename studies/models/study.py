@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
-from hpopt.status import StudyState, TrialState
+from hpopt.status import BEST_CANDIDATE_STATES, SCORED_STATES, StudyState, TrialState
 
 STATE_CHOICES = [(s.value, s.value) for s in StudyState]
 
@@ -108,13 +108,16 @@ class Study(models.Model):
         return moved
 
     def resume(self) -> bool:
-        """paused (or a study left running by a crash) -> running; paused trials queue again."""
+        """paused -> running; paused trials queue again. (A study whose web
+        server, worker or Redis crashed stays running; the workers' sweeps
+        re-run its lost trials and lost jobs.)"""
         from runner.scheduling import fill_slots
 
         with transaction.atomic():
             moved = self._move([StudyState.PAUSED], StudyState.RUNNING)
             if moved:
-                for trial in self.trials.filter(state=TrialState.PAUSED.value):
+                # running ones too: a pause still pending is cancelled
+                for trial in self.trials.filter(state__in=[TrialState.PAUSED.value, TrialState.RUNNING.value]):
                     trial.resume(fill=False)
                 fill_slots(self.pk)
         return moved
@@ -129,14 +132,33 @@ class Study(models.Model):
         return moved
 
     def complete(self) -> bool:
+        """running -> completed once nothing is left to run; -> failed instead
+        when trials failed or were lost and none produced a result: a study
+        without a best config has not completed. (Trials the user killed are
+        the user's choice, not a failure.)"""
+        if self.state == StudyState.RUNNING.value and not self.trials.filter(
+            state__in=[s.value for s in SCORED_STATES]
+        ).exists():
+            broken = self.trials.filter(state__in=[TrialState.FAILED.value, TrialState.LOST.value])
+            first = broken.order_by("number").values_list("error", flat=True).first()
+            if first is not None:
+                return self.fail(f"no trial produced a result; the first error: {first or 'unknown'}")
         return self._move([StudyState.RUNNING], StudyState.COMPLETED)
 
     def fail(self, error: str) -> bool:
-        return self._move([StudyState.RUNNING, StudyState.PAUSED], StudyState.FAILED, error=error)
+        """running or paused -> failed; its unfinished trials end with it (a
+        failed study cannot be resumed, so they would wait forever)."""
+        with transaction.atomic():
+            moved = self._move([StudyState.RUNNING, StudyState.PAUSED], StudyState.FAILED, error=error)
+            if moved:
+                for trial in self.trials.filter(state__in=[s.value for s in ACTIVE_OR_PAUSED]):
+                    trial.kill(fill=False, reason=f"the study failed: {error}")
+        return moved
 
     # -- reading ------------------------------------------------------------------
     def best_trial(self):
-        qs = self.trials.exclude(best_score=None).exclude(state=TrialState.QUEUED.value)
+        # the same rule as hpopt.engine.best_trial
+        qs = self.trials.exclude(best_score=None).filter(state__in=[s.value for s in BEST_CANDIDATE_STATES])
         order = "-best_score" if self.mode == "max" else "best_score"
         return qs.order_by(order, "number").first()
 

@@ -3,6 +3,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 def _digest(key: str) -> str:
@@ -34,4 +35,5 @@ class ApiToken(models.Model):
         token = cls.objects.select_related("user").filter(digest=_digest(key)).first()
         if token is None or not token.user.is_active:
             return None
+        cls.objects.filter(pk=token.pk).update(last_used=timezone.now())
         return token.user

@@ -103,26 +103,37 @@ class Trial(models.Model):
         from studies.storage import DbStorage
 
         with DbStorage(self.study_id).locked():
-            n = Trial.objects.filter(pk=self.pk, state=TrialState.RUNNING.value).update(pending="pause")
+            n = Trial.objects.filter(pk=self.pk, state=TrialState.RUNNING.value).update(
+                pending="pause", updated=timezone.now(),  # updated: live pages show the pending pause
+            )
         return n == 1
 
     def resume(self, fill: bool = True) -> bool:
         """paused -> queued; the next attempt gets ``resume_iteration`` and the
-        same checkpoint_dir, so the trainer can continue where it stopped."""
+        same checkpoint_dir, so the trainer can continue where it stopped.
+        A running trial whose pause is still pending just carries on."""
         moved = self._move([TrialState.PAUSED], TrialState.QUEUED, job_id="", owner="", pending="")
-        if moved and fill:
+        if not moved:
+            from studies.storage import DbStorage
+
+            with DbStorage(self.study_id).locked():
+                n = Trial.objects.filter(pk=self.pk, state=TrialState.RUNNING.value, pending="pause").update(
+                    pending="", updated=timezone.now(),
+                )
+            return n == 1
+        if fill:
             from runner.scheduling import fill_slots
 
             fill_slots(self.study_id)
         return moved
 
-    def kill(self, fill: bool = True) -> bool:
+    def kill(self, fill: bool = True, reason: str = "killed by the user") -> bool:
         """Immediate: the state changes now; a running job is stopped through
         RQ's stop-job command, and any later report answers STOP."""
         job_id = self.job_id
         moved = self._move(
             [TrialState.QUEUED, TrialState.RUNNING, TrialState.PAUSED], TrialState.KILLED,
-            pending="", error="killed by the user",
+            pending="", error=reason,
         )
         if moved:
             from runner.scheduling import fill_slots, stop_job

@@ -20,10 +20,9 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         import django_rq
         from rq import Queue
-        from rq import Worker as RQWorker
 
         from runner.models import Worker, WorkerState
-        from runner.monitor import Monitor, register_worker
+        from runner.monitor import Monitor, register_worker, worker_class
 
         gpu = os.environ.get("CUDA_VISIBLE_DEVICES", "")
         name = opts["name"] or f"{socket.gethostname()}:{gpu or 'cpu'}:{os.getpid()}"
@@ -37,7 +36,7 @@ class Command(BaseCommand):
         # the work-horse is forked per job: it must not share the parent's DB sockets
         connections.close_all()
         conn = django_rq.get_connection("default")
-        rq_worker = RQWorker([Queue(q, connection=conn) for q in queues], connection=conn, name=name.replace(":", "-"))
+        rq_worker = worker_class()([Queue(q, connection=conn) for q in queues], connection=conn, name=name.replace(":", "-"))
         self.stdout.write(f"worker {name} listening on {', '.join(queues)}")
         try:
             rq_worker.work(burst=opts["burst"], with_scheduler=False, logging_level="WARNING")

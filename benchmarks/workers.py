@@ -1,0 +1,212 @@
+"""Part 4: many workers, in simulated time.
+
+An event loop replays a study on W simulated workers without sleeping: a
+priority queue of (time, worker) events; each epoch of a trial lasts
+``problem.epoch_seconds(params)`` simulated seconds and ends with a report.
+The engine runs for real (``engine.next_sample`` / ``engine.report`` on an
+in-memory Storage), and the scheduler is modelled as what it is, one serial
+server (every decision holds the study's lock): each call occupies it for the
+call's measured CPU time (``time.thread_time``: what the call costs, not how
+long other processes on a shared machine delayed it), and a worker whose
+call arrives while it is busy waits. Workers that get no new trial stay idle until the end.
+
+Reported per worker count (the same budget ``expected_time_ratio``, so Auto
+Config plans more trials for more workers):
+
+* utilisation = busy worker-seconds / (W x makespan), over the whole run,
+  and over the saturated phase (until the first worker finds the plan handed
+  out; after that the run drains: workers idle while the last trials finish);
+* scheduler load = seconds the serial server was busy / makespan;
+* time-to-target: simulated time until the incumbent's regret <= the regret
+  of the top 0.2% of random configs (stricter than part 2's 2%: hundreds of
+  workers sample that many configs in their first round).
+"""
+from __future__ import annotations
+
+import heapq
+import math
+import statistics
+import time
+
+import numpy as np
+
+from benchmarks.common import fmt, fmt_mi, med_iqr, pool_map, quiet, table
+from benchmarks.memstore import MemoryStorage
+from hpopt import engine
+from hpopt.settings import make_settings
+from hpopt.status import Status
+
+WORKERS = (1, 8, 64, 256)
+BUDGET_RATIO = 2.0   # expected_time_ratio: one full training's worth of wall time for the search
+QUICK_BUDGET_RATIO = 1.5
+_PROBLEM: dict = {}   # the problem, its target and the budget of this run (set by run(), read by forked jobs)
+TARGET_TOP = 0.002
+
+
+def new_study(problem, workers: int, seed: int, **kwargs) -> MemoryStorage:
+    args = dict(search_space=problem.space(), full_dataset_size=10_000, num_full_iterations=problem.max_epochs,
+                search_alg="asha", mode=problem.mode, seed=seed, num_workers=workers, subset_ratio=1.0,
+                non_pure_train_ratio=0.0, expected_time_ratio=_PROBLEM.get("ratio", BUDGET_RATIO), save_path="unused")
+    args.update(kwargs)
+    storage = MemoryStorage()
+    with quiet():
+        settings = make_settings(args)
+        storage.save_meta(engine.new_meta(settings))
+    return storage
+
+
+def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: float = -math.inf,
+             on_report=None, epoch_seconds=None) -> dict:
+    """Runs the study in ``storage`` to its end on ``workers`` simulated workers.
+    ``on_report(now, epochs_spent, trials)`` is called after each report, with
+    ``trials``: {trial: [start, end (None while it runs), epochs]};
+    ``epoch_seconds`` (a number) replaces the problem's durations."""
+    events = [(0.0, w, w, None) for w in range(workers)]   # (time, seq, worker, running trial or None)
+    heapq.heapify(events)
+    seq = workers
+    server_free = server_busy = 0.0
+    calls, busy, drain_from = 0, [], None
+    incumbent = Incumbent()
+    params: dict[int, dict] = {}
+    runs: dict[int, list] = {}    # trial -> [start time, end time or None, epochs so far]
+    spent, time_to_target, end = 0, math.inf, 0.0
+
+    def serve(now, fn):
+        nonlocal server_free, server_busy, calls
+        t0 = time.thread_time()
+        result = fn()
+        d = time.thread_time() - t0
+        server_free = max(now, server_free) + d
+        server_busy += d
+        calls += 1
+        return result, server_free
+
+    while events:
+        now, _, w, run = heapq.heappop(events)
+        if run is None:   # the worker asks for a trial
+            config, now = serve(now, lambda: engine.next_sample(storage, f"w{w}"))
+            if config is None:
+                drain_from = now if drain_from is None else drain_from
+                end = max(end, now)
+                continue
+            tid = config["trial_id"]
+            params[tid] = config["params"]
+            seconds = epoch_seconds or problem.epoch_seconds(config["params"])
+            run = {"config": config, "epoch": 1, "seconds": seconds,
+                   "ys": problem.curve(config["params"], np.random.default_rng([seed, tid]), config["iterations"])}
+            runs[tid] = [now, None, 0]
+        else:             # the worker finished an epoch: report it
+            config, epoch = run["config"], run["epoch"]
+            tid = config["trial_id"]
+            score = float(run["ys"][epoch - 1])
+            status, now = serve(now, lambda: engine.report(storage, tid, score, epoch))
+            spent += 1
+            runs[tid][2] = epoch
+            if incumbent.update(tid, problem.better * score) and math.isinf(time_to_target):
+                if problem.regret(params[incumbent.trial]) <= target + 1e-12:
+                    time_to_target = now
+            if on_report:
+                on_report(now, spent, runs)
+            if status == Status.STOP or epoch >= config["iterations"]:
+                runs[tid][1] = now
+                seq += 1
+                heapq.heappush(events, (now, seq, w, None))
+                continue
+            run["epoch"] += 1
+        busy.append((now, now + run["seconds"]))
+        seq += 1
+        heapq.heappush(events, (now + run["seconds"], seq, w, run))
+    makespan = end
+    drain_from = drain_from or makespan
+    work = sum(b - a for a, b in busy)
+    saturated = sum(max(0.0, min(b, drain_from) - a) for a, b in busy)
+    return {
+        "workers": workers, "trials": storage.count_trials(), "epochs": spent, "makespan": makespan,
+        "utilisation": work / (workers * makespan), "saturated_until": drain_from,
+        "utilisation_saturated": saturated / (workers * drain_from) if drain_from else math.nan,
+        "scheduler_load": server_busy / makespan, "calls": calls, "ms_per_call": 1000 * server_busy / max(calls, 1),
+        "time_to_target": time_to_target,
+    }
+
+
+class Incumbent:
+    """The trial with the best score so far (ties: the earlier trial), as
+    ``engine.best_trial`` picks it; scores per trial only improve, so each
+    update compares with the incumbent alone."""
+
+    def __init__(self):
+        self.best: dict[int, float] = {}
+        self.trial, self.value = None, -math.inf
+
+    def update(self, trial: int, signed: float) -> bool:
+        """Records a signed score (higher is better); True when the incumbent changed."""
+        if signed <= self.best.get(trial, -math.inf):
+            return False
+        self.best[trial] = signed
+        if signed > self.value or (signed == self.value and trial < self.trial):
+            changed = trial != self.trial
+            self.trial, self.value = trial, signed
+            return changed
+        return False
+
+
+
+def _job(job) -> dict:
+    workers, seed = job
+    problem = _PROBLEM["p"]
+    t0 = time.perf_counter()
+    out = simulate(problem, new_study(problem, workers, seed), workers, seed, target=_PROBLEM["target"])
+    out["seed"], out["wall_seconds"] = seed, time.perf_counter() - t0
+    return out
+
+
+def run(quick: bool = False, problems: dict | None = None) -> dict:
+    from benchmarks.problems import BraninLC
+
+    _PROBLEM["p"] = (problems or {}).get("branin-lc") or BraninLC()
+    _PROBLEM["target"] = _PROBLEM["p"].target_regret(TARGET_TOP)
+    seeds = 1 if quick else 2
+    _PROBLEM["ratio"] = QUICK_BUDGET_RATIO if quick else BUDGET_RATIO
+    workers = WORKERS
+    jobs = sorted([(w, s) for w in workers for s in range(seeds)], key=lambda j: -j[0])
+    t0 = time.perf_counter()
+    runs = pool_map(_job, jobs)
+    summary = []
+    for w in workers:
+        rs = [r for r in runs if r["workers"] == w]
+        summary.append({
+            "workers": w, "trials": statistics.fmean(r["trials"] for r in rs),
+            "epochs": statistics.fmean(r["epochs"] for r in rs),
+            "makespan_h": med_iqr(r["makespan"] / 3600 for r in rs),
+            "utilisation": med_iqr(r["utilisation"] for r in rs),
+            "utilisation_saturated": med_iqr(r["utilisation_saturated"] for r in rs),
+            "saturated_share": statistics.fmean(r["saturated_until"] / r["makespan"] for r in rs),
+            "scheduler_load": max(r["scheduler_load"] for r in rs),
+            "ms_per_call": statistics.fmean(r["ms_per_call"] for r in rs),
+            "time_to_target_h": med_iqr(r["time_to_target"] / 3600 for r in rs),
+            "wall_seconds": statistics.fmean(r["wall_seconds"] for r in rs),
+        })
+    return {"problem": _PROBLEM["p"].name, "seeds": seeds, "budget_ratio": _PROBLEM["ratio"], "summary": summary,
+            "runs": [{k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in r.items()} for r in runs],
+            "wall_seconds": time.perf_counter() - t0}
+
+
+def markdown(res: dict) -> str:
+    rows = [[s["workers"], f"{s['trials']:.0f}", f"{s['epochs']:.0f}", fmt_mi(s["makespan_h"]),
+             f"{100 * s['utilisation']['median']:.1f}%", f"{100 * s['utilisation_saturated']['median']:.2f}%",
+             f"{100 * s['saturated_share']:.0f}%", f"{100 * s['scheduler_load']:.3f}%", fmt(s["ms_per_call"]),
+             fmt_mi(s["time_to_target_h"]), f"{s['wall_seconds']:.1f}"] for s in res["summary"]]
+    head = (f"Problem {res['problem']} (epochs of 1.6-30 simulated s), hpopt ASHA with Auto Config at "
+            f"expected_time_ratio {res['budget_ratio']:g} for each worker count, {res['seeds']} seed(s); "
+            "medians [IQR] over seeds.\n")
+    return head + table(["workers", "trials", "epochs", "makespan h", "utilisation (whole run)",
+                         "utilisation (saturated phase)", "saturated share of makespan", "scheduler load (max)",
+                         "ms per engine call", "time-to-target h", "wall s/run"], rows)
+
+
+if __name__ == "__main__":
+    import sys
+
+    res = run("--quick" in sys.argv)
+    print(markdown(res))
+    print(f"\n{res['wall_seconds']:.0f} s")

@@ -1,0 +1,60 @@
+"""``hpopt-web worker``: Ctrl-C stops every process it started, including the
+work horse running a trial (RQ starts it in its own process group, out of
+reach of the terminal's Ctrl-C)."""
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from runner.models import Worker
+from studies.models import Study
+from tests.conftest import ROOT, children_of, database_url, kill_hard, study_data, wait_for
+
+pytestmark = pytest.mark.system
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture
+def cli_worker(transactional_db, redis_conn, tmp_path):
+    env = {
+        **os.environ, "DJANGO_SETTINGS_MODULE": "hpopt_web.test_settings", "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL, "PYTHONPATH": str(ROOT), "HPOPT_TRAINERS": "tests.trainers",
+        "HPOPT_TEST_EPOCH_SECONDS": "2",
+    }
+    log = open(tmp_path / "cli.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "hpopt_web.cli", "worker", "--count", "1"], cwd=str(ROOT),
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    pids = []
+    yield proc, pids
+    for pid in [*pids, *children_of(proc.pid)]:
+        kill_hard(pid)
+    kill_hard(proc.pid)
+    proc.wait(10)
+    log.close()
+
+
+def test_ctrl_c_stops_the_workers_and_the_trial_they_run(cli_worker, api, trainers):
+    proc, pids = cli_worker
+    wait_for(lambda: Worker.objects.exists(), 60, message="the worker to register")
+    # a trial of a minute: far longer than the 10 s hpopt-web gives a worker to finish its job
+    r = api.post("/api/studies", study_data(trainer="slow", search_alg="bayes_opt", num_trials=1,
+                                            num_full_iterations=30, max_iterations=30, parallelism=1, start=True))
+    study = Study.objects.get(pk=r.json()["id"])
+    wait_for(lambda: study.scores.exists(), 30, message="a first report")
+    pids.extend(children_of(proc.pid))
+    assert len(pids) == 2, "a worker and its work horse"
+
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal: the whole foreground group
+    proc.wait(timeout=30)
+    assert [p for p in pids if alive(p)] == [], "hpopt-web worker exited and left processes running"
+    assert study.scores.count() < 30, "the trial was stopped, not run to its end"
