@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone as dt_timezone
 
+from django.db.models import Max
 from django.utils import timezone
 
 from studies.api.serialize import TRIAL_LIST_FIELDS
@@ -31,7 +32,29 @@ def parse(since: str | None) -> tuple[int, datetime | None]:
     return score_id, datetime.fromtimestamp(ms / 1000, tz=dt_timezone.utc) - OVERLAP
 
 
+#: the first load sends the curves of at most this many trials (running ones,
+#: then the best, then the newest); the page fetches any other trial's curve
+#: from /api/trials/<id>. Later polls send every new score.
+FIRST_LOAD_CURVES = 150
+
+
+def curve_trials(study) -> list[int]:
+    """Trial numbers whose learning curves the first load sends."""
+    trials = study.trials.exclude(last_iteration=0)
+    chosen = list(trials.filter(state__in=["running", "paused"]).order_by("-number")
+                  .values_list("number", flat=True)[:FIRST_LOAD_CURVES])
+    order = "-best_score" if study.mode == "max" else "best_score"
+    for qs in (trials.exclude(best_score=None).order_by(order), trials.order_by("-number")):
+        if len(chosen) >= FIRST_LOAD_CURVES:
+            break
+        seen = set(chosen)
+        chosen += [n for n in qs.values_list("number", flat=True)[:FIRST_LOAD_CURVES] if n not in seen]
+    return chosen[:FIRST_LOAD_CURVES]
+
+
 def changes(study, since: str | None) -> dict:
+    """Trials changed and scores stored since the cursor, and the next cursor.
+    ``scores_complete`` is False when the first load left some curves out."""
     score_id, changed_after = parse(since)
     now = timezone.now()
     trials = study.trials.all()
@@ -41,12 +64,16 @@ def changes(study, since: str | None) -> dict:
     for row in trial_rows:
         for key in ("started", "finished", "heartbeat"):
             row[key] = row[key].isoformat() if row[key] else None
-    scores = list(
-        Score.objects.filter(study=study, id__gt=score_id).order_by("id").values_list("id", "trial__number", "iteration", "value")
-    )
-    last = scores[-1][0] if scores else score_id
+    scores = Score.objects.filter(study=study, id__gt=score_id)
+    last = scores.aggregate(m=Max("id"))["m"] or score_id
+    complete = True
+    if since is None and study.trials.count() > FIRST_LOAD_CURVES:
+        scores = scores.filter(trial__number__in=curve_trials(study))
+        complete = False
+    rows = scores.order_by("id").values_list("trial__number", "iteration", "value")
     return {
         "trials": trial_rows,
-        "scores": [[number, iteration, value] for _, number, iteration, value in scores],
+        "scores": [list(r) for r in rows],
+        "scores_complete": complete,
         "cursor": f"{last}:{int(now.timestamp() * 1000)}",
     }

@@ -114,3 +114,24 @@ def test_a_poll_returns_a_score_that_a_re_run_replaced(api, study):
     body = api.get(f"/api/studies/{study.pk}", since=cursor).json()
     assert body["scores"] == [[0, 1, 0.125]]
     assert api.get(f"/api/trials/{trial.pk}").json()["scores"] == [[1, 0.125], [2, 0.5]]
+
+
+def test_the_first_load_of_a_big_study_sends_the_curves_worth_drawing(api, make_study, monkeypatch):
+    """With more trials than FIRST_LOAD_CURVES, the first load sends every
+    trial but only the curves of running trials and then the best ones; the
+    cursor still covers every stored score, so the next poll repeats none."""
+    from studies.api import cursor
+
+    monkeypatch.setattr(cursor, "FIRST_LOAD_CURVES", 2)
+    study = make_study(search_alg="asha", num_trials=6, max_iterations=8, parallelism=6, start=True)
+    configs = [claim(t) for t in study.trials.order_by("number")[:4]]
+    for config, score in zip(configs, (0.1, 0.9, 0.3, 0.5)):
+        hpopt.report(config, score, iteration=8)  # trials 0-3 complete with these scores
+    running = claim(study.trials.get(number=4))
+    hpopt.report(running, 0.2)
+    body = api.get(f"/api/studies/{study.pk}").json()
+    assert len(body["trials"]) == 6
+    assert body["scores_complete"] is False
+    assert sorted({s[0] for s in body["scores"]}) == [1, 4], "the running trial, then the best"
+    later = api.get(f"/api/studies/{study.pk}?since={body['cursor']}").json()
+    assert later["scores"] == [] and later["scores_complete"] is True
