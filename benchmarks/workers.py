@@ -44,9 +44,10 @@ TARGET_TOP = 0.002
 
 
 def new_study(problem, workers: int, seed: int, **kwargs) -> MemoryStorage:
+    """An ASHA study in memory (create() arguments in ``kwargs`` override the defaults)."""
     args = dict(search_space=problem.space(), full_dataset_size=10_000, num_full_iterations=problem.max_epochs,
                 search_alg="asha", mode=problem.mode, seed=seed, num_workers=workers, subset_ratio=1.0,
-                non_pure_train_ratio=0.0, expected_time_ratio=_PROBLEM.get("ratio", BUDGET_RATIO), save_path="unused")
+                non_pure_train_ratio=0.0, expected_time_ratio=BUDGET_RATIO, save_path="unused")
     args.update(kwargs)
     storage = MemoryStorage()
     with quiet():
@@ -155,7 +156,8 @@ def _job(job) -> dict:
     workers, seed = job
     problem = _PROBLEM["p"]
     t0 = time.perf_counter()
-    out = simulate(problem, new_study(problem, workers, seed), workers, seed, target=_PROBLEM["target"])
+    storage = new_study(problem, workers, seed, expected_time_ratio=_PROBLEM["ratio"])
+    out = simulate(problem, storage, workers, seed, target=_PROBLEM["target"])
     out["seed"], out["wall_seconds"] = seed, time.perf_counter() - t0
     return out
 
