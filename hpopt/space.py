@@ -569,6 +569,11 @@ class SearchSpace:
         return (isinstance(params, Mapping) and set(params) == set(self._params)
                 and all(p.contains(params[n]) for n, p in self._params.items()))
 
+    @property
+    def is_discrete(self) -> bool:
+        """True when every parameter takes finitely many values (grids, choices)."""
+        return all(p.type in ("quniform", "qloguniform", "choice") for p in self._params.values())
+
     def key(self, params: Mapping[str, Any]) -> tuple:
         """Hashable canonical key: equal params (1 vs 1.0 for an int param,
         any key order) give equal keys.  Values outside the space (trials from

@@ -59,10 +59,17 @@ class Algorithm(abc.ABC):
         return {}
 
     def unique_sample(self, storage: Storage, rng: np.random.Generator, tries: int = 200) -> dict | None:
-        """A random config not tried before, or None when the space seems exhausted."""
-        seen = {self.space.key(t.params) for t in storage.trials()}
+        """A random config not tried before, or None when the space seems exhausted.
+
+        Only a space of grid and choice values can repeat a config; with a
+        continuous parameter a repeat has probability zero, so the stored
+        configs are not read (at 10,000 trials that read dominated a suggestion)."""
+        params = self.space.sample(rng)
+        if not self.space.is_discrete:
+            return params
+        seen = {self.space.key(p) for p in storage.all_params()}
         for _ in range(tries):
-            params = self.space.sample(rng)
             if self.space.key(params) not in seen:
                 return params
+            params = self.space.sample(rng)
         return None
