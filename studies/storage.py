@@ -74,6 +74,9 @@ class DbStorage(Storage):
     def count_trials(self) -> int:
         return self._trials().count()
 
+    def all_params(self) -> list[dict]:
+        return list(self._trials().values_list("params", flat=True))
+
     def get_trial(self, trial_id: int) -> TrialRecord:
         t = self._trials().filter(number=trial_id).first()
         if t is None:

@@ -116,6 +116,10 @@ class Storage(abc.ABC):
         """A stable per-trial folder a trainer may keep checkpoints in (not created here)."""
         return None
 
+    def all_params(self) -> list[dict]:
+        """Every trial's params (backends may read just that column)."""
+        return [t.params for t in self.trials()]
+
     def count_trials(self) -> int:
         return len(self.trials())
 
