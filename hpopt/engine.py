@@ -296,13 +296,18 @@ def best_of(values: list[float], mode: str) -> float | None:
 
 
 def best_trial(storage: Storage, mode: str) -> TrialRecord | None:
-    """The trial with the best score among BEST_CANDIDATE_STATES (running ones
-    included, so a study in progress has a best so far). Ties go to the earlier trial."""
+    """The best config to recommend: the best score among trials that trained
+    to their last iteration, once any has; before that, among all
+    BEST_CANDIDATE_STATES (running ones included, so a study in progress has a
+    best so far). A trial stopped early scored at low fidelity: its score is
+    not the one a full training gives (benchmarks/RESULTS.md measures the
+    difference). Ties go to the earlier trial."""
     scored = [t for t in storage.trials() if t.best_score is not None and t.state in BEST_CANDIDATE_STATES]
-    if not scored:
+    pool = [t for t in scored if t.state is TrialState.COMPLETED] or scored
+    if not pool:
         return None
     sign = 1 if mode == "max" else -1
-    return max(scored, key=lambda t: (sign * t.best_score, -t.trial_id))
+    return max(pool, key=lambda t: (sign * t.best_score, -t.trial_id))
 
 
 def epochs_spent(storage: Storage) -> float:

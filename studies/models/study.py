@@ -157,10 +157,11 @@ class Study(models.Model):
 
     # -- reading ------------------------------------------------------------------
     def best_trial(self):
-        # the same rule as hpopt.engine.best_trial
+        """The same rule as hpopt.engine.best_trial: completed trials first."""
         qs = self.trials.exclude(best_score=None).filter(state__in=[s.value for s in BEST_CANDIDATE_STATES])
         order = "-best_score" if self.mode == "max" else "best_score"
-        return qs.order_by(order, "number").first()
+        completed = qs.filter(state=TrialState.COMPLETED.value).order_by(order, "number").first()
+        return completed or qs.order_by(order, "number").first()
 
 
 ACTIVE_OR_PAUSED = (TrialState.QUEUED, TrialState.RUNNING, TrialState.PAUSED)
