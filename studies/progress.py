@@ -64,8 +64,9 @@ def committed_epochs(study) -> float:
 def summary(study) -> dict:
     """progress: epochs spent / (spent + remaining), where remaining is the
     larger of the plan's unspent epochs and the committed epochs; eta_seconds:
-    remaining epochs at the observed (else the declared) speed, divided by the
-    parallelism; None once the study has ended."""
+    remaining epochs at the observed (else the declared) speed divided by the
+    parallelism, and at least the longest running trial's remaining epochs;
+    None once the study has ended."""
     plan = study.plan
     planned = max(float(plan.get("expected_epochs") or 0), 1e-9)
     spent = epochs_spent(study)
@@ -78,7 +79,13 @@ def summary(study) -> dict:
     per_epoch = observed_epoch_seconds(study)
     if per_epoch is None:
         per_epoch = study.seconds_per_epoch * epoch_cost(plan["subset_ratio"], plan["non_pure_train_ratio"])
-    eta = None if ended else remaining * per_epoch / max(1, study.parallelism)
+    eta = None
+    if not ended:
+        # work divides over the slots, but never finishes before the running
+        # trial with the most epochs left can (the tail of a parallel run)
+        longest = max((i - last for i, last in study.trials.filter(state=TrialState.RUNNING.value)
+                       .values_list("iterations", "last_iteration")), default=0)
+        eta = max(remaining / max(1, study.parallelism), longest) * per_epoch
     return {
         "progress": progress, "epochs_spent": spent, "epochs_planned": planned,
         "epochs_remaining": remaining, "seconds_per_epoch_observed": per_epoch, "eta_seconds": eta,
