@@ -171,29 +171,43 @@ def report(storage: Storage, trial_id: int, score, iteration: int | None = None)
     """
     value = check_score(score)
     check_iteration(iteration)
-    with storage.locked():
-        trial = _reported_trial(storage, trial_id)
-        if trial.state is not TrialState.RUNNING:
-            return Status.STOP
-        ld = load(storage)
-        iteration = int(iteration) if iteration is not None else trial.last_iteration + 1
-        storage.add_score(trial.trial_id, iteration, value)
-        # from every stored score: a report may replace one, also one of an
-        # earlier attempt (an interrupted trial re-runs from scratch)
-        trial.best_score = best_of([v for _, v in storage.scores(trial.trial_id)], ld.settings.mode)
-        trial.last_iteration = iteration
-        decision = ld.algorithm.on_report(storage, trial, iteration)
-        if decision is Decision.STOP:
-            trial.state = TrialState.STOPPED
-        elif decision is Decision.COMPLETE:
-            trial.state = TrialState.COMPLETED
-        elif trial.pending == "pause":
-            # keeps its progress: the next attempt starts after this iteration
-            trial.state, trial.resume_iteration, trial.owner = TrialState.PAUSED, iteration, ""
-            decision = Decision.STOP
-        trial.pending = ""
-        storage.save_trial(trial)
-        return Status.RUNNING if decision is Decision.CONTINUE else Status.STOP
+    # the iteration this report is for, fixed by the first try: if a commit
+    # was lost with its connection after all, a retry replaces the same
+    # score instead of storing it again one iteration further
+    resolved = [int(iteration) if iteration is not None else None]
+
+    def block() -> Status:
+        with storage.locked():
+            trial = _reported_trial(storage, trial_id)
+            if trial.state is not TrialState.RUNNING:
+                return Status.STOP
+            if resolved[0] is None:
+                resolved[0] = trial.last_iteration + 1
+            return _store_and_decide(storage, trial, resolved[0], value)
+
+    return storage.retrying(block)
+
+
+def _store_and_decide(storage: Storage, trial: TrialRecord, iteration: int, value: float) -> Status:
+    """report()'s read-decide-write, inside ``locked()``."""
+    ld = load(storage)
+    storage.add_score(trial.trial_id, iteration, value)
+    # from every stored score: a report may replace one, also one of an
+    # earlier attempt (an interrupted trial re-runs from scratch)
+    trial.best_score = best_of([v for _, v in storage.scores(trial.trial_id)], ld.settings.mode)
+    trial.last_iteration = iteration
+    decision = ld.algorithm.on_report(storage, trial, iteration)
+    if decision is Decision.STOP:
+        trial.state = TrialState.STOPPED
+    elif decision is Decision.COMPLETE:
+        trial.state = TrialState.COMPLETED
+    elif trial.pending == "pause":
+        # keeps its progress: the next attempt starts after this iteration
+        trial.state, trial.resume_iteration, trial.owner = TrialState.PAUSED, iteration, ""
+        decision = Decision.STOP
+    trial.pending = ""
+    storage.save_trial(trial)
+    return Status.RUNNING if decision is Decision.CONTINUE else Status.STOP
 
 
 def report_oom(storage: Storage, trial_id: int) -> Status:
@@ -204,11 +218,21 @@ def report_oom(storage: Storage, trial_id: int) -> Status:
     re-runs at the new upper bound. When even the smallest size failed, the
     study fails with a clear error (raised here and by get_next_sample).
     """
+    status, error = storage.retrying(lambda: _report_oom(storage, trial_id))
+    if error:
+        # raised once the lock is released: an exception inside locked()
+        # discards the block's writes, and the failure must be stored
+        raise HpoError(error)
+    return status
+
+
+def _report_oom(storage: Storage, trial_id: int) -> tuple[Status, str]:
+    """report_oom()'s read-decide-write: (status, "") or (STOP, the study's error)."""
     error = ""
     with storage.locked():
         trial = _reported_trial(storage, trial_id)
         if trial.state is not TrialState.RUNNING:
-            return Status.STOP
+            return Status.STOP, ""
         ld = load(storage)
         name = ld.settings.batch_size_name
         trial.oom_count += 1
@@ -217,7 +241,7 @@ def report_oom(storage: Storage, trial_id: int) -> Status:
                 _finish(storage, trial, TrialState.FAILED,
                         f"CUDA out of memory {trial.oom_count} times; set batch_size_name so "
                         "hpopt can lower the batch size")
-                return Status.STOP
+                return Status.STOP, ""
         else:
             try:
                 space = ld.space.shrink_below(name, trial.params[name])
@@ -238,10 +262,8 @@ def report_oom(storage: Storage, trial_id: int) -> Status:
             trial.rungs, trial.best_score = {}, None
             trial.last_iteration = trial.resume_iteration = 0
             storage.save_trial(trial)
-            return Status.CUDAOOM
-    # raised once the lock is released: an exception inside locked() discards
-    # the block's writes, and the failure must be stored
-    raise HpoError(error)
+            return Status.CUDAOOM, ""
+    return Status.STOP, error
 
 
 # -- ending trials --------------------------------------------------------------
@@ -256,16 +278,19 @@ def finish(storage: Storage, trial_id: int, error: str = "") -> TrialState:
     """The trainer returned (or raised, with ``error``). A running trial ends
     COMPLETED when it reported a score, FAILED otherwise; any other state is
     left as it is. Returns the trial's state."""
-    with storage.locked():
-        trial = storage.get_trial(trial_id)
-        if trial.state is TrialState.RUNNING:
-            if error:
-                _finish(storage, trial, TrialState.FAILED, error)
-            elif trial.best_score is None:
-                _finish(storage, trial, TrialState.FAILED, "the trainer returned without reporting a score")
-            else:
-                _finish(storage, trial, TrialState.COMPLETED)
-        return trial.state
+    def block() -> TrialState:
+        with storage.locked():
+            trial = storage.get_trial(trial_id)
+            if trial.state is TrialState.RUNNING:
+                if error:
+                    _finish(storage, trial, TrialState.FAILED, error)
+                elif trial.best_score is None:
+                    _finish(storage, trial, TrialState.FAILED, "the trainer returned without reporting a score")
+                else:
+                    _finish(storage, trial, TrialState.COMPLETED)
+            return trial.state
+
+    return storage.retrying(block)
 
 
 def requeue(storage: Storage, trial_id: int, keep_progress: bool) -> bool:

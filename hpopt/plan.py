@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import reprlib
+import sys
 from dataclasses import dataclass, fields
 
 ALGORITHMS = ("bayes_opt", "asha")
@@ -141,20 +143,40 @@ class Plan:
         return self.expected_epochs * c / self.num_trials
 
 
+#: counts above this lose precision as floats (and mean nothing as trials or epochs)
+MAX_COUNT = 2**53
+
+
+def is_finite_number(value) -> bool:
+    """A real number, not a bool, and finite; an int too large for a float is
+    not (math.isfinite would raise OverflowError on it)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    if isinstance(value, numbers.Integral):
+        return abs(int(value)) <= sys.float_info.max
+    return math.isfinite(value)
+
+
 def _int(name, value, minimum=1):
     # bool is an int subclass and floats are rejected outright (strict form fields);
-    # numbers.Integral admits numpy integers.
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+    # numbers.Integral admits numpy integers. Counts are bounded: the cost
+    # model computes in floats.
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum
+            or value > MAX_COUNT):
         rule = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ValueError(f"{name} must be {rule}, got {value!r}")
+        raise ValueError(f"{name} must be {rule} (at most 2**53), got {_short(value)}")
     return int(value)
 
 
 def _real(name, value, rule, ok):
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or not math.isfinite(value) or not ok(value)):
-        raise ValueError(f"{name} must be {rule}, got {value!r}")
+    if not is_finite_number(value) or not ok(value):
+        raise ValueError(f"{name} must be {rule}, got {_short(value)}")
     return float(value)
+
+
+def _short(value) -> str:
+    """repr() of a value for a message, shortened (a 400-digit int is not read)."""
+    return reprlib.repr(value)
 
 
 def _geo(a, b, t, integer):

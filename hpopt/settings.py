@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import math
 import numbers
+import reprlib
 
-from hpopt.plan import canonical_algorithm
+from hpopt.plan import canonical_algorithm, is_finite_number
 
 #: spellings accepted for an argument -> its canonical name
 ARG_ALIASES = {"num_init_trials": "num_init_trial"}
@@ -90,12 +90,12 @@ def _is_int(v) -> bool:
 
 
 def _is_real(v) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+    return is_finite_number(v)
 
 
 def _check(ok: bool, name: str, rule: str, value) -> None:
     if not ok:
-        raise ValueError(f"{name} {rule} (got {value!r})")
+        raise ValueError(f"{name} {rule} (got {reprlib.repr(value)})")
 
 
 def make_settings(kwargs: dict) -> Settings:

@@ -209,9 +209,11 @@ class _Numeric(Param):
             raise self._error(f"{what} must be a number, not a bool (got {value!r})")
         if not isinstance(value, numbers.Real):
             raise self._error(f"{what} must be a number (got {reprlib.repr(value)})")
-        if _real(value) is None or abs(value) > sys.float_info.max:
+        # compared as a Python number: numpy's float32 would overflow casting float max
+        v = _real(value)
+        if v is None or abs(v) > sys.float_info.max:
             raise self._error(f"{what} must be finite (got {reprlib.repr(value)})")
-        return int(value) if isinstance(value, numbers.Integral) else float(value)
+        return v
 
     def _setup(self, values: list) -> None:
         low, high = self._number(values[0], "low"), self._number(values[1], "high")
@@ -224,8 +226,19 @@ class _Numeric(Param):
             raise self._error(f"low must be < high (got low={low!r}, high={high!r})")
         if not math.isfinite(float(high) - float(low)):
             raise self._error(f"high - low must be finite (got low={low!r}, high={high!r})")
+        if not (self._quantized and all(type(v) is int for v in (low, high, q))):
+            # values are floats here: a bound a float cannot hold exactly (an
+            # int beyond 2**53) would let decode() return values outside it
+            for what, v in (("low", low), ("high", high)):
+                if isinstance(v, int) and float(v) != v:
+                    raise self._error(f"{what} must be exactly representable as a float, e.g. {float(v)!r} "
+                                      f"(got {v!r})")
         if self._log and low <= 0:
             raise self._error(f"low must be > 0 on a log scale (got low={low!r})")
+        if self._log and low < high and not math.log(high) > math.log(low):
+            # the unit mapping divides by log(high) - log(low)
+            raise self._error(f"low and high are too close for a log scale at float precision "
+                              f"(got low={low!r}, high={high!r})")
         if base is not None and base <= 1:
             raise self._error(f"base must be > 1 (got base={base!r})")
         if q is not None:

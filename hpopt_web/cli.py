@@ -43,20 +43,44 @@ def _ensure_redis():
     return proc
 
 
+#: a restartable child that exits after running this long (seconds) is
+#: started again; one that exits sooner has a setup problem, and everything stops
+RESTART_MIN_UPTIME = float(os.environ.get("HPOPT_RESTART_MIN_UPTIME", "10"))
+
+
 class Supervisor:
-    """Children started by this command; all stopped together."""
+    """Children started by this command; all stopped together. A worker
+    (``restart=True``) that dies after it was up a while is started again
+    (a crash, an out-of-memory kill); any other exit stops everything."""
 
     def __init__(self):
         self.procs: list[subprocess.Popen] = []
         self.stopping = False
+        #: restartable children: proc -> (cmd, env, started at)
+        self.restartable: dict[subprocess.Popen, tuple] = {}
 
     def add(self, proc):
         if proc is not None:
             self.procs.append(proc)
         return proc
 
-    def start(self, cmd, env=None):
-        return self.add(subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=str(ROOT)))
+    def start(self, cmd, env=None, restart: bool = False):
+        proc = self.add(subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=str(ROOT)))
+        if restart:
+            self.restartable[proc] = (cmd, env, time.monotonic())
+        return proc
+
+    def _restart(self, proc) -> bool:
+        """Starts an exited restartable child again; False when it may not be."""
+        cmd, env, started = self.restartable.get(proc, (None, None, 0.0))
+        if cmd is None or time.monotonic() - started < RESTART_MIN_UPTIME:
+            return False
+        print(f"hpopt-web: {' '.join(map(str, proc.args))[:80]} exited with {proc.returncode}; starting it again",
+              file=sys.stderr, flush=True)
+        self.procs.remove(proc)
+        del self.restartable[proc]
+        self.start(cmd, env, restart=True)
+        return True
 
     def stop(self, *_):
         if self.stopping:
@@ -84,8 +108,10 @@ class Supervisor:
         signal.signal(signal.SIGTERM, lambda *a: self.stop())
         try:
             while not self.stopping:
-                for p in self.procs:
+                for p in list(self.procs):
                     if p.poll() is not None and not self.stopping:
+                        if self._restart(p):
+                            continue
                         print(f"hpopt-web: {' '.join(map(str, p.args))[:80]} exited with {p.returncode}", file=sys.stderr)
                         self.stop()
                         return p.returncode or 1
@@ -105,7 +131,7 @@ def cmd_worker(args) -> int:
     sup = Supervisor()
     sup.add(_ensure_redis())
     for env in _worker_envs(args.gpus, args.count):
-        sup.start(_manage("hpopt_worker"), env)
+        sup.start(_manage("hpopt_worker"), env, restart=True)
     return sup.wait()
 
 
@@ -142,7 +168,7 @@ def cmd_demo(args) -> int:
 
     password, study = prepare_demo()
     for env in _worker_envs("none", args.workers):
-        sup.start(_manage("hpopt_worker"), env)
+        sup.start(_manage("hpopt_worker"), env, restart=True)
     sup.start(_manage("runserver", f"127.0.0.1:{args.port}", "--noreload"))
     print(
         f"\n  hpopt demo: http://127.0.0.1:{args.port}/studies/{study.pk}/\n"

@@ -8,6 +8,8 @@ ALLOWED_HOSTS  comma-separated (default: localhost names)
 HPOPT_TRAINERS comma-separated modules whose @hpopt.trainer functions workers run
 HPOPT_HEARTBEAT_TIMEOUT  seconds before a silent running trial is marked lost (60)
 HPOPT_MAX_ATTEMPTS       runs of one trial before a lost/crashed trial stays lost (3)
+HPOPT_REPORT_TIMEOUT     seconds without a report before a running trial fails (3600)
+HPOPT_DB_RETRY_SECONDS   seconds a report retries while the database is unreachable (60)
 """
 from __future__ import annotations
 
@@ -55,6 +57,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last, so it sees exceptions of the views only
+    "hpopt_web.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "hpopt_web.urls"
@@ -105,6 +109,10 @@ RQ = {"COMMIT_MODE": "on_db_commit"}
 HPOPT_TRAINERS = envlist("HPOPT_TRAINERS", "examples.digits")
 HPOPT_HEARTBEAT_TIMEOUT = envint("HPOPT_HEARTBEAT_TIMEOUT", 60)
 HPOPT_MAX_ATTEMPTS = envint("HPOPT_MAX_ATTEMPTS", 3)
+#: a running trial whose trainer has not reported for this long fails and its job is stopped
+HPOPT_REPORT_TIMEOUT = envint("HPOPT_REPORT_TIMEOUT", 3600)
+#: how long a report (and a trial's start and end) keeps retrying while the database is unreachable
+HPOPT_DB_RETRY_SECONDS = envint("HPOPT_DB_RETRY_SECONDS", 60)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -6,13 +6,18 @@ from django.conf import settings
 
 log = logging.getLogger("hpopt.runner")
 
+#: HPOPT_TRAINERS modules that failed to import in this process: {module: error}.
+#: A worker records them with its row (runner.monitor.register_worker) so the
+#: dashboard can say why no worker offers a trainer.
+IMPORT_ERRORS: dict[str, str] = {}
+
 
 class RunnerConfig(AppConfig):
     name = "runner"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        load_trainer_modules()
+        IMPORT_ERRORS.update(load_trainer_modules())
 
 
 def load_trainer_modules() -> dict[str, str]:

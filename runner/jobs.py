@@ -25,6 +25,7 @@ from hpopt import engine
 from hpopt.errors import HpoError
 from hpopt.registry import get_trainer
 from hpopt.status import TrialState
+from runner.scheduling import WAITING_PREFIX
 
 log = logging.getLogger("hpopt.runner")
 LOG_LIMIT = 200_000  # characters of output kept per trial (the tail)
@@ -68,28 +69,50 @@ def run_trial(trial_pk: int) -> str:
     if trial is None:
         return "gone"
     storage = DbStorage(trial.study_id)
-    try:
+
+    def take():
+        """queued -> running under the study's lock: the train config, or None."""
         with storage.locked():
             trial.refresh_from_db()
             if trial.state != TrialState.QUEUED.value or trial.study.state != "running":
                 Trial.objects.filter(pk=trial_pk, state__in=["queued", "paused"]).update(job_id="")
-                return f"skipped ({trial.state})"
+                return None
             config = engine.start(storage, trial.to_record(), worker_name())
             Trial.objects.filter(pk=trial_pk).update(
                 host=socket.gethostname(), gpu=os.environ.get("CUDA_VISIBLE_DEVICES", ""),
                 started=timezone.now(), heartbeat=timezone.now(), traceback="",
             )
-        _set_worker_trial(trial_pk)
-        outcome = _run(trial, storage, config)
-    finally:
+            # it runs now: a note that no worker offered its trainer is history
+            Trial.objects.filter(pk=trial_pk, error__startswith=WAITING_PREFIX).update(error="")
+            return config
+
+    def release():
         Trial.objects.filter(pk=trial_pk).exclude(state="running").update(job_id="")
         _set_worker_trial(None)
         fill_slots(trial.study_id)
+
+    # the database may restart under a worker: each step retries (see DbStorage.retrying)
+    try:
+        config = storage.retrying(take)
+        if config is None:
+            return f"skipped ({trial.state})"
+        storage.retrying(lambda: _set_worker_trial(trial_pk))
+        outcome = _run(trial, storage, config)
+    finally:
+        storage.retrying(release)
     return outcome
 
 
 def _run(trial, storage, config) -> str:
     from studies.models import Trial
+
+    try:
+        info = get_trainer(trial.study.trainer)
+    except KeyError as exc:  # not registered on this worker: nothing is imported, nothing runs
+        message = str(exc.args[0]) if exc.args else str(exc)  # the registry's, without KeyError's quotes
+        state = engine.finish(storage, trial.number, error=message)
+        storage.retrying(lambda: Trial.objects.filter(pk=trial.pk).update(traceback=message))
+        return TrialState(state).value
 
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(trial.pk, stop), daemon=True)
@@ -97,13 +120,9 @@ def _run(trial, storage, config) -> str:
     out, err = _Tee(sys.stdout), _Tee(sys.stderr)
     tb = ""
     try:
-        info = get_trainer(trial.study.trainer)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             info.func(config)
         state = engine.finish(storage, trial.number)
-    except KeyError as exc:  # the trainer is not registered on this worker
-        tb = str(exc)
-        state = engine.finish(storage, trial.number, error=tb)
     except HpoError as exc:  # e.g. even the smallest batch size ran out of memory
         tb = traceback.format_exc()
         state = engine.finish(storage, trial.number, error=str(exc))
@@ -121,7 +140,8 @@ def _run(trial, storage, config) -> str:
         stop.set()
         beat.join(timeout=5)
         log_text = (out.buffer_.getvalue() + err.buffer_.getvalue())[-LOG_LIMIT:]
-        Trial.objects.filter(pk=trial.pk).update(log=log_text, **({"traceback": tb} if tb else {}))
+        kept = {"log": log_text, **({"traceback": tb} if tb else {})}
+        storage.retrying(lambda: Trial.objects.filter(pk=trial.pk).update(**kept))
     return TrialState(state).value
 
 
@@ -131,9 +151,10 @@ def _heartbeat(trial_pk: int, stop: threading.Event) -> None:
     interval = max(1.0, settings.HPOPT_HEARTBEAT_TIMEOUT / 4)
     while not stop.wait(interval):
         try:
+            close_old_connections()  # drops this thread's connection if a blip broke it
             Trial.objects.filter(pk=trial_pk, state=TrialState.RUNNING.value).update(heartbeat=timezone.now())
-        except Exception:  # noqa: BLE001 - a database blip must not kill the trial
-            log.exception("heartbeat failed for trial %s", trial_pk)
+        except Exception as exc:  # noqa: BLE001 - a database blip must not kill the trial
+            log.warning("heartbeat failed for trial %s: %s", trial_pk, exc)
     connection.close()  # this thread's own connection
 
 

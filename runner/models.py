@@ -45,16 +45,38 @@ class WorkerState(models.TextChoices):
     STOPPED = "stopped"
 
 
+class WorkerQuerySet(models.QuerySet):
+    def alive(self, timeout: int):
+        """Workers that are not stopped and were seen within ``timeout`` seconds (as Worker.is_alive)."""
+        return self.exclude(state=WorkerState.STOPPED).filter(last_seen__gte=timezone.now() - timedelta(seconds=timeout))
+
+    def import_errors_text(self) -> str:
+        """The trainer modules live workers failed to import, as one line
+        ("" when none): what a user needs when no worker offers a trainer."""
+        from django.conf import settings
+
+        found = sorted(
+            (module, error, w.name)
+            for w in self.alive(settings.HPOPT_HEARTBEAT_TIMEOUT).exclude(import_errors={})
+            for module, error in w.import_errors.items()
+        )
+        return "; ".join(f"worker {name} could not import {module} ({error})" for module, error, name in found)
+
+
 class Worker(models.Model):
     name = models.CharField(max_length=200, unique=True)
     host = models.CharField(max_length=200)
     pid = models.PositiveIntegerField(default=0)
     gpu = models.CharField(max_length=50, blank=True, default="", help_text="CUDA_VISIBLE_DEVICES, empty for CPU")
     queues = models.JSONField(default=list, blank=True)
+    #: HPOPT_TRAINERS modules that failed to import on this worker: {module: "ExcType: message"}
+    import_errors = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=10, choices=WorkerState.choices, default=WorkerState.IDLE)
     current_trial = models.ForeignKey("studies.Trial", null=True, blank=True, on_delete=models.SET_NULL)
     started = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now)
+
+    objects = WorkerQuerySet.as_manager()
 
     class Meta:
         ordering = ["host", "name"]

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from hpopt import engine
@@ -21,6 +22,10 @@ from hpopt.status import StudyState, TrialState
 
 log = logging.getLogger("hpopt.runner")
 QUEUE_PREFIX = "hpopt-"
+#: RQ job statuses after which a job will never run its trial
+DEAD_JOB_STATUSES = frozenset({"finished", "failed", "stopped", "canceled"})
+#: the start of a queued trial's ``error`` while no live worker offers its trainer
+WAITING_PREFIX = "waiting: "
 
 
 def queue_name(trainer: str) -> str:
@@ -143,18 +148,86 @@ def sweep_lost(now=None) -> int:
     return changed
 
 
-def reconcile_jobs() -> int:
-    """Queued trials whose job vanished from Redis (a Redis restart loses its
-    queues) get their job_id cleared and their study's slots filled again."""
+def sweep_silent(now=None) -> int:
+    """Fails running trials whose trainer has not reported for
+    HPOPT_REPORT_TIMEOUT seconds (counted from the attempt's start until its
+    first report) with "no report for N s", stops their jobs and gives their
+    slots to the next trials. Their heartbeats do not help them: the
+    heartbeat thread beats even while the trainer hangs. Returns how many
+    trials it failed."""
+    from studies.models import Trial
+    from studies.storage import DbStorage
+
+    now = now or timezone.now()
+    timeout = settings.HPOPT_REPORT_TIMEOUT
+    cutoff = now - timedelta(seconds=timeout)
+    quiet = Q(state=TrialState.RUNNING.value, started__lt=cutoff) & (Q(last_report=None) | Q(last_report__lt=cutoff))
+    changed = 0
+    for trial in Trial.objects.filter(quiet):
+        with DbStorage(trial.study_id).locked():
+            # the same condition again: a report that landed since keeps the trial
+            n = Trial.objects.filter(quiet, pk=trial.pk).update(
+                state=TrialState.FAILED.value, pending="", finished=now, updated=now,
+                error=f"no report for {timeout} s (HPOPT_REPORT_TIMEOUT): the trainer seems to hang; its job was stopped",
+            )
+        if n:
+            changed += 1
+            stop_job(trial.job_id)
+            fill_slots(trial.study_id)
+    return changed
+
+
+def explain_waiting() -> int:
+    """Queued trials of running studies whose trainer no live worker offers
+    get the reason in their ``error`` (naming trainer modules that live
+    workers failed to import). They keep waiting: a host may come back; the
+    reason is cleared when one starts. Returns how many trials it updated."""
+    from runner.models import Worker
+    from studies.models import Trial
+
+    waiting = Trial.objects.filter(state=TrialState.QUEUED.value, study__state=StudyState.RUNNING.value).exclude(job_id="")
+    trainers = set(waiting.values_list("study__trainer", flat=True).distinct())
+    if not trainers:
+        return 0
+    live = Worker.objects.alive(settings.HPOPT_HEARTBEAT_TIMEOUT)
+    offered = {q for queues in live.values_list("queues", flat=True) for q in queues}
+    changed = 0
+    for trainer in sorted(trainers):
+        if queue_name(trainer) in offered:
+            continue
+        why = Worker.objects.import_errors_text()
+        reason = (f"{WAITING_PREFIX}no live worker offers trainer {trainer!r}"
+                  + (f"; {why}" if why else "; start one on a host that has it (hpopt-web worker)"))
+        changed += waiting.filter(study__trainer=trainer).exclude(error=reason).filter(
+            Q(error="") | Q(error__startswith=WAITING_PREFIX)
+        ).update(error=reason, updated=timezone.now())
+    return changed
+
+
+def _job_is_dead(conn, job_id: str) -> bool:
+    """True when the job is gone from Redis (a restart loses it) or ended
+    without running its trial to the end (it crashed, was stopped or cancelled)."""
+    from rq.exceptions import NoSuchJobError
     from rq.job import Job
 
+    try:
+        return Job.fetch(job_id, connection=conn).get_status() in DEAD_JOB_STATUSES
+    except NoSuchJobError:
+        return True
+
+
+def reconcile_jobs() -> int:
+    """Queued trials whose job vanished from Redis (a restart without
+    persistence loses its queues) or died without taking the trial (e.g. the
+    database was down when it started) get their job_id cleared and their
+    study's slots filled again."""
     import django_rq
     from studies.models import Trial
 
     conn = django_rq.get_connection("default")
     fixed = 0
     for trial in Trial.objects.filter(state=TrialState.QUEUED.value).exclude(job_id=""):
-        if not Job.exists(trial.job_id, connection=conn):
+        if _job_is_dead(conn, trial.job_id):
             if Trial.objects.filter(pk=trial.pk, job_id=trial.job_id, state=TrialState.QUEUED.value).update(job_id=""):
                 fixed += 1
                 fill_slots(trial.study_id)

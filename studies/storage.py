@@ -9,17 +9,23 @@ promotes twice, a trial number is never reused and no score is lost.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
+import time
 
 from django.conf import settings as django_settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from hpopt.storage.base import Storage, TrialRecord, register_backend
 from studies.models import Score, Study, Trial
 
 KIND = "django"
+log = logging.getLogger("hpopt.runner")
+#: what a dropped or unreachable database raises (PostgreSQL restarting, a
+#: network blip, SQLite's "database is locked" after its timeout)
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 
 class DbStorage(Storage):
@@ -46,6 +52,30 @@ class DbStorage(Storage):
                 yield
             finally:
                 self._local.depth, self._local.pks = 0, {}
+
+    def retrying(self, block):
+        """Runs ``block()`` again after a transient database error, closing the
+        broken connection first, with a growing pause, until
+        HPOPT_DB_RETRY_SECONDS have passed (then the error is raised). A failed
+        block committed nothing, so a report made while the database restarts
+        is stored once, when it is back. Inside an outer transaction the
+        block runs once: only the outermost caller can start over."""
+        if connection.in_atomic_block:
+            return block()
+        deadline = time.monotonic() + django_settings.HPOPT_DB_RETRY_SECONDS
+        pause = 0.2
+        while True:
+            try:
+                return block()
+            except TRANSIENT_ERRORS as exc:
+                if time.monotonic() + pause > deadline:
+                    raise
+                log.warning("study %s: database unavailable (%s); retrying in %.1f s",
+                            self.study_id, str(exc).strip().splitlines()[0] if str(exc).strip() else exc, pause)
+                with contextlib.suppress(Exception):
+                    connection.close()  # a broken connection is never reused
+                time.sleep(pause)
+                pause = min(pause * 2, 5.0)
 
     # -- meta ----------------------------------------------------------------------
     def load_meta(self) -> dict | None:
@@ -108,8 +138,15 @@ class DbStorage(Storage):
     # -- scores ---------------------------------------------------------------------
     def add_score(self, trial_id: int, iteration: int, value: float) -> None:
         # a replaced score gets a new id (not an in-place update): the live
-        # pages' cursor sends only ids above the last one a page has seen
+        # pages' cursor sends only ids above the last one a page has seen.
+        # The same value reported again (a re-run, a retried report) keeps its
+        # row: score ids then stay the order in which reports were decided
+        # (what ASHA's rungs were decided in), and pages have that value.
         pk = self._pk(trial_id)
+        now = timezone.now()
+        Trial.objects.filter(pk=pk).update(last_report=now)
+        if Score.objects.filter(trial_id=pk, iteration=iteration, value=value).exists():
+            return
         Score.objects.filter(trial_id=pk, iteration=iteration).delete()
         Score.objects.create(study_id=self.study_id, trial_id=pk, iteration=iteration, value=value)
 

@@ -7,10 +7,10 @@ nothing is saved until all is valid.
 """
 from __future__ import annotations
 
-import math
 import numbers
 import re
 
+from hpopt.plan import is_finite_number
 from hpopt.settings import ARG_ALIASES, ARG_NAMES, make_settings
 from hpopt.space import SearchSpace
 
@@ -18,6 +18,33 @@ from hpopt.space import SearchSpace
 IGNORED_ARGS = ("save_path", "resume")
 DASHBOARD_FIELDS = ("name", "trainer", "parallelism", "seconds_per_epoch", "start", "search_space")
 MAX_PARALLELISM = 1024
+#: iterations land in integer columns (Trial.iterations, Score.iteration): 32 bits on PostgreSQL
+MAX_ITERATIONS = 2**31 - 1
+ITERATION_ARGS = ("num_full_iterations", "max_iterations", "min_iterations")
+#: a year per epoch: beyond, estimates overflow and mean nothing
+MAX_SECONDS_PER_EPOCH = 365 * 86400
+
+
+def _unstorable_text(value) -> str:
+    """Why a string (anywhere inside ``value``) cannot be stored, or "":
+    PostgreSQL refuses NUL characters, and no database takes an unpaired
+    surrogate (JSON's "\\ud800"). The library has no such limits."""
+    pending = [value]  # a stack, not recursion: a body may nest as deep as JSON allows
+    while pending:
+        v = pending.pop()
+        if isinstance(v, str):
+            if "\x00" in v:
+                return "must not contain NUL characters"
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return "must be valid Unicode (no unpaired surrogates)"
+        elif isinstance(v, dict):
+            pending.extend(v.keys())
+            pending.extend(v.values())
+        elif isinstance(v, (list, tuple)):
+            pending.extend(v)
+    return ""
 
 
 def _field_of(message: str) -> str:
@@ -32,6 +59,10 @@ def _space_errors(space) -> dict:
     if not isinstance(space, dict) or not space:
         return {"search_space": "search_space must be a non-empty object of name -> {type, range}"}
     for name, spec in space.items():
+        why = _unstorable_text({name: spec})
+        if why:
+            errors[f"search_space.{name}"] = f"parameter names and choices {why}"
+            continue
         try:
             SearchSpace({name: spec})
         except (ValueError, TypeError) as exc:
@@ -40,7 +71,7 @@ def _space_errors(space) -> dict:
 
 
 def _positive_number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    return is_finite_number(value) and value > 0
 
 
 def validate_study(data, trainer_names) -> tuple[dict, dict]:
@@ -55,6 +86,8 @@ def validate_study(data, trainer_names) -> tuple[dict, dict]:
         errors["name"] = "name is required"
     elif len(name) > 200:
         errors["name"] = "name must be at most 200 characters"
+    elif _unstorable_text(name):
+        errors["name"] = f"name {_unstorable_text(name)}"
     trainer = data.get("trainer")
     if not isinstance(trainer, str) or trainer not in trainer_names:
         known = ", ".join(sorted(trainer_names)) or "none yet: start a worker"
@@ -63,8 +96,8 @@ def validate_study(data, trainer_names) -> tuple[dict, dict]:
     if isinstance(parallelism, bool) or not isinstance(parallelism, int) or not 1 <= parallelism <= MAX_PARALLELISM:
         errors["parallelism"] = f"parallelism must be an integer from 1 to {MAX_PARALLELISM}"
     seconds = data.get("seconds_per_epoch", 1.0)
-    if not _positive_number(seconds):
-        errors["seconds_per_epoch"] = "seconds_per_epoch must be a number > 0"
+    if not _positive_number(seconds) or seconds > MAX_SECONDS_PER_EPOCH:
+        errors["seconds_per_epoch"] = f"seconds_per_epoch must be a number > 0 and at most {MAX_SECONDS_PER_EPOCH}"
     start = data.get("start", False)
     if not isinstance(start, bool):
         errors["start"] = "start must be true or false"
@@ -81,6 +114,11 @@ def validate_study(data, trainer_names) -> tuple[dict, dict]:
         except TypeError as exc:
             errors[k] = str(exc).replace("create() got", "got")
     args = {k: v for k, v in args.items() if k not in unknown}
+    for k in ITERATION_ARGS:
+        v = args.get(k)
+        if isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > MAX_ITERATIONS:
+            errors[k] = f"{k} must be at most {MAX_ITERATIONS}"
+            args.pop(k)
     args.setdefault("num_workers", parallelism if "parallelism" not in errors else 1)
     settings = None
     if not any(k.startswith("search_space") or k in ("full_dataset_size", "num_full_iterations") for k in errors):

@@ -62,3 +62,58 @@ def crash(config):
                full_dataset_size=10_000, num_full_iterations=4)
 def silent(config):
     print("training, but never reporting")
+
+
+def log_report(config, iteration, value, status) -> None:
+    """Appends one line per report to HPOPT_TEST_REPORT_DIR/trial-<n> (one
+    small O_APPEND write: whole lines even with several processes), so a
+    fault test can compare what trainers reported with what was stored:
+    status "SENT" before calling report(), then what report() answered."""
+    folder = os.environ.get("HPOPT_TEST_REPORT_DIR")
+    if folder:
+        line = f"{config['attempt']} {iteration} {value!r} {getattr(status, 'name', status)}\n"
+        fd = os.open(os.path.join(folder, f"trial-{config['trial_id']}"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+
+
+@hpopt.trainer("counted", description="slow, and logs every report it made (fault tests)", search_space=SPACE,
+               full_dataset_size=10_000, num_full_iterations=8)
+def counted(config):
+    delay = float(os.environ.get("HPOPT_TEST_EPOCH_SECONDS", "0.3"))
+    start = config.get("resume_iteration", 0)
+    for epoch in range(start + 1, config["iterations"] + 1):
+        time.sleep(delay)
+        value = curve(config["params"], epoch)
+        log_report(config, epoch, value, "SENT")
+        status = hpopt.report(config, value, iteration=epoch)
+        log_report(config, epoch, value, status)
+        if status == hpopt.Status.STOP:
+            break
+
+
+@hpopt.trainer("nan", description="reports NaN at its second epoch", search_space=SPACE,
+               full_dataset_size=10_000, num_full_iterations=4)
+def nan(config):
+    hpopt.report(config, 0.25)
+    hpopt.report(config, float("nan"))
+
+
+@hpopt.trainer("hang", description="reports once, then hangs without reporting", search_space=SPACE,
+               full_dataset_size=10_000, num_full_iterations=4)
+def hang(config):
+    hpopt.report(config, 0.25)
+    time.sleep(float(os.environ.get("HPOPT_TEST_HANG_SECONDS", "600")))
+
+
+@hpopt.trainer("ignores-stop", description="keeps reporting after STOP", search_space=SPACE,
+               full_dataset_size=10_000, num_full_iterations=4)
+def ignores_stop(config):
+    """Reports every epoch whatever report() answers, and logs the answers
+    (a trainer written without looking at STOP)."""
+    for epoch in range(1, config["iterations"] + 1):
+        time.sleep(float(os.environ.get("HPOPT_TEST_EPOCH_SECONDS", "0")))
+        value = curve(config["params"], epoch)
+        log_report(config, epoch, value, hpopt.report(config, value, iteration=epoch))

@@ -78,6 +78,14 @@ class Storage(abc.ABC):
     def locked(self) -> contextlib.AbstractContextManager[None]:
         """Exclusive access to the study for the duration of the block."""
 
+    def retrying(self, block):
+        """Runs ``block()`` (one whole ``locked()`` read-decide-write) and
+        returns its result. A backend whose connection can drop (the
+        dashboard's database) overrides this to run the block again after a
+        transient failure; nothing of a failed block is kept, so running it
+        again is safe. Files do not drop: run it once."""
+        return block()
+
     @abc.abstractmethod
     def load_meta(self) -> dict | None:
         """The study's settings, search space and plan; None if no study exists."""

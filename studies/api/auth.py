@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
@@ -59,7 +59,14 @@ def api(methods=("GET",)):
                     request.json = json.loads(request.body)
                 except (ValueError, UnicodeDecodeError) as exc:
                     return error(400, f"the body must be JSON: {exc}")
-            return view(request, *args, **kwargs)
+                except RecursionError:
+                    return error(400, "the body must be JSON nested less deeply")
+            try:
+                return view(request, *args, **kwargs)
+            except Http404:
+                # JSON like every API answer (not Django's HTML page); the same
+                # answer for a missing study and for another user's
+                return error(404, "not found")
 
         return inner
 

@@ -8,6 +8,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 
 from hpopt.plan import plan as make_plan
+from hpopt.status import StudyState
 from studies.api import cursor
 from studies.api.auth import api, error
 from studies.api.serialize import best_config, study_dict, trial_dict
@@ -19,6 +20,14 @@ def _trainer_names() -> set[str]:
     from runner.models import Trainer
 
     return set(Trainer.objects.values_list("name", flat=True))
+
+
+def _import_errors_note() -> str:
+    """Why a trainer may be missing: modules live workers could not import."""
+    from runner.models import Worker
+
+    why = Worker.objects.import_errors_text()
+    return f"; {why}" if why else ""
 
 
 def _study_for(request, pk) -> Study:
@@ -33,11 +42,16 @@ def _trial_for(request, pk) -> Trial:
 def studies(request):
     if request.method == "GET":
         qs = Study.objects.visible_to(request.user).select_related("owner")
-        if request.GET.get("state"):
-            qs = qs.filter(state=request.GET["state"])
+        state = request.GET.get("state")
+        if state:
+            if state not in StudyState._value2member_map_:
+                return error(400, {"state": f"state must be one of {', '.join(s.value for s in StudyState)}"})
+            qs = qs.filter(state=state)
         return JsonResponse({"studies": [study_dict(s) for s in qs[:500]]})
     cleaned, errors = validate_study(request.json, _trainer_names())
     if errors:
+        if "trainer" in errors:
+            errors["trainer"] += _import_errors_note()
         return error(400, errors)
     study = Study.objects.create_study(request.user, cleaned)
     return JsonResponse(study_dict(study), status=201)
@@ -48,7 +62,9 @@ def study_detail(request, pk):
     study = _study_for(request, pk)
     try:
         changes = cursor.changes(study, request.GET.get("since"))
-    except ValueError:
+    except (ValueError, OverflowError, OSError):
+        # OverflowError/OSError: numbers no id or time can be (1e400 ms, an id
+        # past SQLite's 64 bits): as malformed as any other
         return error(400, {"since": "since must be a cursor returned by this endpoint"})
     return JsonResponse({"study": study_dict(study), **changes})
 
@@ -96,11 +112,9 @@ def trial_detail(request, pk):
 def plan_preview(request):
     """Auto Config preview: the plan and the estimated wall time."""
     data = request.json if isinstance(request.json, dict) else {}
-    trainer = data.get("trainer")
-    names = _trainer_names() | ({trainer} if isinstance(trainer, str) else set())
-    cleaned, errors = validate_study({"name": "preview", **data, "trainer": trainer}, names)
-    errors.pop("name", None)
-    errors.pop("trainer", None)
+    # name and trainer do not change a plan: placeholders stand in for them (a
+    # form not filled in yet has neither), so their errors cannot hide a plan
+    cleaned, errors = validate_study({**data, "name": "preview", "trainer": "preview"}, {"preview"})
     if errors:
         return error(400, errors)
     plan = make_plan(**cleaned["settings"].plan_kwargs())
@@ -151,6 +165,7 @@ def workers(request):
 
     return JsonResponse({"workers": [
         {"name": w.name, "host": w.host, "gpu": w.gpu, "state": w.state, "queues": w.queues,
+         "import_errors": w.import_errors,
          "alive": w.is_alive(settings.HPOPT_HEARTBEAT_TIMEOUT), "current_trial": w.current_trial_id,
          "last_seen": w.last_seen.isoformat(), "started": w.started.isoformat()}
         for w in Worker.objects.all()

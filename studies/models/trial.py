@@ -43,6 +43,10 @@ class Trial(models.Model):
     host = models.CharField(max_length=200, blank=True, default="")
     gpu = models.CharField(max_length=50, blank=True, default="")
     heartbeat = models.DateTimeField(null=True, blank=True)
+    #: when the trainer last reported a score (any attempt); with ``started``
+    #: it tells a trainer that hangs (the heartbeat thread still beats) from
+    #: one that trains: see runner.scheduling.sweep_silent
+    last_report = models.DateTimeField(null=True, blank=True)
     job_id = models.CharField(max_length=64, blank=True, default="")
     log = models.TextField(blank=True, default="")
     traceback = models.TextField(blank=True, default="")

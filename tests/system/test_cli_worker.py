@@ -6,8 +6,11 @@ import signal
 import subprocess
 import sys
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from runner.models import Worker
 from studies.models import Study
@@ -29,7 +32,7 @@ def cli_worker(transactional_db, redis_conn, tmp_path):
     env = {
         **os.environ, "DJANGO_SETTINGS_MODULE": "hpopt_web.test_settings", "DATABASE_URL": database_url(),
         "REDIS_URL": settings.REDIS_URL, "PYTHONPATH": str(ROOT), "HPOPT_TRAINERS": "tests.trainers",
-        "HPOPT_TEST_EPOCH_SECONDS": "2",
+        "HPOPT_TEST_EPOCH_SECONDS": "2", "HPOPT_RESTART_MIN_UPTIME": "1",
     }
     log = open(tmp_path / "cli.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "hpopt_web.cli", "worker", "--count", "1"], cwd=str(ROOT),
@@ -58,3 +61,21 @@ def test_ctrl_c_stops_the_workers_and_the_trial_they_run(cli_worker, api, traine
     proc.wait(timeout=30)
     assert [p for p in pids if alive(p)] == [], "hpopt-web worker exited and left processes running"
     assert study.scores.count() < 30, "the trial was stopped, not run to its end"
+
+
+def test_a_worker_that_dies_is_started_again(cli_worker):
+    """A worker killed outright (the kernel's OOM killer, a crash) is started
+    again by hpopt-web worker after it had been up HPOPT_RESTART_MIN_UPTIME s;
+    the supervisor itself keeps running."""
+    proc, pids = cli_worker
+    first = wait_for(lambda: Worker.objects.first(), 60, message="the worker to register")
+    # up longer than HPOPT_RESTART_MIN_UPTIME: a crash, not a worker that cannot start
+    wait_for(lambda: timezone.now() - first.started > timedelta(seconds=1.5), 10, message="a second of uptime")
+    assert first.pid in children_of(proc.pid)
+    kill_hard(first.pid)
+
+    second = wait_for(lambda: Worker.objects.exclude(pk=first.pk).first(), 60, message="a new worker")
+    assert second.pid != first.pid
+    assert proc.poll() is None, "hpopt-web worker still runs"
+    wait_for(lambda: Worker.objects.get(pk=second.pk).is_alive(settings.HPOPT_HEARTBEAT_TIMEOUT), 30,
+             message="the new worker to be alive")
