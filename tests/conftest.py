@@ -236,6 +236,15 @@ def children_of(pid: int) -> list[int]:
     return out
 
 
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, exited but not reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def kill_hard(pid: int) -> None:
     """SIGKILL for a process and all its descendants: a host that vanished."""
     for p in [*children_of(pid), pid]:

@@ -14,17 +14,9 @@ from django.utils import timezone
 
 from runner.models import Worker
 from studies.models import Study
-from tests.conftest import ROOT, children_of, database_url, kill_hard, study_data, wait_for
+from tests.conftest import ROOT, alive, children_of, database_url, kill_hard, study_data, wait_for
 
 pytestmark = pytest.mark.system
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT, children_of, kill_hard, wait_for
+from tests.conftest import ROOT, alive, children_of, kill_hard, wait_for
 
 pytestmark = pytest.mark.system
 
@@ -24,14 +24,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 @pytest.fixture
