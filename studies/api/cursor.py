@@ -27,8 +27,9 @@ def parse(since: str | None) -> tuple[int, datetime | None]:
         return 0, None
     score_part, _, ms_part = since.partition(":")
     score_id, ms = int(score_part), int(ms_part or 0)
-    if score_id < 0 or ms < 0:
-        raise ValueError("negative cursor")
+    # bounds of what this endpoint ever returns: a 64-bit id, a time before year 2286
+    if not (0 <= score_id < 2**63 and 0 <= ms < 10**13):
+        raise ValueError("cursor out of range")
     return score_id, datetime.fromtimestamp(ms / 1000, tz=dt_timezone.utc) - OVERLAP
 
 

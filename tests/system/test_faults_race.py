@@ -1,5 +1,5 @@
 """Fault: 8 workers race on one ASHA study for HPOPT_RACE_SECONDS (default
-60; the issue's two minutes is HPOPT_RACE_SECONDS=120).
+120: two minutes; set it lower for a quick local run).
 
 The study is sized to keep 8 workers busy for about that long: its trials
 and the trainer's epoch time follow from the duration (its wall time is not
@@ -19,7 +19,7 @@ from tests.system.invariants import check_invariants, pause_and_resume, start_st
 pytestmark = pytest.mark.system
 
 WORKERS = 8
-RACE_SECONDS = float(os.environ.get("HPOPT_RACE_SECONDS", "60"))
+RACE_SECONDS = float(os.environ.get("HPOPT_RACE_SECONDS", "120"))
 
 
 def test_eight_workers_race_on_one_study(api, trainers, workers, tmp_path):
