@@ -64,8 +64,11 @@ class MemoryStorage(Storage):
     def rung_scores(self, bracket: int, milestone: int, exclude: int | None = None) -> list[float]:
         return [v for k, v in self._rungs.get((bracket, milestone), {}).items() if k != exclude]
 
-    def add_score(self, trial_id: int, iteration: int, value: float) -> None:
-        self._scores.setdefault(trial_id, {})[iteration] = value
+    def add_score(self, trial_id: int, iteration: int, value: float) -> bool:
+        per_trial = self._scores.setdefault(trial_id, {})
+        old = per_trial.get(iteration)
+        per_trial[iteration] = value
+        return old is not None and old != value
 
     def scores(self, trial_id: int) -> list[tuple[int, float]]:
         return sorted(self._scores.get(trial_id, {}).items())

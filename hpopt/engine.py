@@ -191,10 +191,13 @@ def report(storage: Storage, trial_id: int, score, iteration: int | None = None)
 def _store_and_decide(storage: Storage, trial: TrialRecord, iteration: int, value: float) -> Status:
     """report()'s read-decide-write, inside ``locked()``."""
     ld = load(storage)
-    storage.add_score(trial.trial_id, iteration, value)
-    # from every stored score: a report may replace one, also one of an
-    # earlier attempt (an interrupted trial re-runs from scratch)
-    trial.best_score = best_of([v for _, v in storage.scores(trial.trial_id)], ld.settings.mode)
+    if storage.add_score(trial.trial_id, iteration, value):
+        # it replaced a score (also one of an earlier attempt: an interrupted
+        # trial re-runs from scratch), which may have been the best
+        trial.best_score = best_of([v for _, v in storage.scores(trial.trial_id)], ld.settings.mode)
+    else:
+        # best_score is the best of the stored scores, and one was added
+        trial.best_score = best_of([v for v in (trial.best_score, value) if v is not None], ld.settings.mode)
     trial.last_iteration = iteration
     decision = ld.algorithm.on_report(storage, trial, iteration)
     if decision is Decision.STOP:

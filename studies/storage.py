@@ -5,6 +5,14 @@ UPDATE`` on PostgreSQL; on SQLite the transaction is IMMEDIATE (settings), so
 it holds the database's write lock from its first statement. Either way two
 workers deciding on one study run one after the other, so a rung never
 promotes twice, a trial number is never reused and no score is lost.
+
+A report is the hot path (every epoch of every trial, under the study's
+lock), so its statements are hand-written SQL (studies/storage_sql.py): the
+lock query also reads the study's meta, get_trial remembers the row's pk, a
+score is one ``INSERT ... ON CONFLICT DO NOTHING``, and the trial row is
+written once (``last_report`` with it). Django's ORM spent more time
+compiling those queries than the database spent running them
+(benchmarks/RESULTS.md, part 3).
 """
 from __future__ import annotations
 
@@ -19,6 +27,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from hpopt.storage.base import Storage, TrialRecord, register_backend
+from studies import sqlite_lock, storage_sql as sql
 from studies.models import Score, Study, Trial
 
 KIND = "django"
@@ -44,14 +53,20 @@ class DbStorage(Storage):
             finally:
                 self._local.depth -= 1
             return
-        with transaction.atomic():
-            # the lock; on SQLite the IMMEDIATE transaction already holds it
-            Study.objects.select_for_update().filter(pk=self.study_id).values_list("pk").first()
-            self._local.depth, self._local.pks = 1, {}
+        with sqlite_lock.turn(), transaction.atomic():
+            # the lock (on SQLite the IMMEDIATE transaction already holds it),
+            # reading the meta every decision loads anyway. Writes to the meta
+            # columns inside the lock go through save_meta, which refreshes it.
+            local = self._local
+            local.meta = sql.lock_study(self.study_id)
+            local.depth, local.pks, local.reported = 1, {}, set()
             try:
                 yield
+                # a score stored without its trial being saved after it
+                for pk in local.reported:
+                    sql.touch_last_report(pk)
             finally:
-                self._local.depth, self._local.pks = 0, {}
+                local.depth, local.pks, local.reported, local.meta = 0, {}, set(), None
 
     def retrying(self, block):
         """Runs ``block()`` again after a transient database error, closing the
@@ -79,6 +94,9 @@ class DbStorage(Storage):
 
     # -- meta ----------------------------------------------------------------------
     def load_meta(self) -> dict | None:
+        cached = getattr(self._local, "meta", None)
+        if cached is not None:
+            return dict(cached)  # the engine replaces top-level keys, never edits nested ones
         row = Study.objects.filter(pk=self.study_id).values(
             "settings", "initial_space", "space", "plan", "error", "created"
         ).first()
@@ -93,6 +111,8 @@ class DbStorage(Storage):
             settings=meta["settings"], space=meta["space"], plan=meta["plan"], error=meta.get("error", ""),
             updated=timezone.now(),
         )
+        if getattr(self._local, "meta", None) is not None:
+            self._local.meta = dict(meta)
 
     # -- trials ---------------------------------------------------------------------
     def _trials(self):
@@ -108,10 +128,14 @@ class DbStorage(Storage):
         return list(self._trials().values_list("params", flat=True))
 
     def get_trial(self, trial_id: int) -> TrialRecord:
-        t = self._trials().filter(number=trial_id).first()
-        if t is None:
+        found = sql.get_trial(self.study_id, trial_id)
+        if found is None:
             raise KeyError(f"no trial {trial_id!r} in study {self.study_id}")
-        return t.to_record()
+        pk, record = found
+        pks = getattr(self._local, "pks", None)
+        if pks is not None:
+            pks[trial_id] = pk
+        return record
 
     def add_trial(self, record: TrialRecord) -> TrialRecord:
         record.trial_id = self.count_trials()
@@ -119,11 +143,18 @@ class DbStorage(Storage):
         return record
 
     def save_trial(self, record: TrialRecord) -> None:
-        now = timezone.now()
-        fields = Trial.fields_from_record(record)
-        if record.state.is_finished():
-            fields["finished"] = now
-        n = self._trials().filter(number=record.trial_id).update(heartbeat=now, updated=now, **fields)
+        pks = getattr(self._local, "pks", None) or {}
+        pk = pks.get(record.trial_id)
+        if pk is None:
+            now = timezone.now()
+            fields = Trial.fields_from_record(record)
+            if record.state.is_finished():
+                fields["finished"] = now
+            n = self._trials().filter(number=record.trial_id).update(heartbeat=now, updated=now, **fields)
+        else:
+            reported = self._local.reported
+            n = sql.save_trial(pk, record, last_report=pk in reported)
+            reported.discard(pk)
         if n != 1:
             raise KeyError(f"no trial {record.trial_id!r} in study {self.study_id}")
 
@@ -136,19 +167,19 @@ class DbStorage(Storage):
         return pks[trial_id]
 
     # -- scores ---------------------------------------------------------------------
-    def add_score(self, trial_id: int, iteration: int, value: float) -> None:
+    def add_score(self, trial_id: int, iteration: int, value: float) -> bool:
         # a replaced score gets a new id (not an in-place update): the live
         # pages' cursor sends only ids above the last one a page has seen.
         # The same value reported again (a re-run, a retried report) keeps its
         # row: score ids then stay the order in which reports were decided
         # (what ASHA's rungs were decided in), and pages have that value.
         pk = self._pk(trial_id)
-        now = timezone.now()
-        Trial.objects.filter(pk=pk).update(last_report=now)
-        if Score.objects.filter(trial_id=pk, iteration=iteration, value=value).exists():
-            return
-        Score.objects.filter(trial_id=pk, iteration=iteration).delete()
-        Score.objects.create(study_id=self.study_id, trial_id=pk, iteration=iteration, value=value)
+        reported = getattr(self._local, "reported", None)
+        if reported is None:  # outside locked(): nothing will save the trial after it
+            sql.touch_last_report(pk)
+        else:
+            reported.add(pk)  # written with the trial row (save_trial) or at the lock's end
+        return sql.add_score(self.study_id, pk, iteration, value)
 
     def scores(self, trial_id: int) -> list[tuple[int, float]]:
         return list(

@@ -109,8 +109,10 @@ class Storage(abc.ABC):
     def save_trial(self, record: TrialRecord) -> None: ...
 
     @abc.abstractmethod
-    def add_score(self, trial_id: int, iteration: int, value: float) -> None:
-        """Stores (or replaces) the score of one iteration."""
+    def add_score(self, trial_id: int, iteration: int, value: float) -> bool:
+        """Stores (or replaces) the score of one iteration. Returns True when
+        it replaced a different value (the trial's best must then be computed
+        again from all its scores), False otherwise."""
 
     @abc.abstractmethod
     def scores(self, trial_id: int) -> list[tuple[int, float]]:

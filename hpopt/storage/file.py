@@ -125,10 +125,12 @@ class FileStorage(Storage):
         self._d["trials"][record.trial_id] = record.to_dict()
         self._touch()
 
-    def add_score(self, trial_id: int, iteration: int, value: float) -> None:
+    def add_score(self, trial_id: int, iteration: int, value: float) -> bool:
         per_trial = self._d["scores"].setdefault(str(trial_id), {})
+        old = per_trial.get(str(iteration))
         per_trial[str(iteration)] = value
         self._touch()
+        return old is not None and old != value
 
     def scores(self, trial_id: int) -> list[tuple[int, float]]:
         per_trial = self._d["scores"].get(str(trial_id), {})
