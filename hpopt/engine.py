@@ -146,9 +146,15 @@ def check_score(score) -> float:
     return value
 
 
+#: the dashboard stores iterations in a 32-bit column; the same limit on every
+#: storage, so that a trainer that works with files also works in a worker
+MAX_ITERATION = 2**31 - 1
+
+
 def check_iteration(iteration) -> None:
-    if iteration is not None and (isinstance(iteration, bool) or not isinstance(iteration, numbers.Integral) or iteration < 1):
-        raise ValueError(f"iteration must be an integer >= 1 (got {iteration!r})")
+    if iteration is not None and (isinstance(iteration, bool) or not isinstance(iteration, numbers.Integral)
+                                  or not 1 <= iteration <= MAX_ITERATION):
+        raise ValueError(f"iteration must be an integer from 1 to {MAX_ITERATION} (got {iteration!r})")
 
 
 def _reported_trial(storage: Storage, trial_id) -> TrialRecord:

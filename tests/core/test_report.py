@@ -80,7 +80,7 @@ def test_an_explicit_iteration_is_stored_as_given_and_the_next_report_follows_it
     assert scores_of(save_path, 0) == [(3, 0.4), (4, 0.5)]
 
 
-@pytest.mark.parametrize("iteration", [0, -1, 1.5, "2", True])
+@pytest.mark.parametrize("iteration", [0, -1, 1.5, "2", True, 2**31])
 def test_an_invalid_iteration_raises_and_stores_nothing(running, save_path, iteration):
     hpo, config = running
 
