@@ -5,8 +5,8 @@
     python -m benchmarks --out DIR       # where report.md and report.json go
     python -m benchmarks --parts quality,overhead
 
-Needs the ``bench`` extra (``pip install -e .[bench]``: Optuna; Optuna's
-GPSampler also needs torch), PostgreSQL at 127.0.0.1:5432 (user postgres,
+Needs the ``bench`` extra (``pip install -e .[bench]``: Optuna, and torch for Optuna's
+GPSampler), PostgreSQL at 127.0.0.1:5432 (user postgres,
 trust; a database is created and dropped; left out when unreachable).
 The tabular problems' curves are computed once and cached under
 benchmarks/.cache/ (about a minute on 2 cores the first time).
