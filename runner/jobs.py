@@ -115,9 +115,13 @@ def _run(trial, storage, config) -> str:
         return TrialState(state).value
 
     stop = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(trial.pk, stop), daemon=True)
-    beat.start()
     out, err = _Tee(sys.stdout), _Tee(sys.stderr)
+
+    def log_so_far() -> str:
+        return (out.buffer_.getvalue() + err.buffer_.getvalue())[-LOG_LIMIT:]
+
+    beat = threading.Thread(target=_heartbeat, args=(trial.pk, stop, log_so_far), daemon=True)
+    beat.start()
     tb = ""
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -139,20 +143,27 @@ def _run(trial, storage, config) -> str:
     finally:
         stop.set()
         beat.join(timeout=5)
-        log_text = (out.buffer_.getvalue() + err.buffer_.getvalue())[-LOG_LIMIT:]
-        kept = {"log": log_text, **({"traceback": tb} if tb else {})}
+        kept = {"log": log_so_far(), **({"traceback": tb} if tb else {})}
         storage.retrying(lambda: Trial.objects.filter(pk=trial.pk).update(**kept))
     return TrialState(state).value
 
 
-def _heartbeat(trial_pk: int, stop: threading.Event) -> None:
+def _heartbeat(trial_pk: int, stop: threading.Event, log_so_far) -> None:
+    """Beats while the trainer runs, and saves its output so far with each
+    beat when it grew: a kill ends the work horse at once (RQ's stop-job), so
+    run_trial's own final save never happens then."""
     from studies.models import Trial
 
     interval = max(1.0, settings.HPOPT_HEARTBEAT_TIMEOUT / 4)
+    saved = ""
     while not stop.wait(interval):
         try:
             close_old_connections()  # drops this thread's connection if a blip broke it
-            Trial.objects.filter(pk=trial_pk, state=TrialState.RUNNING.value).update(heartbeat=timezone.now())
+            fields = {"heartbeat": timezone.now()}
+            text = log_so_far()
+            if text != saved:
+                fields["log"] = saved = text
+            Trial.objects.filter(pk=trial_pk, state=TrialState.RUNNING.value).update(**fields)
         except Exception as exc:  # noqa: BLE001 - a database blip must not kill the trial
             log.warning("heartbeat failed for trial %s: %s", trial_pk, exc)
     connection.close()  # this thread's own connection

@@ -35,6 +35,7 @@ def slow(config):
     start = config.get("resume_iteration", 0)
     for epoch in range(start + 1, config["iterations"] + 1):
         time.sleep(delay)
+        print(f"slow trainer: epoch {epoch}", flush=True)
         if hpopt.report(config, curve(config["params"], epoch), iteration=epoch) == hpopt.Status.STOP:
             break
 

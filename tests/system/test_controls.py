@@ -14,7 +14,8 @@ SLOW = dict(trainer="slow", search_alg="bayes_opt", num_trials=1, max_iterations
 
 @pytest.fixture
 def worker(workers):
-    return workers.start(HPOPT_TEST_EPOCH_SECONDS=EPOCH_SECONDS)
+    # heartbeats (and the trial's log with them) every second
+    return workers.start(HPOPT_TEST_EPOCH_SECONDS=EPOCH_SECONDS, HPOPT_HEARTBEAT_TIMEOUT=4)
 
 
 def start_study(api, **overrides) -> Study:
@@ -31,6 +32,8 @@ def test_a_kill_stops_the_running_job_within_5_seconds(api, trainers, worker, re
     study = start_study(api)
     trial = study.trials.get()
     wait_for(lambda: reported(trial, 1), 30, message="the first report")
+    # the output is saved with the heartbeat (every second here), not only when the trainer returns
+    wait_for(lambda: "epoch 1" in Trial.objects.get(pk=trial.pk).log, 5, message="the log so far")
     trial.refresh_from_db()
     job = Job.fetch(trial.job_id, connection=redis_conn)
     assert job.get_status() == "started"
@@ -53,6 +56,7 @@ def test_a_kill_stops_the_running_job_within_5_seconds(api, trainers, worker, re
     assert len(scores) < 8
     assert trial.last_iteration == len(scores)
     assert Study.objects.get(pk=study.pk).state == "completed", "nothing was left to run"
+    assert "slow trainer: epoch 1" in trial.log, "what the trainer printed before the kill is kept"
     wait_for(lambda: worker_row()["state"] == "idle", 5, message="the worker to show as idle")
     assert worker_row()["current_trial"] is None
 
@@ -107,6 +111,8 @@ def test_a_killed_study_stops_its_running_trial(api, trainers, worker, redis_con
     study = start_study(api, num_trials=3, parallelism=1)
     trial = study.trials.get(number=0)
     wait_for(lambda: reported(trial, 1), 30, message="the first report")
+    # the output is saved with the heartbeat (every second here), not only when the trainer returns
+    wait_for(lambda: "epoch 1" in Trial.objects.get(pk=trial.pk).log, 5, message="the log so far")
     trial.refresh_from_db()
     job = Job.fetch(trial.job_id, connection=redis_conn)
     assert api.post(f"/api/studies/{study.pk}/kill").json()["state"] == "killed"
