@@ -13,6 +13,7 @@ import datetime
 import functools
 import json
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -57,6 +58,9 @@ def lock_study(study_id: int) -> dict | None:
     transaction holds the database already) and returns its meta, as
     DbStorage.load_meta does; None when there is no such study."""
     with connection.cursor() as cur:
+        if connection.vendor == "postgresql" and not settings.HPOPT_DURABLE_COMMIT:
+            # the commit need not wait for the WAL flush (see HPOPT_DURABLE_COMMIT)
+            cur.execute("SET LOCAL synchronous_commit TO OFF")
         cur.execute(_lock_sql(connection.vendor, connection.features.has_select_for_update), [study_id])
         row = cur.fetchone()
     if row is None:

@@ -102,6 +102,21 @@ def test_a_report_is_a_handful_of_statements(running):
     with CaptureQueriesContext(connection) as ctx:
         hpopt.report(config, 0.5)
     sql = [q["sql"] for q in ctx.captured_queries
-           if q["sql"] not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT") and "SAVEPOINT" not in q["sql"]]
+           if q["sql"] not in ("BEGIN", "BEGIN IMMEDIATE", "COMMIT")
+           and "SAVEPOINT" not in q["sql"] and not q["sql"].startswith("SET LOCAL")]
     assert len(sql) == 4, sql
     assert Trial.objects.get(pk=trial.pk).best_score == 0.5
+
+
+def synchronous_commit_in_a_decision(study_id) -> str:
+    with DbStorage(study_id).locked(), connection.cursor() as cur:
+        cur.execute("SHOW synchronous_commit")
+        return cur.fetchone()[0]
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="a PostgreSQL setting")
+def test_decisions_do_not_wait_for_the_disk_unless_asked(transactional_db, make_study, settings):
+    trial = make_study(**STEADY).trials.get(number=0)  # each lock its own transaction here
+    assert synchronous_commit_in_a_decision(trial.study_id) == "off"
+    settings.HPOPT_DURABLE_COMMIT = True
+    assert synchronous_commit_in_a_decision(trial.study_id) == "on"
