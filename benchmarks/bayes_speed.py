@@ -66,14 +66,15 @@ SPACE = {
 
 #: BayesOpt's knobs (class attributes); a variant overrides some of them
 KNOBS = ("n_random", "n_smart", "n_local", "n_centers", "gp_optimizer", "n_restarts",
-         "max_gp_points", "gp_alpha")
+         "max_gp_points", "gp_alpha", "kernel")
 #: bayes_opt's own defaults: AcquisitionFunction.suggest's search, the GP
 #: BayesianOptimization builds (5 restarts, alpha 1e-6), no local candidates, no cap
 DEFAULTS = dict(n_random=10_000, n_smart=10, n_local=0, gp_optimizer="fmin_l_bfgs_b", n_restarts=5,
-                max_gp_points=10**9, gp_alpha=1e-6)
+                max_gp_points=10**9, gp_alpha=1e-6, kernel="isotropic")
 VARIANTS = {
     "budgeted": {},
     "budgeted, gp_alpha 1e-6": dict(gp_alpha=1e-6),
+    "budgeted, isotropic kernel": dict(kernel="isotropic"),
     "bayes_opt defaults": DEFAULTS,
     "random search": None,
 }

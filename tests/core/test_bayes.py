@@ -236,3 +236,84 @@ def test_min_mode_keeps_its_sign_after_a_batch_size_shrink(save_path, registered
     assert ooms and registered["targets"]
     assert set(registered["targets"]) <= {-t.best_score for t in trials}
     assert hpo.get_best_config() == min(trials, key=lambda t: t.best_score).params
+
+
+# -- the ARD kernel (one length scale per dimension) ------------------------------------------
+def _gp_likelihood(xs, ys):
+    """obj_func of a GaussianProcessRegressor fit: negative log marginal
+    likelihood of an ARD Matern 2.5 kernel on (xs, ys), as sklearn hands it
+    to its ``optimizer``."""
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import Matern
+
+    gp = GaussianProcessRegressor(kernel=Matern(nu=2.5, length_scale=np.ones(xs.shape[1]),
+                                                length_scale_bounds=BayesOpt.length_scale_bounds),
+                                  alpha=1e-2, normalize_y=True, optimizer=None).fit(xs, ys)
+
+    def obj_func(theta, eval_gradient=True):
+        if eval_gradient:
+            v, g = gp.log_marginal_likelihood(theta, eval_gradient=True, clone_kernel=False)
+            return -v, -g
+        return -gp.log_marginal_likelihood(theta, clone_kernel=False)
+
+    return obj_func, gp.kernel.bounds
+
+
+def test_the_ard_fit_gives_a_short_length_scale_to_the_dimension_that_matters():
+    from hpopt.algorithms.bayes import fit_ard_length_scales
+
+    rng = np.random.default_rng(0)
+    xs = rng.random((60, 3))
+    ys = np.sin(8 * xs[:, 0]) + 0.01 * xs[:, 1]   # only x0 matters
+    obj_func, bounds = _gp_likelihood(xs, ys)
+
+    theta, value = fit_ard_length_scales(obj_func, np.zeros(3), bounds)
+
+    scales = np.exp(theta)
+    assert scales[0] < 0.5 * min(scales[1], scales[2])
+    assert np.all(theta >= bounds[:, 0] - 1e-9) and np.all(theta <= bounds[:, 1] + 1e-9)
+    assert value == pytest.approx(float(obj_func(theta, eval_gradient=False)))
+
+
+def test_the_ard_prior_keeps_the_isotropic_fit_when_the_data_says_little():
+    from hpopt.algorithms.bayes import fit_ard_length_scales
+
+    rng = np.random.default_rng(1)
+    xs = rng.random((6, 4))
+    ys = xs.sum(axis=1)   # every dimension alike
+    obj_func, bounds = _gp_likelihood(xs, ys)
+
+    theta, _ = fit_ard_length_scales(obj_func, np.zeros(4), bounds, prior_sd=0.05)
+
+    assert np.ptp(theta) < 0.5   # within a factor ~1.6 of each other
+
+
+@pytest.mark.parametrize("kernel", ["ard", "isotropic"])
+def test_both_kernels_search_near_the_minimum(save_path, registered, kernel, monkeypatch):
+    monkeypatch.setattr(BayesOpt, "kernel", kernel)
+    space = dict(one_dim_space(), noise=hpopt.search_space("uniform", [0.0, 1.0]),
+                 c=hpopt.search_space("choice", ["a", "b"]))
+    hpo = create(save_path, search_alg="baye_opt", mode="min", search_space=space, num_trials=16,
+                 num_init_trial=5, max_iterations=1, kappa=0.5, seed=3)
+
+    configs = run_loop(hpo, lambda c: train(c, bowl))
+
+    assert len(configs) == 16 and all(SearchSpace(space).contains(c["params"]) for c in configs)
+    assert np.median([abs(x - 0.3) for x in gp_phase(configs, 5)]) < 0.1
+
+
+def test_past_ard_fit_points_the_length_scales_come_from_a_subsample_and_stay_fixed(monkeypatch):
+    from sklearn.gaussian_process.kernels import Matern
+
+    alg = bayes_algorithm(seed=0)
+    monkeypatch.setattr(alg, "ard_fit_points", 20)
+    rng = np.random.default_rng(2)
+    xs = rng.random((50, 2))
+    ys = np.sin(6 * xs[:, 0])
+
+    kernel = alg._ard_kernel(xs, ys, np.random.default_rng(0))
+
+    assert isinstance(kernel, Matern) and kernel.length_scale_bounds == "fixed"
+    assert np.shape(kernel.length_scale) == (2,) and kernel.length_scale[0] < kernel.length_scale[1]
+    small = alg._ard_kernel(xs[:20], ys[:20], np.random.default_rng(0))
+    assert small.length_scale_bounds != "fixed"   # fitted with the GP itself
