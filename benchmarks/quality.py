@@ -80,7 +80,7 @@ def _hpopt(problem, seed: int, alg: str, tracker: Tracker, **plan) -> dict:
         hpo = hpopt.create(search_space=problem.space(), full_dataset_size=10_000, num_full_iterations=n,
                            search_alg=alg, mode=problem.mode, seed=seed, save_path=tmp, subset_ratio=1.0,
                            non_pure_train_ratio=0.0, **plan)
-        incumbent = Incumbent()   # engine.best_trial's rule
+        incumbent = Incumbent(hpo.plan.max_iterations)   # engine.best_trial's rule
         params: dict[int, dict] = {}
         while tracker.spent < tracker.limit and (config := hpo.get_next_sample()) is not None:
             tid = config["trial_id"]
@@ -93,7 +93,10 @@ def _hpopt(problem, seed: int, alg: str, tracker: Tracker, **plan) -> dict:
                     break
                 score = float(ys[epoch - 1])
                 status = hpopt.report(config=config, score=score, iteration=epoch)
-                if incumbent.update(tid, problem.better * score):
+                changed = incumbent.update(tid, problem.better * score)
+                if epoch >= config["iterations"]:
+                    changed = incumbent.complete(tid, config["iterations"]) or changed
+                if changed:
                     tracker.incumbent(params[incumbent.trial])
                 if status == hpopt.Status.STOP:
                     break
@@ -116,8 +119,11 @@ def _optuna(problem, seed: int, sampler, pruner, tracker: Tracker, per_epoch: bo
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # a fixed study name: HyperbandPruner puts trials into brackets by a hash
+    # of the study name, and the default name is random (runs differed)
     study = optuna.create_study(direction="maximize" if problem.mode == "max" else "minimize",
-                                sampler=sampler, pruner=pruner or optuna.pruners.NopPruner())
+                                sampler=sampler, pruner=pruner or optuna.pruners.NopPruner(),
+                                study_name=f"{problem.name}-seed{seed}")
     n, k = problem.max_epochs, 0
     while tracker.spent < tracker.limit:
         trial = study.ask()

@@ -8,18 +8,28 @@ in-memory Storage), and the scheduler is modelled as what it is, one serial
 server (every decision holds the study's lock): each call occupies it for the
 call's measured CPU time (``time.thread_time``: what the call costs, not how
 long other processes on a shared machine delayed it), and a worker whose
-call arrives while it is busy waits. Workers that get no new trial stay idle until the end.
+call arrives while it is busy waits. A worker that gets no new trial stays
+idle until the end (with backfill, None means the plan's trials are all
+finished or in their last epoch).
 
 Reported per worker count (the same budget ``expected_time_ratio``, so Auto
 Config plans more trials for more workers):
 
-* utilisation = busy worker-seconds / (W x makespan), over the whole run,
-  and over the saturated phase (until the first worker finds the plan handed
-  out; after that the run drains: workers idle while the last trials finish);
+* utilisation = busy worker-seconds / (W x makespan), over the whole run
+  (makespan: until the last trial, backfill ones included, ends), and over
+  the saturated phase (until the plan's num_trials are handed out; after
+  that the run drains: the last trials finish, and without backfill the
+  other workers idle);
+* backfill trials: ASHA's extra, shorter trials handed out during the drain
+  (``backfill=True``, the default; ``--parts workers`` runs both settings);
 * scheduler load = seconds the serial server was busy / makespan;
 * time-to-target: simulated time until the incumbent's regret <= the regret
   of the top 0.2% of random configs (stricter than part 2's 2%: hundreds of
-  workers sample that many configs in their first round).
+  workers sample that many configs in their first round). The incumbent is
+  the trial ``engine.best_trial`` would recommend then: the best completed
+  full-length training once one exists (so a backfill trial only counts
+  while no trial has completed), as ``Incumbent`` keeps it;
+* final regret: of the trial ``engine.best_trial`` recommends at the end.
 """
 from __future__ import annotations
 
@@ -67,7 +77,9 @@ def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: f
     seq = workers
     server_free = server_busy = 0.0
     calls, busy, drain_from = 0, [], None
-    incumbent = Incumbent()
+    plan = engine.load(storage).plan
+    incumbent = Incumbent(plan.max_iterations)
+    backfill_epochs = 0
     params: dict[int, dict] = {}
     runs: dict[int, list] = {}    # trial -> [start time, end time or None, epochs so far]
     spent, time_to_target, end = 0, math.inf, 0.0
@@ -86,8 +98,9 @@ def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: f
         now, _, w, run = heapq.heappop(events)
         if run is None:   # the worker asks for a trial
             config, now = serve(now, lambda: engine.next_sample(storage, f"w{w}"))
+            if drain_from is None and (config is None or config["trial_id"] >= plan.num_trials):
+                drain_from = now   # the planned trials are all handed out
             if config is None:
-                drain_from = now if drain_from is None else drain_from
                 end = max(end, now)
                 continue
             tid = config["trial_id"]
@@ -102,8 +115,12 @@ def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: f
             score = float(run["ys"][epoch - 1])
             status, now = serve(now, lambda: engine.report(storage, tid, score, epoch))
             spent += 1
+            backfill_epochs += tid >= plan.num_trials
             runs[tid][2] = epoch
-            if incumbent.update(tid, problem.better * score) and math.isinf(time_to_target):
+            changed = incumbent.update(tid, problem.better * score)
+            if epoch >= config["iterations"]:
+                changed = incumbent.complete(tid, config["iterations"]) or changed
+            if changed and math.isinf(time_to_target):
                 if problem.regret(params[incumbent.trial]) <= target + 1e-12:
                     time_to_target = now
             if on_report:
@@ -119,10 +136,18 @@ def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: f
         heapq.heappush(events, (now + run["seconds"], seq, w, run))
     makespan = end
     drain_from = drain_from or makespan
+    plan_end = max((r[1] for tid, r in runs.items() if tid < plan.num_trials and r[1] is not None), default=makespan)
     work = sum(b - a for a, b in busy)
+    after_plan = sum(max(0.0, b - max(a, plan_end)) for a, b in busy)
     saturated = sum(max(0.0, min(b, drain_from) - a) for a, b in busy)
+    best = engine.best_trial(storage, problem.mode)
     return {
         "workers": workers, "trials": storage.count_trials(), "epochs": spent, "makespan": makespan,
+        "planned_trials": plan.num_trials, "backfill_trials": max(0, storage.count_trials() - plan.num_trials),
+        "backfill_epochs": backfill_epochs, "plan_end": plan_end,
+        "idle_share_before_plan_end": (workers * plan_end - (work - after_plan)) / (workers * makespan),
+        "idle_share_after_plan_end": (workers * (makespan - plan_end) - after_plan) / (workers * makespan), "final_regret": problem.regret(best.params) if best else math.nan,
+        "incumbent_agrees": best is not None and best.trial_id == incumbent.trial,
         "utilisation": work / (workers * makespan), "saturated_until": drain_from,
         "utilisation_saturated": saturated / (workers * drain_from) if drain_from else math.nan,
         "scheduler_load": server_busy / makespan, "calls": calls, "ms_per_call": 1000 * server_busy / max(calls, 1),
@@ -130,35 +155,59 @@ def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: f
     }
 
 
-class Incumbent:
-    """The trial with the best score so far (ties: the earlier trial), as
-    ``engine.best_trial`` picks it; scores per trial only improve, so each
-    update compares with the incumbent alone."""
+class _Best:
+    """The highest signed score among a set of trials (ties: the earlier trial)."""
 
     def __init__(self):
-        self.best: dict[int, float] = {}
         self.trial, self.value = None, -math.inf
+
+    def offer(self, trial: int, signed: float) -> None:
+        if signed > self.value or (signed == self.value and trial < self.trial):
+            self.trial, self.value = trial, signed
+
+
+class Incumbent:
+    """The trial ``engine.best_trial`` would recommend now, kept incrementally:
+    the best among completed trials trained to ``full_iterations``, else among
+    completed ones (backfill trials are shorter), else among every scored
+    trial. Scores per trial only improve and trials never leave these pools
+    here (no OOM, pause or kill in the simulation), so each pool's best is a
+    running maximum."""
+
+    def __init__(self, full_iterations: int):
+        self.full_iterations = full_iterations
+        self.best: dict[int, float] = {}
+        self.pools = (_Best(), _Best(), _Best())   # completed full-length, completed, scored
+        self.trial = None
+
+    def _changed(self) -> bool:
+        trial = next((p.trial for p in self.pools if p.trial is not None), None)
+        changed, self.trial = trial != self.trial, trial
+        return changed
 
     def update(self, trial: int, signed: float) -> bool:
         """Records a signed score (higher is better); True when the incumbent changed."""
-        if signed <= self.best.get(trial, -math.inf):
-            return False
-        self.best[trial] = signed
-        if signed > self.value or (signed == self.value and trial < self.trial):
-            changed = trial != self.trial
-            self.trial, self.value = trial, signed
-            return changed
-        return False
+        if signed > self.best.get(trial, -math.inf):
+            self.best[trial] = signed
+            self.pools[2].offer(trial, signed)
+        return self._changed()
 
+    def complete(self, trial: int, iterations: int) -> bool:
+        """The trial trained to its last iteration; True when the incumbent changed."""
+        if trial in self.best:
+            self.pools[1].offer(trial, self.best[trial])
+            if iterations == self.full_iterations:
+                self.pools[0].offer(trial, self.best[trial])
+        return self._changed()
 
 
 def _job(job) -> dict:
-    workers, seed = job
+    workers, seed, backfill = job
     problem = _PROBLEM["p"]
     t0 = time.perf_counter()
-    storage = new_study(problem, workers, seed, expected_time_ratio=_PROBLEM["ratio"])
+    storage = new_study(problem, workers, seed, expected_time_ratio=_PROBLEM["ratio"], backfill=backfill)
     out = simulate(problem, storage, workers, seed, target=_PROBLEM["target"])
-    out["seed"], out["wall_seconds"] = seed, time.perf_counter() - t0
+    out["seed"], out["backfill"], out["wall_seconds"] = seed, backfill, time.perf_counter() - t0
     return out
 
 
@@ -170,40 +219,50 @@ def run(quick: bool = False, problems: dict | None = None) -> dict:
     seeds = 1 if quick else 2
     _PROBLEM["ratio"] = QUICK_BUDGET_RATIO if quick else BUDGET_RATIO
     workers = WORKERS
-    jobs = sorted([(w, s) for w in workers for s in range(seeds)], key=lambda j: -j[0])
+    settings = (True,) if quick else (True, False)   # backfill on (the default), and off for comparison
+    jobs = sorted([(w, s, b) for w in workers for s in range(seeds) for b in settings], key=lambda j: -j[0])
     t0 = time.perf_counter()
     runs = pool_map(_job, jobs)
     summary = []
-    for w in workers:
-        rs = [r for r in runs if r["workers"] == w]
-        summary.append({
-            "workers": w, "trials": statistics.fmean(r["trials"] for r in rs),
-            "epochs": statistics.fmean(r["epochs"] for r in rs),
-            "makespan_h": med_iqr(r["makespan"] / 3600 for r in rs),
-            "utilisation": med_iqr(r["utilisation"] for r in rs),
-            "utilisation_saturated": med_iqr(r["utilisation_saturated"] for r in rs),
-            "saturated_share": statistics.fmean(r["saturated_until"] / r["makespan"] for r in rs),
-            "scheduler_load": max(r["scheduler_load"] for r in rs),
-            "ms_per_call": statistics.fmean(r["ms_per_call"] for r in rs),
-            "time_to_target_h": med_iqr(r["time_to_target"] / 3600 for r in rs),
-            "wall_seconds": statistics.fmean(r["wall_seconds"] for r in rs),
-        })
+    for backfill in settings:
+        for w in workers:
+            rs = [r for r in runs if r["workers"] == w and r["backfill"] == backfill]
+            summary.append({
+                "workers": w, "backfill": backfill, "trials": statistics.fmean(r["trials"] for r in rs),
+                "planned_trials": statistics.fmean(r["planned_trials"] for r in rs),
+                "backfill_trials": statistics.fmean(r["backfill_trials"] for r in rs),
+                "epochs": statistics.fmean(r["epochs"] for r in rs),
+                "makespan_h": med_iqr(r["makespan"] / 3600 for r in rs),
+                "utilisation": med_iqr(r["utilisation"] for r in rs),
+                "utilisation_saturated": med_iqr(r["utilisation_saturated"] for r in rs),
+                "saturated_share": statistics.fmean(r["saturated_until"] / r["makespan"] for r in rs),
+                "idle_after_plan_end": statistics.fmean(r["idle_share_after_plan_end"] for r in rs),
+                "scheduler_load": max(r["scheduler_load"] for r in rs),
+                "ms_per_call": statistics.fmean(r["ms_per_call"] for r in rs),
+                "time_to_target_h": med_iqr(r["time_to_target"] / 3600 for r in rs),
+                "final_regret": med_iqr(r["final_regret"] for r in rs),
+                "wall_seconds": statistics.fmean(r["wall_seconds"] for r in rs),
+            })
     return {"problem": _PROBLEM["p"].name, "seeds": seeds, "budget_ratio": _PROBLEM["ratio"], "summary": summary,
             "runs": [{k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in r.items()} for r in runs],
             "wall_seconds": time.perf_counter() - t0}
 
 
 def markdown(res: dict) -> str:
-    rows = [[s["workers"], f"{s['trials']:.0f}", f"{s['epochs']:.0f}", fmt_mi(s["makespan_h"]),
+    rows = [[s["workers"], "on" if s["backfill"] else "off", f"{s['planned_trials']:.0f}", f"{s['backfill_trials']:.0f}",
+             f"{s['epochs']:.0f}", fmt_mi(s["makespan_h"]),
              f"{100 * s['utilisation']['median']:.1f}%", f"{100 * s['utilisation_saturated']['median']:.2f}%",
-             f"{100 * s['saturated_share']:.0f}%", f"{100 * s['scheduler_load']:.3f}%", fmt(s["ms_per_call"]),
-             fmt_mi(s["time_to_target_h"]), f"{s['wall_seconds']:.1f}"] for s in res["summary"]]
+             f"{100 * s['saturated_share']:.0f}%", f"{100 * s['idle_after_plan_end']:.1f}%",
+             f"{100 * s['scheduler_load']:.3f}%", fmt(s["ms_per_call"]),
+             fmt_mi(s["time_to_target_h"]), fmt_mi(s["final_regret"]), f"{s['wall_seconds']:.1f}"] for s in res["summary"]]
     head = (f"Problem {res['problem']} (epochs of 1.6-30 simulated s), hpopt ASHA with Auto Config at "
             f"expected_time_ratio {res['budget_ratio']:g} for each worker count, {res['seeds']} seed(s); "
-            "medians [IQR] over seeds.\n")
-    return head + table(["workers", "trials", "epochs", "makespan h", "utilisation (whole run)",
-                         "utilisation (saturated phase)", "saturated share of makespan", "scheduler load (max)",
-                         "ms per engine call", "time-to-target h", "wall s/run"], rows)
+            "medians [IQR] over seeds. 'idle after the plan' is the share of W x makespan that workers "
+            "idled after the plan's last trial ended (backfill trials finishing their epoch).\n")
+    return head + table(["workers", "backfill", "planned trials", "backfill trials", "epochs", "makespan h",
+                         "utilisation (whole run)", "utilisation (saturated phase)", "saturated share of makespan",
+                         "idle after the plan", "scheduler load (max)", "ms per engine call", "time-to-target h",
+                         "final regret", "wall s/run"], rows)
 
 
 if __name__ == "__main__":

@@ -93,6 +93,14 @@ def propose(storage: Storage) -> TrialRecord | None:
     is handed out. Call inside ``storage.locked()``."""
     ld = load(storage)
     _raise_if_failed(ld)
+    handed_out = storage.count_trials()
+    if handed_out < ld.plan.num_trials and ld.algorithm.budget_spent(storage):
+        # the budget is spent early: the plan ends at the trials it has, stored
+        # so that progress, the pages and ASHA's backfill all see it
+        ld.meta["plan"] = {**ld.meta["plan"], "num_trials": handed_out,
+                           "planned_trials": ld.meta["plan"].get("planned_trials", ld.plan.num_trials)}
+        storage.save_meta(ld.meta)
+        ld = load(storage)
     new = ld.algorithm.next_trial(storage)
     if new is None:
         if not ld.meta.get("search_over") and storage.count_trials() < ld.plan.num_trials:
@@ -330,16 +338,27 @@ def best_of(values: list[float], mode: str) -> float | None:
 
 
 def best_trial(storage: Storage, mode: str) -> TrialRecord | None:
-    """The best config to recommend: the best score among trials that trained
-    to their last iteration, once any has; before that, among all
-    BEST_CANDIDATE_STATES (running ones included, so a study in progress has a
-    best so far). A trial stopped early scored at low fidelity: its score is
-    not the one a full training gives (benchmarks/RESULTS.md measures the
-    difference). Ties go to the earlier trial."""
+    """The best config to recommend, by its best score, from the first
+    non-empty pool of:
+
+    1. completed trials trained to the study's full length (the most
+       ``iterations`` of any scored trial: ``max_iterations``; with ASHA's
+       backfill, extra trials get fewer);
+    2. any completed trial (a shorter one only counts while no full-length
+       trial has completed);
+    3. every trial in BEST_CANDIDATE_STATES (running ones included, so a study
+       in progress has a best so far).
+
+    A trial stopped early, or a backfill trial trained to a smaller budget,
+    scored at low fidelity: its score is not the one a full training gives
+    (benchmarks/RESULTS.md measures the difference), so it never beats a
+    full-length training. Ties go to the earlier trial."""
     scored = [t for t in storage.trials() if t.best_score is not None and t.state in BEST_CANDIDATE_STATES]
-    pool = [t for t in scored if t.state is TrialState.COMPLETED] or scored
-    if not pool:
+    if not scored:
         return None
+    full = max(t.iterations for t in scored)
+    completed = [t for t in scored if t.state is TrialState.COMPLETED]
+    pool = [t for t in completed if t.iterations == full] or completed or scored
     sign = 1 if mode == "max" else -1
     return max(pool, key=lambda t: (sign * t.best_score, -t.trial_id))
 
@@ -350,7 +369,8 @@ def epochs_spent(storage: Storage) -> float:
 
 
 def progress(storage: Storage) -> float:
-    """Fraction of the planned epochs spent, in [0, 1]; 1.0 once nothing is left to run."""
+    """Fraction of the planned epochs spent, in [0, 1]; 1.0 once nothing is left to run.
+    ASHA's backfill trials (past num_trials) count as spent epochs too."""
     ld = load(storage)
     trials = storage.trials()
     handed_out = len(trials) >= ld.plan.num_trials or ld.meta.get("search_over")

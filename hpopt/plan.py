@@ -6,12 +6,16 @@ Cost model
   ``num_full_iterations`` (N) epochs on the full dataset.
 * One epoch on a subset of ratio ``s`` costs ``c(s) = (1 - p) * s + p`` full epochs,
   ``p = non_pure_train_ratio`` (the fixed part of an epoch: validation, setup...).
-* Planned cost (full trainings) =
-  ``expected_epochs * c(s) / N / min(num_workers, num_trials)``: workers divide wall time.
-* ``bayes_opt``: ``expected_epochs = num_trials * max_iterations``.
+* Planned cost (full trainings) is the study's wall time, ``wall_epochs * c(s) / N``:
+* ``bayes_opt``: ``expected_epochs = num_trials * max_iterations``; every trial trains
+  ``max_iterations`` epochs, so the trials run in ``ceil(num_trials / num_workers)``
+  rounds: ``wall_epochs = ceil(num_trials / num_workers) * max_iterations`` (a last,
+  partial round takes as long as a full one).
 * ``asha``: trial ``i`` runs in bracket ``i % num_brackets``; one trial of a bracket with
   milestones ``m_0 < ... < m_K`` (rungs + [max_iterations]) is expected to train
   ``m_0 + sum_j eta**-j * (m_j - m_{j-1})`` epochs (a fraction 1/eta survives each rung).
+  Trials of any length follow each other on a worker without waiting, so workers divide
+  the epochs: ``wall_epochs = expected_epochs / min(num_workers, num_trials)``.
 
 Invariants of :func:`plan`
 --------------------------
@@ -270,8 +274,14 @@ def plan(search_alg, full_dataset_size, num_full_iterations, *, expected_time_ra
         q, r = divmod(t, nb)   # round robin: trial k runs in bracket k % nb
         return q * prefix[-1] + prefix[r]
 
+    def wall_epochs(t, i):
+        """Epochs of wall time (see the module docstring): bayes_opt runs in rounds."""
+        if bracket_epochs is None:
+            return math.ceil(t / workers) * i
+        return total_epochs(t, i) / min(workers, t)
+
     def cost_of(t, i, s):
-        return total_epochs(t, i) * epoch_cost(s, p) / n_full / min(workers, t)
+        return wall_epochs(t, i) * epoch_cost(s, p) / n_full
 
     if alg == "bayes_opt":
         anchors = [(t_abs, 1, s_min), (t_pref, 1, s_min), (t_start, i_start, s_start),
@@ -317,7 +327,7 @@ def plan(search_alg, full_dataset_size, num_full_iterations, *, expected_time_ra
     def solve_s(t, i, s):
         if user_s is not None or grown(t):
             return s
-        c = budget * n_full * min(workers, t) / total_epochs(t, i)
+        c = budget * n_full / wall_epochs(t, i)
         return min(1.0, max(s_min, (c - p) / (1.0 - p)))
 
     def solve_t(t, i, s, capped=True):
@@ -329,6 +339,10 @@ def plan(search_alg, full_dataset_size, num_full_iterations, *, expected_time_ra
             maxed = i >= i_last and s >= s_last
             hi_t = anchors[-1][0] if maxed else t_end if capped else math.ceil(x) + 1
             ks = list(range(math.floor(x) - 1, math.ceil(x) + 2))
+            if bracket_epochs is None:
+                # bayes_opt runs in rounds of W trials: a full last round costs no more
+                # than a partial one
+                ks += [workers * max(1, math.floor(x / workers)), workers * math.ceil(x / workers)]
             # Up to W trials the round-robin bracket mix, not the count, sets the cost (it
             # is not monotone there): scan them if such a plan could be cheap enough.
             dearest_mix = max(bracket_epochs or [0]) * epoch_cost(s_last, p) / n_full
@@ -340,10 +354,14 @@ def plan(search_alg, full_dataset_size, num_full_iterations, *, expected_time_ra
 
     def solve_i(t, i, s):
         if user_i is None and alg == "bayes_opt" and not grown(t):
-            x = budget * n_full * min(workers, t) / (t * epoch_cost(s, p))
-            for k in {min(max(math.floor(x), 1), i_end), min(max(math.ceil(x), 1), i_end)}:
-                yield t, k, solve_s(t, k, s)
-                yield from solve_t(t, k, solve_s(t, k, s))
+            # epochs trade against rounds of W trials: also try one round fewer, full
+            rounds = math.ceil(t / workers)
+            ts = [t] if user_t is not None else [t] + [min(workers * r, t_end) for r in {max(1, rounds - 1), rounds}]
+            for t in dict.fromkeys(ts):
+                x = budget * n_full / (math.ceil(t / workers) * epoch_cost(s, p))
+                for k in {min(max(math.floor(x), 1), i_end), min(max(math.ceil(x), 1), i_end)}:
+                    yield t, k, solve_s(t, k, s)
+                    yield from solve_t(t, k, solve_s(t, k, s))
 
     stages = (lambda *b: [b, b[:2] + (solve_s(*b),)], solve_t, solve_i,
               lambda *b: solve_t(*b, capped=False))

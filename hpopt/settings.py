@@ -45,6 +45,9 @@ class Settings:
     min_iterations: int | None = None
     reduction_factor: int = 2
     num_brackets: int | None = None
+    #: ASHA: once num_trials are handed out, give idle workers shorter extra
+    #: trials that end before the running ones (see README, "Backfill")
+    backfill: bool = True
     seed: int | None = None
 
     def to_dict(self) -> dict:
@@ -119,6 +122,8 @@ def make_settings(kwargs: dict) -> Settings:
     _check(isinstance(v, str) and v != "", "save_path", "must be a non-empty path string", v)
     v = kw.get("resume", False)
     _check(isinstance(v, bool), "resume", "must be True or False", v)
+    v = kw.get("backfill", True)
+    _check(isinstance(v, bool), "backfill", "must be True or False", v)
     v = kw.get("num_init_trial", 5)
     _check(_is_int(v) and v >= 1, "num_init_trial", "must be an integer >= 1", v)
     v = kw.get("kappa", 2.576)

@@ -12,6 +12,7 @@ starting afresh).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import sys
@@ -85,9 +86,11 @@ class HPO:
                     f"cannot resume: {name} is {getattr(settings, name)!r} but the saved study "
                     f"under {settings.save_path!r} used {saved[name]!r} (pass resume=False to start over)"
                 )
+        # a study saved before an argument existed ran with its default
+        defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
         ignored = [
             name for name, value in settings.to_dict().items()
-            if name not in ("resume", "save_path", "search_space") and saved.get(name) != value
+            if name not in ("resume", "save_path", "search_space") and saved.get(name, defaults[name]) != value
         ]
         if ignored:
             warnings.warn(

@@ -10,11 +10,22 @@ first trial to arrive never waits for company).  Nothing ever waits for other
 trials.  Brackets stagger the first rung (bracket b starts at
 ``min_iterations * eta**b``) so that late bloomers get a longer look; trials
 are spread over brackets round-robin.
+
+Backfill (``backfill=True``, the default): once ``plan.num_trials`` are handed
+out, a parallel study drains while its last trials train on. An idle worker
+then gets an extra trial whose ``iterations`` are the most whole epochs any of
+the plan's running trials is certain to start still (to its next rung, or its
+end), so that at a similar speed per epoch it ends first; rungs below its
+budget apply to it. Backfill trials never extend that bound themselves, and
+one still training when the plan's last trial has ended is stopped at its
+next report. With one process nothing runs when the loop asks, so exactly
+``num_trials`` trials are created, as without backfill.
 """
 from __future__ import annotations
 
+from hpopt.algorithms import tpe
 from hpopt.algorithms.base import Algorithm, NewTrial
-from hpopt.status import Decision
+from hpopt.status import Decision, TrialState
 from hpopt.storage.base import Storage, TrialRecord
 
 
@@ -33,22 +44,98 @@ def continues(signed_score: float, others_signed: list[float], eta: int) -> bool
 class ASHA(Algorithm):
     def next_trial(self, storage: Storage) -> NewTrial | None:
         trial_id = storage.count_trials()
+        iterations = self.plan.max_iterations
         if trial_id >= self.plan.num_trials:
-            return None
-        params = self.unique_sample(storage, self.rng(trial_id))
+            # the plan is handed out: backfill an idle worker while others drain
+            iterations = self.backfill_iterations(storage) if self.settings.backfill else 0
+            if iterations < 1:
+                return None
+        params = tpe.suggest(self, storage, self.rng(trial_id))
         if params is None:
             return None
         return NewTrial(
             params=params,
-            iterations=self.plan.max_iterations,
+            iterations=iterations,
             subset_ratio=self.plan.subset_ratio,
             bracket=trial_id % self.plan.num_brackets,
         )
 
     def milestones(self, trial: TrialRecord) -> list[int]:
-        return list(self.plan.brackets[trial.bracket or 0])
+        """The trial's rung milestones: its bracket's, below its own end (a
+        backfill trial ends before the plan's max_iterations)."""
+        return [m for m in self.plan.brackets[trial.bracket or 0] if m < trial.iterations]
+
+    def certain_epochs(self, trial: TrialRecord) -> int:
+        """Epochs a running or queued trial trains for sure from where it is:
+        up to its next rung milestone (where ASHA may stop it), or to its end."""
+        at = trial.last_iteration if trial.state is TrialState.RUNNING else trial.resume_iteration
+        target = next((m for m in self.milestones(trial) if m > at), trial.iterations)
+        return max(0, target - at)
+
+    def expected_epochs_left(self, trial: TrialRecord) -> float:
+        """Epochs an unfinished trial is expected to train still, in Auto
+        Config's model: a fraction 1/eta of the trials passes each rung."""
+        at = trial.last_iteration if trial.state is TrialState.RUNNING else trial.resume_iteration
+        left, survive, prev = 0.0, 1.0, at
+        for m in self.milestones(trial) + [trial.iterations]:
+            if m > at:
+                left += survive * (m - prev)
+                prev = m
+                survive /= self.plan.reduction_factor
+        return left
+
+    def budget_spent(self, storage: Storage) -> bool:
+        """When Auto Config chose num_trials: True once the epochs trained,
+        plus those the unfinished trials are expected to train, plus half a
+        new trial's, reach the plan's expected epochs (its time budget).
+
+        The plan assumes 1/eta of the trials pass each rung. A sampler that
+        improves over time breaks that: later trials outrank earlier ones, so
+        more pass (with the TPE sampler a study spent a median 1.75x its
+        budget, up to 3.3x; benchmarks/RESULTS.md, part 5). Counting what was
+        really spent keeps the study within its budget; it then has fewer
+        trials than planned. A num_trials the user fixed is kept."""
+        if "num_trials" not in self.plan.auto:
+            return False
+        trials = storage.trials()
+        spent = sum(t.last_iteration for t in trials if t.state is not TrialState.QUEUED)
+        ahead = sum(self.expected_epochs_left(t) for t in trials
+                    if t.state.is_active() or t.state is TrialState.PAUSED)
+        new = TrialRecord(trial_id=len(trials), params={}, iterations=self.plan.max_iterations,
+                          subset_ratio=self.plan.subset_ratio, bracket=len(trials) % self.plan.num_brackets)
+        return spent + ahead + self.expected_epochs_left(new) / 2 >= self.plan.expected_epochs
+
+    def is_backfill(self, trial: TrialRecord) -> bool:
+        """Trials past the plan's num_trials are backfill (ids are handed out in order)."""
+        return trial.trial_id >= self.plan.num_trials
+
+    def _planned(self, storage: Storage) -> list[TrialRecord]:
+        return storage.trials()[: self.plan.num_trials]
+
+    def backfill_iterations(self, storage: Storage) -> int:
+        """The budget of a backfill trial: the most whole epochs a trial of the
+        plan (trial id < num_trials) is certain to start still, so that a new
+        trial at the same speed per epoch ends before it: for a running trial
+        its certain epochs less the one in progress, for a queued one all of
+        them. 0 when no trial of the plan has that much left: nothing to hand out.
+
+        Backfill trials never set the bound: a trial handed 1 epoch stays
+        "certain to train 1 epoch" until it reports, so counting them would
+        let short trials prolong each other without end."""
+        return max((self.certain_epochs(t) - (t.state is TrialState.RUNNING)
+                    for t in self._planned(storage) if t.state.is_active()), default=0)
 
     def on_report(self, storage: Storage, trial: TrialRecord, iteration: int) -> Decision:
+        decision = self._rung_decision(storage, trial, iteration)
+        if (decision is Decision.CONTINUE and self.is_backfill(trial)
+                # newest first: the plan's last trials are the ones still running
+                and all(t.state.is_finished() for t in reversed(self._planned(storage)))):
+            # the plan's trials are done, so is the study: a backfill trial
+            # with slower epochs than theirs does not hold it up
+            return Decision.STOP
+        return decision
+
+    def _rung_decision(self, storage: Storage, trial: TrialRecord, iteration: int) -> Decision:
         if iteration >= trial.iterations:
             return Decision.COMPLETE
         for milestone in self.milestones(trial):

@@ -46,13 +46,19 @@ class Algorithm(abc.ABC):
 
     @abc.abstractmethod
     def next_trial(self, storage: Storage) -> NewTrial | None:
-        """The next trial to run, or None once the planned budget is handed out.
-        Never blocks on other trials."""
+        """The next trial to run, or None when there is nothing to hand out
+        (the planned budget is; ASHA's backfill may add shorter trials past
+        num_trials while others run). Never blocks on other trials."""
 
     @abc.abstractmethod
     def on_report(self, storage: Storage, trial: TrialRecord, iteration: int) -> Decision:
         """Decides after ``trial`` (already updated with this report) reported
         at ``iteration``. May update ``trial`` (e.g. its rungs); the caller saves it."""
+
+    def budget_spent(self, storage: Storage) -> bool:
+        """True when the time budget is spent before ``plan.num_trials`` trials
+        were handed out (the engine then ends the plan at the trials it has)."""
+        return False
 
     def config_extra(self, trial: TrialRecord) -> dict:
         """Algorithm-specific keys of the train config."""

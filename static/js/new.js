@@ -62,6 +62,7 @@
       else body[name] = value;
     }
     if (body.search_alg === "bayes_opt" && $("f-early_stop").value) body.early_stop = $("f-early_stop").value;
+    if (body.search_alg === "asha" && !$("f-backfill").checked) body.backfill = false;
     if ($("f-batch_size_name").value) body.batch_size_name = $("f-batch_size_name").value;
     const space = builder.collect();
     body.search_space = space.spec;

@@ -87,7 +87,9 @@
     $("study-error").textContent = s.error || "";
     const total = Object.values(s.counts || {}).reduce((a, b) => a + b, 0);
     const finished = ["completed", "stopped", "killed", "failed", "lost"].reduce((a, k) => a + ((s.counts || {})[k] || 0), 0);
-    $("kpi-trials").textContent = `${finished} / ${s.plan.num_trials}`;
+    // ASHA's backfill may add shorter trials past the plan's num_trials while the last ones run
+    const extra = Math.max(0, total - s.plan.num_trials);
+    $("kpi-trials").textContent = `${finished} / ${s.plan.num_trials}` + (extra ? ` (+${extra} backfill)` : "");
     $("kpi-running").textContent = String((s.counts || {}).running || 0);
     $("kpi-epochs").textContent = `${hp.num(s.epochs_spent)} / ${hp.num(Math.round(s.epochs_planned))}`;
     if (s.best) {
@@ -135,7 +137,7 @@
       ["auto", (p.auto || []).join(", ") || "none"], ["warnings", (p.warnings || []).join(" ") || null]]);
     const skip = new Set(["search_space", "save_path", "resume", ...(s.algorithm === "asha"
       ? ["num_init_trial", "kappa", "kappa_decay", "kappa_decay_delay", "early_stop"]
-      : ["min_iterations", "reduction_factor", "num_brackets"])]);
+      : ["min_iterations", "reduction_factor", "num_brackets", "backfill"])]);
     kv($("settings-kv"), Object.entries(s.settings).filter(([k]) => !skip.has(k)));
   }
 

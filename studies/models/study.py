@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from hpopt.status import BEST_CANDIDATE_STATES, SCORED_STATES, StudyState, TrialState
@@ -157,11 +158,16 @@ class Study(models.Model):
 
     # -- reading ------------------------------------------------------------------
     def best_trial(self):
-        """The same rule as hpopt.engine.best_trial: completed trials first."""
+        """The same rule as hpopt.engine.best_trial: completed trials trained
+        to the study's full length first (the most iterations of any scored
+        trial; ASHA's backfill trials get fewer), then any completed trial,
+        then every candidate."""
         qs = self.trials.exclude(best_score=None).filter(state__in=[s.value for s in BEST_CANDIDATE_STATES])
         order = "-best_score" if self.mode == "max" else "best_score"
-        completed = qs.filter(state=TrialState.COMPLETED.value).order_by(order, "number").first()
-        return completed or qs.order_by(order, "number").first()
+        full = qs.aggregate(m=Max("iterations"))["m"]
+        completed = qs.filter(state=TrialState.COMPLETED.value)
+        return (completed.filter(iterations=full).order_by(order, "number").first()
+                or completed.order_by(order, "number").first() or qs.order_by(order, "number").first())
 
 
 ACTIVE_OR_PAUSED = (TrialState.QUEUED, TrialState.RUNNING, TrialState.PAUSED)

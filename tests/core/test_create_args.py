@@ -92,7 +92,7 @@ BAD_VALUES = [
     ("batch_size_name", "batch"), ("batch_size_name", "lr"), ("num_trials", 0),
     ("num_trials", 2.5), ("max_iterations", 0), ("expected_time_ratio", 1),
     ("subset_ratio", 0), ("subset_ratio", -0.5), ("non_pure_train_ratio", 1), ("num_workers", 0),
-    ("reduction_factor", 1), ("min_subset_size", 0), ("resume", "yes"), ("seed", -1),
+    ("reduction_factor", 1), ("min_subset_size", 0), ("resume", "yes"), ("backfill", 1), ("backfill", None), ("seed", -1),
     ("search_alg", "random"), ("save_path", ""), ("full_dataset_size", 0),
     ("num_full_iterations", -3), ("search_space", {}),
 ]

@@ -31,7 +31,11 @@ def ref_total_epochs(alg, t, i, p):
 
 
 def ref_cost(alg, t, i, s, p):
+    """Wall time in full trainings: bayes_opt's trials run in rounds of num_workers
+    (each max_iterations long); ASHA's workers divide its epochs."""
     c = (1 - p.non_pure_train_ratio) * s + p.non_pure_train_ratio
+    if alg == "bayes_opt":
+        return math.ceil(t / p.num_workers) * i * c / p.num_full_iterations
     return ref_total_epochs(alg, t, i, p) * c / p.num_full_iterations / min(p.num_workers, t)
 
 
@@ -119,9 +123,10 @@ def test_free_grid_lands_on_budget():
             assert abs(p.cost / p.budget - 1) <= TOL
     # Known corners (all with 100 samples, so subset_ratio is pinned at 1.0):
     #  * N=1, ratio 1.5: one epoch on the full set already costs 2x the budget (x2 algs x3 workers)
-    #  * BO N=5 ratio 1.5 W=1: cost = trials*epochs/5, 2.5 not reachable -> 0.4 (under)
+    #  * BO N=5 ratio 1.5: cost = rounds*epochs/5 (a partial round of W trials costs a
+    #    full one), 2.5 not reachable -> 0.4 (under), for every W (x3 workers)
     #  * ASHA N=5 W=1 ratio 1.5/2: one trial costs 0.425 full trainings -> 0.425/0.85
-    assert len(warned) <= 9, warned
+    assert len(warned) <= 11, warned
     assert len(warned) / len(FREE_GRID) < 0.03
 
 

@@ -151,6 +151,15 @@ def check_asha_quotas(study, trials) -> None:
                 where = f"bracket {bracket} rung {milestone}: trial {trial.number} ({trial.state})"
                 if trial.last_iteration > milestone:
                     assert allowed, f"{where} went past the rung beyond its quota"
-                elif trial.state == TrialState.STOPPED.value:
+                elif trial.state == TrialState.STOPPED.value and not stopped_as_backfill(study, trials, trial):
                     assert not allowed, f"{where} was stopped at the rung although its quota let it continue"
                 recorded.append(sign * score)
+
+
+def stopped_as_backfill(study, trials, trial) -> bool:
+    """ASHA's backfill trials (numbers past num_trials) are also stopped when
+    the plan's own trials have all ended: true for one that ended after them."""
+    planned = trials[: study.plan["num_trials"]]
+    if trial.number < len(planned) or any(t.finished is None for t in planned):
+        return False
+    return trial.finished is not None and trial.finished >= max(t.finished for t in planned)

@@ -41,7 +41,9 @@ def test_eight_workers_race_on_one_study(api, trainers, workers, tmp_path):
     assert study.state == "completed", study.error
 
     trials = list(study.trials.all())
-    assert len(trials) == study.plan["num_trials"]
+    # ASHA's backfill may add shorter trials past num_trials while the last ones run
+    assert len(trials) >= study.plan["num_trials"]
+    assert all(t.iterations < study.plan["max_iterations"] for t in trials[study.plan["num_trials"]:])
     assert {t.state for t in trials} <= {"completed", "stopped"}
     ran_twice = [t.number for t in trials if t.attempt != 1 and not t.resume_iteration]
     assert not ran_twice, f"trials {ran_twice} ran again from scratch"
