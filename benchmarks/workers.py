@@ -168,36 +168,38 @@ class _Best:
 
 class Incumbent:
     """The trial ``engine.best_trial`` would recommend now, kept incrementally:
-    the best among completed trials trained to ``full_iterations``, else among
-    completed ones (backfill trials are shorter), else among every scored
-    trial. Scores per trial only improve and trials never leave these pools
-    here (no OOM, pause or kill in the simulation), so each pool's best is a
-    running maximum."""
+    by final score (the latest report), the best among completed trials
+    trained to ``full_iterations``, else among completed ones (backfill trials
+    are shorter), else among every scored trial. A completed trial's final
+    score never changes and trials never leave these pools here (no OOM,
+    pause or kill in the simulation), so the completed pools keep a running
+    maximum; the last pool (only consulted before any trial completed) is
+    searched when asked."""
 
     def __init__(self, full_iterations: int):
         self.full_iterations = full_iterations
-        self.best: dict[int, float] = {}
-        self.pools = (_Best(), _Best(), _Best())   # completed full-length, completed, scored
+        self.last: dict[int, float] = {}
+        self.pools = (_Best(), _Best())   # completed full-length, completed
         self.trial = None
 
     def _changed(self) -> bool:
         trial = next((p.trial for p in self.pools if p.trial is not None), None)
+        if trial is None and self.last:
+            trial = max(self.last, key=lambda t: (self.last[t], -t))
         changed, self.trial = trial != self.trial, trial
         return changed
 
     def update(self, trial: int, signed: float) -> bool:
-        """Records a signed score (higher is better); True when the incumbent changed."""
-        if signed > self.best.get(trial, -math.inf):
-            self.best[trial] = signed
-            self.pools[2].offer(trial, signed)
+        """Records a trial's latest signed score (higher is better); True when the incumbent changed."""
+        self.last[trial] = signed
         return self._changed()
 
     def complete(self, trial: int, iterations: int) -> bool:
         """The trial trained to its last iteration; True when the incumbent changed."""
-        if trial in self.best:
-            self.pools[1].offer(trial, self.best[trial])
+        if trial in self.last:
+            self.pools[1].offer(trial, self.last[trial])
             if iterations == self.full_iterations:
-                self.pools[0].offer(trial, self.best[trial])
+                self.pools[0].offer(trial, self.last[trial])
         return self._changed()
 
 

@@ -128,6 +128,8 @@ def start(storage: Storage, trial: TrialRecord, owner: str) -> dict:
     trial.attempt += 1
     trial.owner = owner
     trial.last_iteration = trial.resume_iteration
+    if trial.resume_iteration == 0:
+        trial.last_score = None  # from scratch: no report of this attempt yet
     storage.save_trial(trial)
     return train_config(storage, ld, trial)
 
@@ -212,7 +214,7 @@ def _store_and_decide(storage: Storage, trial: TrialRecord, iteration: int, valu
     else:
         # best_score is the best of the stored scores, and one was added
         trial.best_score = best_of([v for v in (trial.best_score, value) if v is not None], ld.settings.mode)
-    trial.last_iteration = iteration
+    trial.last_iteration, trial.last_score = iteration, value
     decision = ld.algorithm.on_report(storage, trial, iteration)
     if decision is Decision.STOP:
         trial.state = TrialState.STOPPED
@@ -276,7 +278,7 @@ def _report_oom(storage: Storage, trial_id: int) -> tuple[Status, str]:
             # a pause asked for before the OOM still holds: wait paused, not queued
             trial.state = TrialState.PAUSED if trial.pending == "pause" else TrialState.QUEUED
             trial.pending = ""
-            trial.rungs, trial.best_score = {}, None
+            trial.rungs, trial.best_score, trial.last_score = {}, None, None
             trial.last_iteration = trial.resume_iteration = 0
             storage.save_trial(trial)
             return Status.CUDAOOM, ""
@@ -337,9 +339,18 @@ def best_of(values: list[float], mode: str) -> float | None:
     return max(values) if mode == "max" else min(values)
 
 
+def final_score(trial: TrialRecord) -> float | None:
+    """What a trial is ranked by for the best config: the score its training
+    ended with (its latest report), as Ray Tune's ``scope="last"`` and
+    Optuna's trial value; the best score for trials stored before hpopt kept it."""
+    return trial.best_score if trial.last_score is None else trial.last_score
+
+
 def best_trial(storage: Storage, mode: str) -> TrialRecord | None:
-    """The best config to recommend, by its best score, from the first
-    non-empty pool of:
+    """The best config to recommend, by its final score (``final_score``:
+    the latest report, not the best epoch: a lucky or overfitted epoch is not
+    what a full training delivers; benchmarks/RESULTS.md measured the
+    difference), from the first non-empty pool of:
 
     1. completed trials trained to the study's full length (the most
        ``iterations`` of any scored trial: ``max_iterations``; with ASHA's
@@ -360,7 +371,7 @@ def best_trial(storage: Storage, mode: str) -> TrialRecord | None:
     completed = [t for t in scored if t.state is TrialState.COMPLETED]
     pool = [t for t in completed if t.iterations == full] or completed or scored
     sign = 1 if mode == "max" else -1
-    return max(pool, key=lambda t: (sign * t.best_score, -t.trial_id))
+    return max(pool, key=lambda t: (sign * final_score(t), -t.trial_id))
 
 
 def epochs_spent(storage: Storage) -> float:

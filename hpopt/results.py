@@ -11,19 +11,21 @@ def _fmt(value) -> str:
 
 
 def format_results(trials: list[TrialRecord], best_id: int | None, mode: str) -> str:
-    """One row per trial: trial, params, best score, iterations run, state;
-    the best trial marked with '*'."""
+    """One row per trial: trial, params, final score (what the best config is
+    ranked by: the latest report), best score, iterations run, state; the best
+    trial marked with '*'."""
     if not trials:
         return "hpopt: no trials yet"
     names = list(trials[0].params)
-    header = ["", "trial", *names, f"best score ({mode})", "iterations", "state"]
+    header = ["", "trial", *names, f"final score ({mode})", "best score", "iterations", "state"]
     rows = [header]
     for t in trials:
-        score = "-" if t.best_score is None else _fmt(t.best_score)
+        final = t.best_score if t.last_score is None else t.last_score
         rows.append([
             "*" if t.trial_id == best_id else "", str(t.trial_id),
             *(_fmt(t.params.get(n)) for n in names),
-            score, f"{t.last_iteration}/{t.iterations}", t.state.value,
+            "-" if final is None else _fmt(final), "-" if t.best_score is None else _fmt(t.best_score),
+            f"{t.last_iteration}/{t.iterations}", t.state.value,
         ])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]

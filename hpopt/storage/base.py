@@ -40,6 +40,9 @@ class TrialRecord:
     last_iteration: int = 0
     #: best raw score so far (mode applied), None before the first report
     best_score: float | None = None
+    #: the score of the latest report (at last_iteration): what the trial's
+    #: training ended with, which ranks it for the best config
+    last_score: float | None = None
     #: ASHA: rung milestone -> the trial's best score when it reached it
     rungs: dict = dataclasses.field(default_factory=dict)
     #: iteration the next attempt starts after (0 = from scratch); set by pause

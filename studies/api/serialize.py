@@ -18,9 +18,14 @@ def trial_dict(t) -> dict:
 
 
 TRIAL_LIST_FIELDS = (
-    "id", "number", "params", "state", "bracket", "rungs", "iterations", "last_iteration", "best_score",
+    "id", "number", "params", "state", "bracket", "rungs", "iterations", "last_iteration", "best_score", "last_score",
     "attempt", "pending", "host", "gpu", "error", "started", "finished", "heartbeat",
 )
+
+
+def _final(trial):
+    """The score the best config is ranked by (hpopt.engine.final_score)."""
+    return trial.best_score if trial.last_score is None else trial.last_score
 
 
 def study_dict(study, with_summary: bool = True) -> dict:
@@ -31,7 +36,8 @@ def study_dict(study, with_summary: bool = True) -> dict:
         "search_space": study.space, "initial_search_space": study.initial_space, "plan": study.plan,
         "parallelism": study.parallelism, "seconds_per_epoch": study.seconds_per_epoch, "error": study.error,
         "created": _iso(study.created), "started": _iso(study.started), "finished": _iso(study.finished),
-        "best": None if best is None else {"trial": best.number, "score": best.best_score, "params": best.params},
+        "best": None if best is None else {"trial": best.number, "score": _final(best), "best_score": best.best_score,
+                                            "params": best.params},
     }
     if with_summary:
         out.update(progress.summary(study))
@@ -45,5 +51,6 @@ def best_config(study) -> dict | None:
     return {
         "study": {"id": study.pk, "name": study.name, "trainer": study.trainer, "algorithm": study.algorithm,
                   "mode": study.mode, "settings": study.settings, "plan": study.plan},
-        "trial": best.number, "score": best.best_score, "iterations": best.last_iteration, "params": best.params,
+        "trial": best.number, "score": _final(best), "best_score": best.best_score,
+        "iterations": best.last_iteration, "params": best.params,
     }

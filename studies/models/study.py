@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Max
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from hpopt.status import BEST_CANDIDATE_STATES, SCORED_STATES, StudyState, TrialState
@@ -163,7 +164,9 @@ class Study(models.Model):
         trial; ASHA's backfill trials get fewer), then any completed trial,
         then every candidate."""
         qs = self.trials.exclude(best_score=None).filter(state__in=[s.value for s in BEST_CANDIDATE_STATES])
-        order = "-best_score" if self.mode == "max" else "best_score"
+        # ranked by the final score (hpopt.engine.final_score)
+        qs = qs.annotate(final=Coalesce("last_score", "best_score"))
+        order = "-final" if self.mode == "max" else "final"
         full = qs.aggregate(m=Max("iterations"))["m"]
         completed = qs.filter(state=TrialState.COMPLETED.value)
         return (completed.filter(iterations=full).order_by(order, "number").first()

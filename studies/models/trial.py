@@ -17,7 +17,7 @@ STATE_CHOICES = [(s.value, s.value) for s in TrialState]
 #: fields copied between the model and the core's TrialRecord
 CORE_FIELDS = (
     "params", "iterations", "subset_ratio", "state", "bracket", "attempt", "last_iteration",
-    "best_score", "rungs", "resume_iteration", "owner", "oom_count", "error", "pending",
+    "best_score", "last_score", "rungs", "resume_iteration", "owner", "oom_count", "error", "pending",
 )
 
 
@@ -33,6 +33,8 @@ class Trial(models.Model):
     attempt = models.PositiveIntegerField(default=0)
     last_iteration = models.PositiveIntegerField(default=0)
     best_score = models.FloatField(null=True, blank=True)
+    #: the latest report's score: what the trial's training ended with (ranks the best config)
+    last_score = models.FloatField(null=True, blank=True)
     rungs = models.JSONField(default=dict, blank=True)
     resume_iteration = models.PositiveIntegerField(default=0)
     owner = models.CharField(max_length=200, blank=True, default="")

@@ -10,10 +10,10 @@ from hpopt.status import TrialState
 from hpopt.storage.base import TrialRecord
 
 
-def record(trial_id, best, state=TrialState.COMPLETED, last=3, **params):
+def record(trial_id, best, state=TrialState.COMPLETED, last=3, final=None, **params):
     return TrialRecord(trial_id=trial_id, params=params or {"lr": 0.01, "opt": "adam"},
                        iterations=3, subset_ratio=1.0, state=state, best_score=best,
-                       last_iteration=last)
+                       last_iteration=last, last_score=final)
 
 
 def rows(text):
@@ -26,7 +26,7 @@ def test_no_trials_says_so():
 
 
 def test_one_row_per_trial_with_params_score_iterations_and_state():
-    trials = [record(0, 0.5, lr=0.001, opt="sgd"),
+    trials = [record(0, 0.5, final=0.4, lr=0.001, opt="sgd"),
               record(1, None, TrialState.RUNNING, last=0, lr=0.01, opt="adam"),
               record(2, 0.75, TrialState.STOPPED, last=1, lr=0.1, opt="rmsprop")]
 
@@ -35,9 +35,9 @@ def test_one_row_per_trial_with_params_score_iterations_and_state():
     header = text.splitlines()[0].split()
     assert header[:3] == ["trial", "lr", "opt"] and "(max)" in header
     assert rows(text) == [
-        ["0", "0.001", "sgd", "0.5", "3/3", "completed"],
-        ["1", "0.01", "adam", "-", "0/3", "running"],
-        ["*", "2", "0.1", "rmsprop", "0.75", "1/3", "stopped"],
+        ["0", "0.001", "sgd", "0.4", "0.5", "3/3", "completed"],
+        ["1", "0.01", "adam", "-", "-", "0/3", "running"],
+        ["*", "2", "0.1", "rmsprop", "0.75", "0.75", "1/3", "stopped"],
     ]
     assert text.splitlines()[-1] == "* best trial: 2"
 
@@ -94,3 +94,23 @@ def test_trials_lists_every_trial_as_plain_values(save_path):
 
     assert [t["trial_id"] for t in listed] == [0, 1, 2]
     assert all(isinstance(t["state"], str) for t in listed)
+
+
+def overfits(config) -> None:
+    """Trial 0 peaks at epoch 1 and then overfits below trial 1, which ends best."""
+    peak, end = {0: (0.9, 0.5), 1: (0.7, 0.8)}.get(config["trial_id"], (0.1, 0.1))
+    for epoch in range(1, config["iterations"] + 1):
+        score = peak if epoch == 1 else end
+        if hpopt.report(config=config, score=score, iteration=epoch) == hpopt.Status.STOP:
+            break
+
+
+def test_the_best_config_is_ranked_by_the_score_training_ended_with(save_path):
+    hpo = create(save_path, search_alg="bayes_opt", num_trials=3, num_init_trial=3, max_iterations=4)
+    run_loop(hpo, overfits)
+
+    best = hpo.get_best_trial()
+
+    assert best["trial_id"] == 1
+    assert (best["last_score"], best["best_score"]) == (0.8, 0.8)
+    assert hpo.trials()[0]["best_score"] == 0.9  # its best epoch, not what its training ended with

@@ -120,3 +120,18 @@ def test_decisions_do_not_wait_for_the_disk_unless_asked(transactional_db, make_
     assert synchronous_commit_in_a_decision(trial.study_id) == "off"
     settings.HPOPT_DURABLE_COMMIT = True
     assert synchronous_commit_in_a_decision(trial.study_id) == "on"
+
+
+def test_the_best_config_is_the_trial_that_ended_best_not_the_best_epoch(api, make_study):
+    study = make_study(**{**STEADY, "parallelism": 2})  # both trials created at the start
+    for number, (peak, end) in enumerate([(0.9, 0.5), (0.7, 0.8)]):
+        trial = study.trials.get(number=number)
+        config = claim(trial)
+        for epoch in range(1, config["iterations"] + 1):
+            hpopt.report(config, peak if epoch == 1 else end, iteration=epoch)
+
+    best = api.get(f"/api/studies/{study.pk}/best-config").json()
+
+    assert (best["trial"], best["score"], best["best_score"]) == (1, 0.8, 0.8)
+    trials = {t["number"]: t for t in api.get(f"/api/studies/{study.pk}").json()["trials"]}
+    assert (trials[0]["best_score"], trials[0]["last_score"]) == (0.9, 0.5)
