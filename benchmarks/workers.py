@@ -79,7 +79,6 @@ def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: f
     calls, busy, drain_from = 0, [], None
     plan = engine.load(storage).plan
     incumbent = Incumbent(plan.max_iterations)
-    backfill_epochs = 0
     params: dict[int, dict] = {}
     runs: dict[int, list] = {}    # trial -> [start time, end time or None, epochs so far]
     spent, time_to_target, end = 0, math.inf, 0.0
@@ -98,7 +97,9 @@ def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: f
         now, _, w, run = heapq.heappop(events)
         if run is None:   # the worker asks for a trial
             config, now = serve(now, lambda: engine.next_sample(storage, f"w{w}"))
-            if drain_from is None and (config is None or config["trial_id"] >= plan.num_trials):
+            # the plan as stored now: ASHA's budget guard may have ended it early
+            planned_now = storage.load_meta()["plan"]["num_trials"]
+            if drain_from is None and (config is None or config["trial_id"] >= planned_now):
                 drain_from = now   # the planned trials are all handed out
             if config is None:
                 end = max(end, now)
@@ -115,7 +116,6 @@ def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: f
             score = float(run["ys"][epoch - 1])
             status, now = serve(now, lambda: engine.report(storage, tid, score, epoch))
             spent += 1
-            backfill_epochs += tid >= plan.num_trials
             runs[tid][2] = epoch
             changed = incumbent.update(tid, problem.better * score)
             if epoch >= config["iterations"]:
@@ -136,6 +136,8 @@ def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: f
         heapq.heappush(events, (now + run["seconds"], seq, w, run))
     makespan = end
     drain_from = drain_from or makespan
+    first_plan, plan = plan, engine.load(storage).plan   # the stored plan's num_trials, after any budget cut
+    backfill_epochs = sum(r[2] for tid, r in runs.items() if tid >= plan.num_trials)
     plan_end = max((r[1] for tid, r in runs.items() if tid < plan.num_trials and r[1] is not None), default=makespan)
     work = sum(b - a for a, b in busy)
     after_plan = sum(max(0.0, b - max(a, plan_end)) for a, b in busy)
@@ -143,7 +145,7 @@ def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: f
     best = engine.best_trial(storage, problem.mode)
     return {
         "workers": workers, "trials": storage.count_trials(), "epochs": spent, "makespan": makespan,
-        "planned_trials": plan.num_trials, "backfill_trials": max(0, storage.count_trials() - plan.num_trials),
+        "planned_trials": plan.num_trials, "auto_planned_trials": first_plan.num_trials, "backfill_trials": max(0, storage.count_trials() - plan.num_trials),
         "backfill_epochs": backfill_epochs, "plan_end": plan_end,
         "idle_share_before_plan_end": (workers * plan_end - (work - after_plan)) / (workers * makespan),
         "idle_share_after_plan_end": (workers * (makespan - plan_end) - after_plan) / (workers * makespan), "final_regret": problem.regret(best.params) if best else math.nan,
@@ -232,6 +234,7 @@ def run(quick: bool = False, problems: dict | None = None) -> dict:
             summary.append({
                 "workers": w, "backfill": backfill, "trials": statistics.fmean(r["trials"] for r in rs),
                 "planned_trials": statistics.fmean(r["planned_trials"] for r in rs),
+                "auto_planned_trials": statistics.fmean(r["auto_planned_trials"] for r in rs),
                 "backfill_trials": statistics.fmean(r["backfill_trials"] for r in rs),
                 "epochs": statistics.fmean(r["epochs"] for r in rs),
                 "makespan_h": med_iqr(r["makespan"] / 3600 for r in rs),
@@ -251,7 +254,8 @@ def run(quick: bool = False, problems: dict | None = None) -> dict:
 
 
 def markdown(res: dict) -> str:
-    rows = [[s["workers"], "on" if s["backfill"] else "off", f"{s['planned_trials']:.0f}", f"{s['backfill_trials']:.0f}",
+    rows = [[s["workers"], "on" if s["backfill"] else "off",
+             f"{s['planned_trials']:.0f} of {s['auto_planned_trials']:.0f}", f"{s['backfill_trials']:.0f}",
              f"{s['epochs']:.0f}", fmt_mi(s["makespan_h"]),
              f"{100 * s['utilisation']['median']:.1f}%", f"{100 * s['utilisation_saturated']['median']:.2f}%",
              f"{100 * s['saturated_share']:.0f}%", f"{100 * s['idle_after_plan_end']:.1f}%",
@@ -260,7 +264,8 @@ def markdown(res: dict) -> str:
     head = (f"Problem {res['problem']} (epochs of 1.6-30 simulated s), hpopt ASHA with Auto Config at "
             f"expected_time_ratio {res['budget_ratio']:g} for each worker count, {res['seeds']} seed(s); "
             "medians [IQR] over seeds. 'idle after the plan' is the share of W x makespan that workers "
-            "idled after the plan's last trial ended (backfill trials finishing their epoch).\n")
+            "idled after the plan's last trial ended (backfill trials finishing their epoch). 'planned "
+            "trials': the plan's trials after ASHA's budget guard, of those Auto Config planned.\n")
     return head + table(["workers", "backfill", "planned trials", "backfill trials", "epochs", "makespan h",
                          "utilisation (whole run)", "utilisation (saturated phase)", "saturated share of makespan",
                          "idle after the plan", "scheduler load (max)", "ms per engine call", "time-to-target h",
