@@ -84,26 +84,41 @@ class ASHA(Algorithm):
                 survive /= self.plan.reduction_factor
         return left
 
+    def fresh_trial_epochs(self, trial_id: int) -> float:
+        """Epochs a new trial is expected to train in Auto Config's model."""
+        new = TrialRecord(trial_id=trial_id, params={}, iterations=self.plan.max_iterations,
+                          subset_ratio=self.plan.subset_ratio, bracket=trial_id % self.plan.num_brackets)
+        return self.expected_epochs_left(new)
+
+    def budget_allowance(self) -> float:
+        """Epochs the plan's model misses by construction: the first trial of
+        each bracket always continues (nothing to rank it against), so it
+        trains to the end instead of its expected share."""
+        return sum(self.plan.max_iterations - self.fresh_trial_epochs(b) for b in range(self.plan.num_brackets))
+
     def budget_spent(self, storage: Storage) -> bool:
         """When Auto Config chose num_trials: True once the epochs trained,
         plus those the unfinished trials are expected to train, plus half a
-        new trial's, reach the plan's expected epochs (its time budget).
+        new trial's, reach the plan's expected epochs (its time budget) plus
+        ``budget_allowance()``.
 
         The plan assumes 1/eta of the trials pass each rung. A sampler that
         improves over time breaks that: later trials outrank earlier ones, so
         more pass (with the TPE sampler a study spent a median 1.75x its
         budget, up to 3.3x; benchmarks/RESULTS.md, part 5). Counting what was
         really spent keeps the study within its budget; it then has fewer
-        trials than planned. A num_trials the user fixed is kept."""
+        trials than planned. The allowance keeps a small study from being cut
+        to one trial because its very first trial trained to the end (with a
+        budget of one full training on one worker, the first trial alone
+        spends it). A num_trials the user fixed is kept."""
         if "num_trials" not in self.plan.auto:
             return False
         trials = storage.trials()
         spent = sum(t.last_iteration for t in trials if t.state is not TrialState.QUEUED)
         ahead = sum(self.expected_epochs_left(t) for t in trials
                     if t.state.is_active() or t.state is TrialState.PAUSED)
-        new = TrialRecord(trial_id=len(trials), params={}, iterations=self.plan.max_iterations,
-                          subset_ratio=self.plan.subset_ratio, bracket=len(trials) % self.plan.num_brackets)
-        return spent + ahead + self.expected_epochs_left(new) / 2 >= self.plan.expected_epochs
+        limit = self.plan.expected_epochs + self.budget_allowance()
+        return spent + ahead + self.fresh_trial_epochs(len(trials)) / 2 >= limit
 
     def is_backfill(self, trial: TrialRecord) -> bool:
         """Trials past the plan's num_trials are backfill (ids are handed out in order)."""
