@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import BEST_LOG_LR, create, run_loop, small_space, stored
+from conftest import BEST_LOG_LR, create, loss, run_loop, small_space, stored, train
 
 import hpopt
 from hpopt.algorithms import tpe
@@ -235,5 +235,4 @@ def test_asha_with_a_seed_repeats_its_configs(tmp_path):
 
 
 def _train_loss(config):
-    from conftest import loss, train
     return train(config, loss)
