@@ -59,14 +59,14 @@ class DbStorage(Storage):
             # columns inside the lock go through save_meta, which refreshes it.
             local = self._local
             local.meta = sql.lock_study(self.study_id)
-            local.depth, local.pks, local.reported = 1, {}, set()
+            local.depth, local.pks, local.reported, local.trials = 1, {}, set(), None
             try:
                 yield
                 # a score stored without its trial being saved after it
                 for pk in local.reported:
                     sql.touch_last_report(pk)
             finally:
-                local.depth, local.pks, local.reported, local.meta = 0, {}, set(), None
+                local.depth, local.pks, local.reported, local.meta, local.trials = 0, {}, set(), None, None
 
     def retrying(self, block):
         """Runs ``block()`` again after a transient database error, closing the
@@ -119,10 +119,22 @@ class DbStorage(Storage):
         return Trial.objects.filter(study_id=self.study_id)
 
     def trials(self) -> list[TrialRecord]:
-        return [t.to_record() for t in self._trials().order_by("number")]
+        # one read per lock: a hand-out asks several times (the budget guard,
+        # the sampler, backfill); this storage's own writes drop the copy
+        cached = getattr(self._local, "trials", None)
+        if cached is not None:
+            return list(cached)
+        records = [t.to_record() for t in self._trials().order_by("number")]
+        if getattr(self._local, "depth", 0):
+            self._local.trials = records
+        return list(records)
+
+    def _forget_trials(self) -> None:
+        self._local.trials = None
 
     def count_trials(self) -> int:
-        return self._trials().count()
+        cached = getattr(self._local, "trials", None)
+        return len(cached) if cached is not None else self._trials().count()
 
     def all_params(self) -> list[dict]:
         return list(self._trials().values_list("params", flat=True))
@@ -138,11 +150,13 @@ class DbStorage(Storage):
         return record
 
     def add_trial(self, record: TrialRecord) -> TrialRecord:
+        self._forget_trials()
         record.trial_id = self.count_trials()
         Trial.objects.create(study_id=self.study_id, number=record.trial_id, **Trial.fields_from_record(record))
         return record
 
     def save_trial(self, record: TrialRecord) -> None:
+        self._forget_trials()
         pks = getattr(self._local, "pks", None) or {}
         pk = pks.get(record.trial_id)
         if pk is None:
@@ -208,6 +222,7 @@ class DbStorage(Storage):
         return os.path.join(root, f"study-{self.study_id}", f"trial-{trial_id}")
 
     def delete(self) -> None:
+        self._forget_trials()
         self._trials().delete()
 
 

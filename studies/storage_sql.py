@@ -27,6 +27,22 @@ META_COLUMNS = ("settings", "initial_space", "space", "plan", "error", "created"
 JSON_META = ("settings", "initial_space", "space", "plan")
 
 
+def _cursor():
+    """A cursor for one hot-path statement. On PostgreSQL, psycopg's own
+    server-binding cursor: its parameters travel apart from the SQL, so
+    psycopg prepares a statement it has run 5 times and PostgreSQL stops
+    parsing and planning it again (Django's cursors bind on the client, which
+    rules that out). It runs on Django's connection, in Django's transaction.
+    Elsewhere (SQLite), and while Django logs queries (DEBUG, a test counting
+    them), Django's cursor: the same statements, bound on the client."""
+    if connection.vendor != "postgresql" or connection.queries_logged:
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
 def _prep(model, name: str, value):
     return model._meta.get_field(name).get_db_prep_save(value, connection)
 
@@ -57,7 +73,7 @@ def lock_study(study_id: int) -> dict | None:
     """Locks the study's row (PostgreSQL: FOR UPDATE; SQLite's IMMEDIATE
     transaction holds the database already) and returns its meta, as
     DbStorage.load_meta does; None when there is no such study."""
-    with connection.cursor() as cur:
+    with _cursor() as cur:
         if connection.vendor == "postgresql" and not settings.HPOPT_DURABLE_COMMIT:
             # the commit need not wait for the WAL flush (see HPOPT_DURABLE_COMMIT)
             cur.execute("SET LOCAL synchronous_commit TO OFF")
@@ -84,7 +100,7 @@ def _get_trial_sql() -> str:
 
 def get_trial(study_id: int, number: int) -> tuple[int, TrialRecord] | None:
     """(row pk, record) of the study's trial ``number``, or None."""
-    with connection.cursor() as cur:
+    with _cursor() as cur:
         cur.execute(_get_trial_sql(), [study_id, number])
         row = cur.fetchone()
     if row is None:
@@ -114,14 +130,14 @@ def save_trial(pk: int, record: TrialRecord, last_report: bool) -> int:
     finished = record.state.is_finished()
     values += [now] if finished else []
     values += [now] if last_report else []
-    with connection.cursor() as cur:
+    with _cursor() as cur:
         cur.execute(_save_trial_sql(finished, last_report), values + [pk])
         return cur.rowcount
 
 
 def touch_last_report(pk: int) -> None:
     f = Trial._meta.get_field
-    with connection.cursor() as cur:
+    with _cursor() as cur:
         cur.execute(f"UPDATE {Trial._meta.db_table} SET {f('last_report').column} = %s "
                     f"WHERE {Trial._meta.pk.column} = %s", [_prep(Trial, "last_report", timezone.now()), pk])
 
@@ -147,7 +163,7 @@ def add_score(study_id: int, trial_pk: int, iteration: int, value: float) -> boo
     iteration (then its row is new: see DbStorage.add_score)."""
     q = _score_sql()
     row = [study_id, trial_pk, iteration, value, _prep(Score, "created", timezone.now())]
-    with connection.cursor() as cur:
+    with _cursor() as cur:
         cur.execute(q["insert_new"], row)
         if cur.fetchone() is not None:
             return False  # the common case: a new iteration, one statement
