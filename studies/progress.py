@@ -12,13 +12,19 @@ from hpopt.status import TrialState
 ACTIVE = (TrialState.QUEUED.value, TrialState.RUNNING.value)
 
 
-def state_counts(study) -> dict:
-    rows = study.trials.values("state").annotate(n=Count("id"))
-    return {r["state"]: r["n"] for r in rows}
+def state_totals(study) -> dict:
+    """{state: (trials, epochs trained)} in one query (the live pages poll it)."""
+    rows = study.trials.values("state").annotate(n=Count("id"), s=Sum("last_iteration"))
+    return {r["state"]: (r["n"], r["s"] or 0) for r in rows}
 
 
-def epochs_spent(study) -> int:
-    return study.trials.exclude(state=TrialState.QUEUED.value).aggregate(s=Sum("last_iteration"))["s"] or 0
+def state_counts(study, totals: dict | None = None) -> dict:
+    return {state: n for state, (n, _) in (totals or state_totals(study)).items()}
+
+
+def epochs_spent(study, totals: dict | None = None) -> int:
+    """Epochs trained by every trial that ran (a queued re-run's old progress does not count)."""
+    return sum(s for state, (_, s) in (totals or state_totals(study)).items() if state != TrialState.QUEUED.value)
 
 
 def observed_epoch_seconds(study, sample: int = 50) -> float | None:
@@ -47,7 +53,7 @@ def _milestones(brackets: list, bracket) -> list:
     return brackets[bracket] if bracket is not None and bracket < len(brackets) else []
 
 
-def committed_epochs(study) -> float:
+def committed_epochs(study, totals: dict | None = None) -> float:
     """Epochs the study will certainly still train: every unfinished trial up
     to its next decision (its next rung, or its end), and the trials the plan
     has not created yet at the plan's per-trial average.
@@ -62,7 +68,7 @@ def committed_epochs(study) -> float:
     rows = study.trials.filter(state__in=[TrialState.QUEUED.value, TrialState.RUNNING.value, TrialState.PAUSED.value])
     for last, iterations, bracket in rows.values_list("last_iteration", "iterations", "bracket"):
         total += certain_epochs(last, iterations, _milestones(brackets, bracket))
-    created = study.trials.count()
+    created = sum(n for n, _ in totals.values()) if totals is not None else study.trials.count()
     missing = max(0, int(plan.get("num_trials") or 0) - created)
     if missing and plan.get("num_trials"):
         total += missing * float(plan["expected_epochs"]) / plan["num_trials"]
@@ -79,9 +85,10 @@ def summary(study) -> dict:
     their epochs count as spent, and the plan's trials bound the end."""
     plan = study.plan
     planned = max(float(plan.get("expected_epochs") or 0), 1e-9)
-    spent = epochs_spent(study)
+    totals = state_totals(study)
+    spent = epochs_spent(study, totals)
     ended = study.study_state.is_finished()
-    remaining = 0.0 if ended else max(planned - spent, committed_epochs(study))
+    remaining = 0.0 if ended else max(planned - spent, committed_epochs(study, totals))
     if study.state == "completed":
         progress = 1.0
     else:
@@ -102,5 +109,5 @@ def summary(study) -> dict:
     return {
         "progress": progress, "epochs_spent": spent, "epochs_planned": planned,
         "epochs_remaining": remaining, "seconds_per_epoch_observed": per_epoch, "eta_seconds": eta,
-        "counts": state_counts(study),
+        "counts": state_counts(study, totals),
     }

@@ -167,7 +167,9 @@ class Study(models.Model):
         # ranked by the final score (hpopt.engine.final_score)
         qs = qs.annotate(final=Coalesce("last_score", "best_score"))
         order = "-final" if self.mode == "max" else "final"
-        full = qs.aggregate(m=Max("iterations"))["m"]
+        # the plan's max_iterations is the most any trial gets (as the engine's
+        # "most iterations of a scored trial"), without a scan of every trial
+        full = self.plan.get("max_iterations") or qs.aggregate(m=Max("iterations"))["m"]
         completed = qs.filter(state=TrialState.COMPLETED.value)
         return (completed.filter(iterations=full).order_by(order, "number").first()
                 or completed.order_by(order, "number").first() or qs.order_by(order, "number").first())
