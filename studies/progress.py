@@ -6,6 +6,7 @@ import statistics
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from hpopt.algorithms.asha import certain_epochs
 from hpopt.plan import epoch_cost
 from hpopt.status import TrialState
 
@@ -41,12 +42,6 @@ def observed_epoch_seconds(study, sample: int = 50) -> float | None:
         if epochs > 0:
             per_epoch.append((end - started).total_seconds() / epochs)
     return statistics.median(per_epoch) if per_epoch else None
-
-
-def certain_epochs(last: int, iterations: int, milestones) -> int:
-    """Epochs a trial at iteration ``last`` trains for sure: up to its next
-    rung milestone below its end (where ASHA may stop it), or to its end."""
-    return max(0, next((m for m in milestones if last < m < iterations), iterations) - last)
 
 
 def _milestones(brackets: list, bracket) -> list:

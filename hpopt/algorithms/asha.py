@@ -34,6 +34,13 @@ def rung_quota(recorded: int, eta: int) -> int:
     return max(1, recorded // eta)
 
 
+def certain_epochs(at: int, iterations: int, milestones) -> int:
+    """Epochs a trial at iteration ``at`` trains for sure: up to its next rung
+    milestone below its end (where ASHA may stop it), or to its end. The
+    dashboard's ETA uses it too (studies/progress.py)."""
+    return max(0, next((m for m in milestones if at < m < iterations), iterations) - at)
+
+
 def continues(signed_score: float, others_signed: list[float], eta: int) -> bool:
     """True when ``signed_score`` ranks inside the rung's quota (higher is better).
     Ties rank in the trial's favour."""
@@ -69,8 +76,7 @@ class ASHA(Algorithm):
         """Epochs a running or queued trial trains for sure from where it is:
         up to its next rung milestone (where ASHA may stop it), or to its end."""
         at = trial.last_iteration if trial.state is TrialState.RUNNING else trial.resume_iteration
-        target = next((m for m in self.milestones(trial) if m > at), trial.iterations)
-        return max(0, target - at)
+        return certain_epochs(at, trial.iterations, self.milestones(trial))
 
     def expected_epochs_left(self, trial: TrialRecord) -> float:
         """Epochs an unfinished trial is expected to train still, in Auto

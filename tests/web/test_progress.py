@@ -32,7 +32,7 @@ def test_progress_stays_below_one_while_work_is_committed(make_study):
 
 
 def test_certain_epochs_stop_at_the_next_rung_below_the_trials_end():
-    from studies.progress import certain_epochs
+    from hpopt.algorithms.asha import certain_epochs
 
     assert certain_epochs(0, 8, [1, 2, 4]) == 1
     assert certain_epochs(4, 8, [1, 2, 4]) == 4
