@@ -339,10 +339,12 @@ def best_of(values: list[float], mode: str) -> float | None:
     return max(values) if mode == "max" else min(values)
 
 
-def final_score(trial: TrialRecord) -> float | None:
+def final_score(trial) -> float | None:
     """What a trial is ranked by for the best config: the score its training
     ended with (its latest report), as Ray Tune's ``scope="last"`` and
-    Optuna's trial value; the best score for trials stored before hpopt kept it."""
+    Optuna's trial value; the best score for trials stored before hpopt kept it.
+    ``trial``: a TrialRecord, or anything with ``best_score`` and ``last_score``
+    (the dashboard's Trial rows)."""
     return trial.best_score if trial.last_score is None else trial.last_score
 
 

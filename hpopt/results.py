@@ -1,6 +1,7 @@
 """The results table of ``print_results()``."""
 from __future__ import annotations
 
+from hpopt.engine import final_score
 from hpopt.storage.base import TrialRecord
 
 
@@ -20,7 +21,7 @@ def format_results(trials: list[TrialRecord], best_id: int | None, mode: str) ->
     header = ["", "trial", *names, f"final score ({mode})", "best score", "iterations", "state"]
     rows = [header]
     for t in trials:
-        final = t.best_score if t.last_score is None else t.last_score
+        final = final_score(t)
         rows.append([
             "*" if t.trial_id == best_id else "", str(t.trial_id),
             *(_fmt(t.params.get(n)) for n in names),

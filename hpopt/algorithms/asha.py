@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from hpopt.algorithms import tpe
 from hpopt.algorithms.base import Algorithm, NewTrial
+from hpopt.plan import asha_trial_epochs
 from hpopt.status import Decision, TrialState
 from hpopt.storage.base import Storage, TrialRecord
 
@@ -72,16 +73,21 @@ class ASHA(Algorithm):
         backfill trial ends before the plan's max_iterations)."""
         return [m for m in self.plan.brackets[trial.bracket or 0] if m < trial.iterations]
 
+    @staticmethod
+    def _position(trial: TrialRecord) -> int:
+        """The iteration an unfinished trial trains on from: where a running
+        one is, where a queued or paused one will start after."""
+        return trial.last_iteration if trial.state is TrialState.RUNNING else trial.resume_iteration
+
     def certain_epochs(self, trial: TrialRecord) -> int:
         """Epochs a running or queued trial trains for sure from where it is:
         up to its next rung milestone (where ASHA may stop it), or to its end."""
-        at = trial.last_iteration if trial.state is TrialState.RUNNING else trial.resume_iteration
-        return certain_epochs(at, trial.iterations, self.milestones(trial))
+        return certain_epochs(self._position(trial), trial.iterations, self.milestones(trial))
 
     def expected_epochs_left(self, trial: TrialRecord) -> float:
         """Epochs an unfinished trial is expected to train still, in Auto
         Config's model: a fraction 1/eta of the trials passes each rung."""
-        at = trial.last_iteration if trial.state is TrialState.RUNNING else trial.resume_iteration
+        at = self._position(trial)
         left, survive, prev = 0.0, 1.0, at
         for m in self.milestones(trial) + [trial.iterations]:
             if m > at:
@@ -92,9 +98,8 @@ class ASHA(Algorithm):
 
     def fresh_trial_epochs(self, trial_id: int) -> float:
         """Epochs a new trial is expected to train in Auto Config's model."""
-        new = TrialRecord(trial_id=trial_id, params={}, iterations=self.plan.max_iterations,
-                          subset_ratio=self.plan.subset_ratio, bracket=trial_id % self.plan.num_brackets)
-        return self.expected_epochs_left(new)
+        rungs = self.plan.brackets[trial_id % self.plan.num_brackets]
+        return asha_trial_epochs(rungs, self.plan.max_iterations, self.plan.reduction_factor)
 
     def budget_allowance(self) -> float:
         """Epochs the plan's model misses by construction: the first trial of

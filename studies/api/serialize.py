@@ -1,6 +1,7 @@
 """Plain dicts for the JSON API and the pages."""
 from __future__ import annotations
 
+from hpopt.engine import final_score
 from studies import progress
 
 
@@ -23,11 +24,6 @@ TRIAL_LIST_FIELDS = (
 )
 
 
-def _final(trial):
-    """The score the best config is ranked by (hpopt.engine.final_score)."""
-    return trial.best_score if trial.last_score is None else trial.last_score
-
-
 def study_dict(study, with_summary: bool = True) -> dict:
     best = study.best_trial()
     out = {
@@ -36,7 +32,7 @@ def study_dict(study, with_summary: bool = True) -> dict:
         "search_space": study.space, "initial_search_space": study.initial_space, "plan": study.plan,
         "parallelism": study.parallelism, "seconds_per_epoch": study.seconds_per_epoch, "error": study.error,
         "created": _iso(study.created), "started": _iso(study.started), "finished": _iso(study.finished),
-        "best": None if best is None else {"trial": best.number, "score": _final(best), "best_score": best.best_score,
+        "best": None if best is None else {"trial": best.number, "score": final_score(best), "best_score": best.best_score,
                                             "params": best.params},
     }
     if with_summary:
@@ -51,6 +47,6 @@ def best_config(study) -> dict | None:
     return {
         "study": {"id": study.pk, "name": study.name, "trainer": study.trainer, "algorithm": study.algorithm,
                   "mode": study.mode, "settings": study.settings, "plan": study.plan},
-        "trial": best.number, "score": _final(best), "best_score": best.best_score,
+        "trial": best.number, "score": final_score(best), "best_score": best.best_score,
         "iterations": best.last_iteration, "params": best.params,
     }

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Max
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -169,7 +168,7 @@ class Study(models.Model):
         order = "-final" if self.mode == "max" else "final"
         # the plan's max_iterations is the most any trial gets (as the engine's
         # "most iterations of a scored trial"), without a scan of every trial
-        full = self.plan.get("max_iterations") or qs.aggregate(m=Max("iterations"))["m"]
+        full = self.plan["max_iterations"]
         completed = qs.filter(state=TrialState.COMPLETED.value)
         return (completed.filter(iterations=full).order_by(order, "number").first()
                 or completed.order_by(order, "number").first() or qs.order_by(order, "number").first())
