@@ -88,3 +88,22 @@ def create_study(settings: dict, name: str = "bench"):
     if errors:
         raise ValueError(errors)
     return Study.objects.create_study(owner, cleaned)
+
+
+def part_main(in_child, run, markdown) -> None:
+    """The command line of a part that benchmarks the databases in children:
+    with ``--db URL`` this process is the child and prints
+    ``in_child(url, quick)`` as JSON; without, it runs the part (``run``) and
+    prints its Markdown."""
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", help="inside the child: the DATABASE_URL to benchmark")
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    if args.db:
+        print(json.dumps(in_child(args.db, args.quick)))
+        return
+    res = run(args.quick)
+    print(markdown(res))
+    print(f"\n{res['wall_seconds']:.0f} s")

@@ -22,8 +22,6 @@ to there, rung records; bayes_opt: 20 scores each).
 """
 from __future__ import annotations
 
-import argparse
-import json
 import tempfile
 import time
 
@@ -31,6 +29,7 @@ import numpy as np
 
 import hpopt
 from benchmarks.common import fmt, latency_stats, quiet, table
+from benchmarks.djangodb import part_main
 from hpopt import engine
 from hpopt.status import TrialState
 from hpopt.storage.base import TrialRecord
@@ -240,16 +239,7 @@ def markdown(res: dict) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--db", help="inside the child: the DATABASE_URL to benchmark")
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args()
-    if args.db:
-        print(json.dumps(db_backend(args.db, args.quick)))
-        return
-    res = run(args.quick)
-    print(markdown(res))
-    print(f"\n{res['wall_seconds']:.0f} s")
+    part_main(db_backend, run, markdown)
 
 
 if __name__ == "__main__":

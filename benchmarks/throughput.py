@@ -11,7 +11,6 @@ and no trial may have been handed to two workers.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing
 import os
@@ -22,6 +21,7 @@ import numpy as np
 
 import hpopt
 from benchmarks.common import fmt, latency_stats, quiet, table
+from benchmarks.djangodb import part_main
 
 WORKERS = (1, 4, 8)
 QUICK_WORKERS = (4,)
@@ -135,16 +135,7 @@ def markdown(res: dict) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--db")
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args()
-    if args.db:
-        print(json.dumps(db_child(args.quick)))
-        return
-    res = run(args.quick)
-    print(markdown(res))
-    print(f"\n{res['wall_seconds']:.0f} s")
+    part_main(lambda url, quick: db_child(quick), run, markdown)
 
 
 if __name__ == "__main__":
