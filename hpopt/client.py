@@ -24,9 +24,12 @@ def report(config: dict, score, iteration: int | None = None) -> Status:
 
     ``iteration`` (1-based) defaults to one past the trial's last report.
     A NaN, infinite or non-numeric score raises ValueError and stores nothing.
+    A report from an attempt that is no longer the trial's current one (it
+    was paused and resumed, or given up as lost and run again) stores
+    nothing and answers STOP.
     """
     storage, trial_id = _target(config)
-    return engine.report(storage, trial_id, score, iteration)
+    return engine.report(storage, trial_id, score, iteration, attempt=config.get("attempt"))
 
 
 def reportOOM(config: dict) -> Status:  # noqa: N802 - the guide's spelling
@@ -34,7 +37,7 @@ def reportOOM(config: dict) -> Status:  # noqa: N802 - the guide's spelling
     smaller batch size when ``batch_size_name`` was given. Raises HpoError
     when even the smallest batch size failed."""
     storage, trial_id = _target(config)
-    return engine.report_oom(storage, trial_id)
+    return engine.report_oom(storage, trial_id, attempt=config.get("attempt"))
 
 
 report_oom = reportOOM

@@ -1,7 +1,7 @@
 """The results table of ``print_results()``."""
 from __future__ import annotations
 
-from hpopt.engine import final_score
+from hpopt.best import final_score
 from hpopt.storage.base import TrialRecord
 
 

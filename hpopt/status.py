@@ -76,6 +76,16 @@ SCORED_STATES = frozenset({TrialState.COMPLETED, TrialState.STOPPED})
 BEST_CANDIDATE_STATES = SCORED_STATES | {TrialState.RUNNING, TrialState.PAUSED}
 
 
+class Pending(str, enum.Enum):
+    """A control waiting for a running trial's next report (a kill needs no
+    waiting: the trial's state changes at once)."""
+
+    #: nothing is waiting
+    NONE = ""
+    #: pause at the next report, keeping the progress made
+    PAUSE = "pause"
+
+
 class StudyState(str, enum.Enum):
     """Life cycle of a study: draft -> running <-> paused -> completed | killed | failed."""
 

@@ -18,10 +18,12 @@ import socket
 import sys
 import warnings
 
-from hpopt import engine
+from hpopt import best, controls, engine, progress
 from hpopt.errors import HpoError
 from hpopt.plan import Plan
+from hpopt.results import format_results
 from hpopt.settings import Settings, make_settings
+from hpopt.snapshot import Meta
 from hpopt.storage.base import Storage
 from hpopt.storage.file import FileStorage
 from hpopt.status import TrialState
@@ -63,17 +65,18 @@ class HPO:
     def __init__(self, settings: Settings, storage: Storage):
         self.storage = storage
         self.owner = _owner()
-        self._handed_out: set[int] = set()
-        with storage.locked():
-            meta = storage.load_meta()
-            if meta is not None and settings.resume:
-                self._check_resumable(meta, settings)
+        #: trial id -> attempt of the trials this object handed out
+        self._handed_out: dict[int, int] = {}
+        with storage.locked() as raw:
+            if raw is not None and settings.resume:
+                self._check_resumable(raw, settings)
                 self._requeue_interrupted()
+                meta = Meta.from_dict(raw)
             else:
                 storage.delete()
-                storage.save_meta(engine.new_meta(settings))
-            ld = engine.load(storage)
-        self.settings, self.plan = ld.settings, ld.plan
+                meta = Meta.new(settings)
+                storage.save_meta(meta.to_dict())
+        self.settings, self.plan = meta.settings, meta.plan
         for message in self.plan.warnings:
             warnings.warn(f"hpopt Auto Config: {message}", UserWarning, stacklevel=3)
 
@@ -108,37 +111,40 @@ class HPO:
     def _requeue_interrupted(self) -> None:
         for t in self.storage.trials():
             if t.state is TrialState.RUNNING and not _owner_alive(t.owner):
-                engine.requeue(self.storage, t.trial_id, keep_progress=False)
+                controls.requeue(self.storage, t.trial_id, keep_progress=False, attempt=t.attempt)
 
     # -- the guide's loop ----------------------------------------------------------
     def get_next_sample(self) -> dict | None:
         """The next train config, or None when the search is over. Never blocks.
         A trial this object handed out earlier and whose trainer returned
         without being told STOP ends here (completed if it reported)."""
-        for trial_id in sorted(self._handed_out):
-            engine.finish(self.storage, trial_id)
+        for trial_id, attempt in sorted(self._handed_out.items()):
+            engine.finish(self.storage, trial_id, attempt)
         self._handed_out.clear()
         config = engine.next_sample(self.storage, self.owner)
         if config is not None:
-            self._handed_out.add(config["trial_id"])
+            self._handed_out[config["trial_id"]] = config["attempt"]
         return config
 
     # -- results -----------------------------------------------------------------
+    def _best(self, trials):
+        return best.best_trial(trials, self.settings.mode, self.plan.max_iterations)
+
     def get_best_config(self) -> dict | None:
-        """Params of the best trial (mode respected), or None before any score."""
+        """Params of the best trial (hpopt.best's rule), or None before any score."""
         with self.storage.locked():
-            best = engine.best_trial(self.storage, self.settings.mode)
-        return dict(best.params) if best else None
+            found = self._best(self.storage.trials())
+        return dict(found.params) if found else None
 
     def get_best_trial(self) -> dict | None:
         with self.storage.locked():
-            best = engine.best_trial(self.storage, self.settings.mode)
-        return best.to_dict() if best else None
+            found = self._best(self.storage.trials())
+        return found.to_dict() if found else None
 
     def get_progress(self) -> float:
-        """Fraction of the planned budget spent, 0.0 .. 1.0."""
-        with self.storage.locked():
-            return engine.progress(self.storage)
+        """Fraction of the planned budget spent, 0.0 .. 1.0 (hpopt.progress's rule)."""
+        with self.storage.locked() as raw:
+            return progress.of_trials(Meta.from_dict(raw), self.storage.trials()).fraction
 
     def get_plan(self) -> Plan:
         return self.plan
@@ -148,10 +154,8 @@ class HPO:
             return [t.to_dict() for t in self.storage.trials()]
 
     def print_results(self, file=None) -> None:
-        from hpopt.results import format_results
-
         with self.storage.locked():
             trials = self.storage.trials()
-            best = engine.best_trial(self.storage, self.settings.mode)
-        print(format_results(trials, best.trial_id if best else None, self.settings.mode),
+        found = self._best(trials)
+        print(format_results(trials, found.trial_id if found else None, self.settings.mode),
               file=file or sys.stdout)

@@ -127,11 +127,17 @@ def _worker_envs(gpus: str, count: int) -> list[dict]:
     return [{"CUDA_VISIBLE_DEVICES": ""} for _ in range(count)]
 
 
+def _start_sweeper(sup) -> None:
+    """The sweeper loop (runner.sweeper): one per host is plenty, and safe."""
+    sup.start(_manage("hpopt_sweep"), restart=True)
+
+
 def cmd_worker(args) -> int:
     sup = Supervisor()
     sup.add(_ensure_redis())
     for env in _worker_envs(args.gpus, args.count):
         sup.start(_manage("hpopt_worker"), env, restart=True)
+    _start_sweeper(sup)
     return sup.wait()
 
 
@@ -140,6 +146,7 @@ def cmd_serve(args) -> int:
     sup.add(_ensure_redis())
     subprocess.run(_manage("migrate", "--noinput", "-v", "0"), check=True, cwd=str(ROOT))
     sup.start(_manage("runserver", f"{args.host}:{args.port}", "--noreload"))
+    _start_sweeper(sup)
     return sup.wait()
 
 
@@ -169,6 +176,7 @@ def cmd_demo(args) -> int:
     password, study = prepare_demo()
     for env in _worker_envs("none", args.workers):
         sup.start(_manage("hpopt_worker"), env, restart=True)
+    _start_sweeper(sup)
     sup.start(_manage("runserver", f"127.0.0.1:{args.port}", "--noreload"))
     print(
         f"\n  hpopt demo: http://127.0.0.1:{args.port}/studies/{study.pk}/\n"

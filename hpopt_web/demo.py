@@ -1,8 +1,19 @@
-"""What ``hpopt-web demo`` sets up in the database before it starts processes."""
+"""What ``hpopt-web demo`` sets up in the database before it starts processes.
+Imported once Django is set up (hpopt_web.cli)."""
 from __future__ import annotations
 
 import secrets
 import socket
+
+from django.contrib.auth import get_user_model
+
+from examples import digits
+from hpopt.registry import registered_trainers
+from hpopt.status import StudyState
+from runner.models import Trainer
+from studies import control
+from studies.models import Study
+from studies.validation import validate_study
 
 DEMO_STUDY_NAME = "digits demo (ASHA)"
 
@@ -11,21 +22,13 @@ def prepare_demo():
     """Records this host's trainers, gives the user ``admin`` a new one-time
     password, and creates and starts a demo ASHA study unless one is running.
     Returns (password, study)."""
-    from django.contrib.auth import get_user_model
-
-    from examples import digits
-    from hpopt.registry import registered_trainers
-    from runner.models import Trainer
-    from studies.models import Study
-    from studies.validation import validate_study
-
     Trainer.record(registered_trainers().values(), socket.gethostname())
     User = get_user_model()
     admin, _ = User.objects.get_or_create(username="admin", defaults={"is_staff": True, "is_superuser": True})
     password = secrets.token_urlsafe(9)
     admin.set_password(password)
     admin.save()
-    study = Study.objects.filter(name=DEMO_STUDY_NAME, state="running").first()
+    study = Study.objects.filter(name=DEMO_STUDY_NAME, state=StudyState.RUNNING.value).first()
     if study is None:
         cleaned, errors = validate_study(
             {
@@ -38,5 +41,5 @@ def prepare_demo():
         )
         if errors:
             raise RuntimeError(f"demo study is invalid: {errors}")
-        study = Study.objects.create_study(admin, cleaned)
+        study = control.create(admin, cleaned)
     return password, study

@@ -17,6 +17,11 @@ class RunnerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        # models and what uses them can be imported once the app registry is ready
+        from runner.dispatch import RQDispatcher
+        from studies import dispatch
+
+        dispatch.register(RQDispatcher())
         IMPORT_ERRORS.update(load_trainer_modules())
 
 

@@ -1,10 +1,16 @@
-"""The RQ job that runs one trial: ``run_trial(trial_pk)``.
+"""The RQ job that runs one trial: ``run_trial(trial_pk, job_id)``.
 
-It takes the trial (queued -> running) under the study's lock, runs the
-registered trainer with the train config (the trainer's ``hpopt.report()``
-goes to the database through the same engine), keeps the trial's heartbeat
-fresh from a thread, stores stdout, stderr and any traceback with the trial,
-and finally gives the study's free slot to the next trial.
+It takes the trial (queued -> running, a new attempt) under the study's
+lock if the trial is still waiting for this very job, runs the registered
+trainer with the train config (the trainer's ``hpopt.report()`` goes to the
+database through the same engine), keeps the trial's heartbeat fresh from a
+thread, stores stdout, stderr and any traceback with the trial, and finally
+gives the study's free slot to the next trial.
+
+Fencing: everything this job writes after the start is conditional on the
+attempt it started (heartbeats, the log, the end) or on its job id (letting
+go of the trial), so a job that outlives its attempt (the trial was paused
+and resumed on another worker meanwhile) changes nothing.
 """
 from __future__ import annotations
 
@@ -24,8 +30,13 @@ from django.utils import timezone
 from hpopt import engine
 from hpopt.errors import HpoError
 from hpopt.registry import get_trainer
-from hpopt.status import TrialState
-from runner.scheduling import WAITING_PREFIX
+from hpopt.snapshot import Meta
+from hpopt.status import StudyState, TrialState
+from runner.models import Worker, WorkerState
+from runner.sweeper import WAITING_PREFIX
+from studies.control import fill_slots
+from studies.models import Study, Trial
+from studies.storage import DbStorage
 
 log = logging.getLogger("hpopt.runner")
 LOG_LIMIT = 200_000  # characters of output kept per trial (the tail)
@@ -59,43 +70,44 @@ def worker_name() -> str:
     return os.environ.get("HPOPT_WORKER_NAME") or f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_trial(trial_pk: int) -> str:
-    from runner.scheduling import fill_slots
-    from studies.models import Trial
-    from studies.storage import DbStorage
+def _take(storage: DbStorage, trial_pk: int, job_id: str) -> dict | None:
+    """queued -> running under the study's lock, if the trial waits for this
+    job and its study runs: the train config, or None."""
+    with storage.locked() as raw:
+        trial = Trial.objects.get(pk=trial_pk)
+        study_state = Study.objects.filter(pk=trial.study_id).values_list("state", flat=True).get()
+        if (trial.state != TrialState.QUEUED.value or trial.job_id != job_id
+                or study_state != StudyState.RUNNING.value):
+            Trial.objects.filter(pk=trial_pk, job_id=job_id).exclude(state=TrialState.RUNNING.value).update(job_id="")
+            return None
+        config = engine.start(storage, Meta.from_dict(raw), trial.to_record(), worker_name())
+        Trial.objects.of_attempt(trial_pk, config["attempt"]).update(
+            host=socket.gethostname(), gpu=os.environ.get("CUDA_VISIBLE_DEVICES", ""),
+            heartbeat=timezone.now(), traceback="",
+        )
+        # it runs now: a note that no worker offered its trainer is history
+        Trial.objects.filter(pk=trial_pk, error__startswith=WAITING_PREFIX).update(error="")
+        return config
 
+
+def run_trial(trial_pk: int, job_id: str) -> str:
+    """Runs the trial if it still waits for job ``job_id`` (this job's own id)."""
     close_old_connections()
     trial = Trial.objects.select_related("study").filter(pk=trial_pk).first()
     if trial is None:
         return "gone"
     storage = DbStorage(trial.study_id)
 
-    def take():
-        """queued -> running under the study's lock: the train config, or None."""
-        with storage.locked():
-            trial.refresh_from_db()
-            if trial.state != TrialState.QUEUED.value or trial.study.state != "running":
-                Trial.objects.filter(pk=trial_pk, state__in=["queued", "paused"]).update(job_id="")
-                return None
-            config = engine.start(storage, trial.to_record(), worker_name())
-            Trial.objects.filter(pk=trial_pk).update(
-                host=socket.gethostname(), gpu=os.environ.get("CUDA_VISIBLE_DEVICES", ""),
-                started=timezone.now(), heartbeat=timezone.now(), traceback="",
-            )
-            # it runs now: a note that no worker offered its trainer is history
-            Trial.objects.filter(pk=trial_pk, error__startswith=WAITING_PREFIX).update(error="")
-            return config
-
     def release():
-        Trial.objects.filter(pk=trial_pk).exclude(state="running").update(job_id="")
+        Trial.objects.filter(pk=trial_pk, job_id=job_id).exclude(state=TrialState.RUNNING.value).update(job_id="")
         _set_worker_trial(None)
         fill_slots(trial.study_id)
 
     # the database may restart under a worker: each step retries (see DbStorage.retrying)
     try:
-        config = storage.retrying(take)
+        config = storage.retrying(lambda: _take(storage, trial_pk, job_id))
         if config is None:
-            return f"skipped ({trial.state})"
+            return "skipped"
         storage.retrying(lambda: _set_worker_trial(trial_pk))
         outcome = _run(trial, storage, config)
     finally:
@@ -104,14 +116,14 @@ def run_trial(trial_pk: int) -> str:
 
 
 def _run(trial, storage, config) -> str:
-    from studies.models import Trial
-
+    attempt = config["attempt"]
+    mine = Trial.objects.filter(pk=trial.pk, attempt=attempt)  # this attempt's writes only
     try:
         info = get_trainer(trial.study.trainer)
     except KeyError as exc:  # not registered on this worker: nothing is imported, nothing runs
         message = str(exc.args[0]) if exc.args else str(exc)  # the registry's, without KeyError's quotes
-        state = engine.finish(storage, trial.number, error=message)
-        storage.retrying(lambda: Trial.objects.filter(pk=trial.pk).update(traceback=message))
+        state = engine.finish(storage, trial.number, attempt, error=message)
+        storage.retrying(lambda: mine.update(traceback=message))
         return TrialState(state).value
 
     stop = threading.Event()
@@ -120,40 +132,38 @@ def _run(trial, storage, config) -> str:
     def log_so_far() -> str:
         return (out.buffer_.getvalue() + err.buffer_.getvalue())[-LOG_LIMIT:]
 
-    beat = threading.Thread(target=_heartbeat, args=(trial.pk, stop, log_so_far), daemon=True)
+    beat = threading.Thread(target=_heartbeat, args=(trial.pk, attempt, stop, log_so_far), daemon=True)
     beat.start()
     tb = ""
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             info.func(config)
-        state = engine.finish(storage, trial.number)
+        state = engine.finish(storage, trial.number, attempt)
     except HpoError as exc:  # e.g. even the smallest batch size ran out of memory
         tb = traceback.format_exc()
-        state = engine.finish(storage, trial.number, error=str(exc))
+        state = engine.finish(storage, trial.number, attempt, error=str(exc))
     except Exception as exc:  # noqa: BLE001 - any trainer failure ends as a failed trial
         tb = traceback.format_exc()
         if is_cuda_oom(exc):
             try:
-                engine.report_oom(storage, trial.number)
+                engine.report_oom(storage, trial.number, attempt)
                 state = TrialState.QUEUED
             except HpoError as oom_exc:
-                state = engine.finish(storage, trial.number, error=str(oom_exc))
+                state = engine.finish(storage, trial.number, attempt, error=str(oom_exc))
         else:
-            state = engine.finish(storage, trial.number, error=f"{type(exc).__name__}: {exc}")
+            state = engine.finish(storage, trial.number, attempt, error=f"{type(exc).__name__}: {exc}")
     finally:
         stop.set()
         beat.join(timeout=5)
         kept = {"log": log_so_far(), **({"traceback": tb} if tb else {})}
-        storage.retrying(lambda: Trial.objects.filter(pk=trial.pk).update(**kept))
+        storage.retrying(lambda: mine.update(**kept))
     return TrialState(state).value
 
 
-def _heartbeat(trial_pk: int, stop: threading.Event, log_so_far) -> None:
+def _heartbeat(trial_pk: int, attempt: int, stop: threading.Event, log_so_far) -> None:
     """Beats while the trainer runs, and saves its output so far with each
-    beat when it grew: a kill ends the work horse at once (RQ's stop-job), so
-    run_trial's own final save never happens then."""
-    from studies.models import Trial
-
+    beat when it grew: a kill ends the work horse at once (RQ's stop-job),
+    so run_trial's own final save never happens then."""
     interval = max(1.0, settings.HPOPT_HEARTBEAT_TIMEOUT / 4)
     saved = ""
     while not stop.wait(interval):
@@ -163,15 +173,13 @@ def _heartbeat(trial_pk: int, stop: threading.Event, log_so_far) -> None:
             text = log_so_far()
             if text != saved:
                 fields["log"] = saved = text
-            Trial.objects.filter(pk=trial_pk, state=TrialState.RUNNING.value).update(**fields)
+            Trial.objects.of_attempt(trial_pk, attempt).update(**fields)
         except Exception as exc:  # noqa: BLE001 - a database blip must not kill the trial
             log.warning("heartbeat failed for trial %s: %s", trial_pk, exc)
     connection.close()  # this thread's own connection
 
 
 def _set_worker_trial(trial_pk) -> None:
-    from runner.models import Worker, WorkerState
-
     name = os.environ.get("HPOPT_WORKER_NAME")
     if name:
         Worker.objects.filter(name=name).update(

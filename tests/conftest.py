@@ -139,12 +139,12 @@ def make_study(alice):
 
     def make(owner=None, **overrides):
         from hpopt.registry import registered_trainers
-        from studies.models import Study
+        from studies import control
         from studies.validation import validate_study
 
         cleaned, errors = validate_study(study_data(**overrides), set(registered_trainers()))
         assert not errors, errors
-        return Study.objects.create_study(owner or alice, cleaned)
+        return control.create(owner or alice, cleaned)
 
     return make
 
@@ -164,7 +164,7 @@ def trainer_queues(conn):
     from rq import Queue
 
     from hpopt.registry import registered_trainers
-    from runner.scheduling import queue_name
+    from runner.dispatch import queue_name
 
     return [Queue(queue_name(name), connection=conn) for name in sorted(registered_trainers())]
 
@@ -274,18 +274,19 @@ class WorkerProcess:
 
 
 class Workers:
-    """Starts ``manage.py hpopt_worker`` processes on the test database."""
+    """Starts ``manage.py hpopt_worker`` processes on the test database, and
+    with the first of them the deployment's sweeper (``manage.py
+    hpopt_sweep``, with that worker's environment), as ``hpopt-web worker``
+    does."""
 
     def __init__(self, tmp_path: Path):
         self.tmp_path = tmp_path
         self.started: list[WorkerProcess] = []
+        self.sweeper: WorkerProcess | None = None
 
-    def start(self, name: str | None = None, wait: bool = True, **env) -> WorkerProcess:
+    def _spawn(self, name: str, command: list[str], env: dict) -> WorkerProcess:
         from django.conf import settings
 
-        from runner.models import Worker
-
-        name = name or f"test-worker-{len(self.started)}-{uuid.uuid4().hex[:6]}"
         full_env = {
             **os.environ, "DJANGO_SETTINGS_MODULE": "hpopt_web.test_settings", "DATABASE_URL": database_url(),
             "REDIS_URL": settings.REDIS_URL, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": "", "HPOPT_TRAINERS": "tests.trainers",
@@ -294,10 +295,19 @@ class Workers:
         log_path = self.tmp_path / f"{name}.log"
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, str(ROOT / "manage.py"), "hpopt_worker", "--name", name],
+                [sys.executable, str(ROOT / "manage.py"), *command],
                 cwd=str(ROOT), env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
-        worker = WorkerProcess(name, proc, log_path)
+        return WorkerProcess(name, proc, log_path)
+
+    def start(self, name: str | None = None, wait: bool = True, **env) -> WorkerProcess:
+        from runner.models import Worker
+
+        if self.sweeper is None:
+            self.sweeper = self._spawn("sweeper", ["hpopt_sweep"], env)
+        name = name or f"test-worker-{len(self.started)}-{uuid.uuid4().hex[:6]}"
+        worker = self._spawn(name, ["hpopt_worker", "--name", name], env)
+        proc = worker.proc
         self.started.append(worker)
         if wait:
             # registered in the database, and listening (RQ registers it in Redis)
@@ -309,13 +319,16 @@ class Workers:
         return worker
 
     def logs(self) -> str:
-        return "\n".join(f"--- {w.name} ---\n{w.log()[-4000:]}" for w in self.started)
+        return "\n".join(f"--- {w.name} ---\n{w.log()[-4000:]}" for w in self.processes())
+
+    def processes(self) -> list[WorkerProcess]:
+        return self.started + ([self.sweeper] if self.sweeper else [])
 
     def stop_all(self) -> None:
-        for w in self.started:
+        for w in self.processes():
             if w.proc.poll() is None:
                 kill_hard(w.proc.pid)
-        for w in self.started:
+        for w in self.processes():
             try:
                 w.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -347,12 +360,13 @@ def claim(trial, owner: str = "test-worker") -> dict:
     running, under the study's lock) and returns its train config, so a test
     can report through the real ``hpopt.report()`` step by step."""
     from hpopt import engine
+    from hpopt.snapshot import Meta
     from studies.storage import DbStorage
 
     storage = DbStorage(trial.study_id)
-    with storage.locked():
+    with storage.locked() as meta:
         trial.refresh_from_db()
-        config = engine.start(storage, trial.to_record(), owner)
+        config = engine.start(storage, Meta.from_dict(meta), trial.to_record(), owner)
     trial.refresh_from_db()
     return config
 

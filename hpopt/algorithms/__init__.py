@@ -1,13 +1,14 @@
-"""Search algorithms. ``build(settings, space, plan)`` picks one by name."""
+"""Search algorithms. ``build(meta)`` picks one by the plan's name."""
 from hpopt.algorithms.asha import ASHA
-from hpopt.algorithms.base import Algorithm, NewTrial
+from hpopt.algorithms.base import Algorithm, NewTrial, Outcome
 from hpopt.algorithms.bayes import BayesOpt
 
 ALGORITHM_CLASSES = {"bayes_opt": BayesOpt, "asha": ASHA}
 
 
-def build(settings, space, plan) -> Algorithm:
-    return ALGORITHM_CLASSES[plan.search_alg](settings, space, plan)
+def build(meta) -> Algorithm:
+    """The algorithm of a study (an hpopt.snapshot.Meta)."""
+    return ALGORITHM_CLASSES[meta.plan.search_alg](meta.settings, meta.space, meta.plan)
 
 
-__all__ = ["Algorithm", "NewTrial", "ASHA", "BayesOpt", "build", "ALGORITHM_CLASSES"]
+__all__ = ["Algorithm", "NewTrial", "Outcome", "ASHA", "BayesOpt", "build", "ALGORITHM_CLASSES"]

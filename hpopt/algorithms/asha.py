@@ -24,10 +24,11 @@ next report. With one process nothing runs when the loop asks, so exactly
 from __future__ import annotations
 
 from hpopt.algorithms import tpe
-from hpopt.algorithms.base import Algorithm, NewTrial
+from hpopt.algorithms.base import Algorithm, NewTrial, Outcome
 from hpopt.plan import asha_trial_epochs
+from hpopt.snapshot import Needs, Snapshot
 from hpopt.status import Decision, TrialState
-from hpopt.storage.base import Storage, TrialRecord
+from hpopt.storage.base import TrialRecord
 
 
 def rung_quota(recorded: int, eta: int) -> int:
@@ -37,9 +38,14 @@ def rung_quota(recorded: int, eta: int) -> int:
 
 def certain_epochs(at: int, iterations: int, milestones) -> int:
     """Epochs a trial at iteration ``at`` trains for sure: up to its next rung
-    milestone below its end (where ASHA may stop it), or to its end. The
-    dashboard's ETA uses it too (studies/progress.py)."""
+    milestone below its end (where ASHA may stop it), or to its end."""
     return max(0, next((m for m in milestones if at < m < iterations), iterations) - at)
+
+
+def position(trial: TrialRecord) -> int:
+    """The iteration an unfinished trial trains on from: where a running one
+    is, where a queued or paused one will start after."""
+    return trial.last_iteration if trial.state is TrialState.RUNNING else trial.resume_iteration
 
 
 def continues(signed_score: float, others_signed: list[float], eta: int) -> bool:
@@ -49,16 +55,22 @@ def continues(signed_score: float, others_signed: list[float], eta: int) -> bool
     return rank <= rung_quota(len(others_signed) + 1, eta)
 
 
+def rung_scores(trials, bracket, milestone: int, exclude: int) -> list[float]:
+    """Scores recorded at one rung of one bracket by trials other than ``exclude``."""
+    return [t.rungs[milestone] for t in trials
+            if t.bracket == bracket and milestone in t.rungs and t.trial_id != exclude]
+
+
 class ASHA(Algorithm):
-    def next_trial(self, storage: Storage) -> NewTrial | None:
-        trial_id = storage.count_trials()
+    def next_trial(self, snap: Snapshot) -> NewTrial | None:
+        trial_id = len(snap.trials)
         iterations = self.plan.max_iterations
         if trial_id >= self.plan.num_trials:
             # the plan is handed out: backfill an idle worker while others drain
-            iterations = self.backfill_iterations(storage) if self.settings.backfill else 0
+            iterations = self.backfill_iterations(snap.trials) if self.settings.backfill else 0
             if iterations < 1:
                 return None
-        params = tpe.suggest(self, storage, self.rng(trial_id))
+        params = tpe.suggest(self, snap.trials, self.rng(trial_id))
         if params is None:
             return None
         return NewTrial(
@@ -73,21 +85,15 @@ class ASHA(Algorithm):
         backfill trial ends before the plan's max_iterations)."""
         return [m for m in self.plan.brackets[trial.bracket or 0] if m < trial.iterations]
 
-    @staticmethod
-    def _position(trial: TrialRecord) -> int:
-        """The iteration an unfinished trial trains on from: where a running
-        one is, where a queued or paused one will start after."""
-        return trial.last_iteration if trial.state is TrialState.RUNNING else trial.resume_iteration
-
     def certain_epochs(self, trial: TrialRecord) -> int:
         """Epochs a running or queued trial trains for sure from where it is:
         up to its next rung milestone (where ASHA may stop it), or to its end."""
-        return certain_epochs(self._position(trial), trial.iterations, self.milestones(trial))
+        return certain_epochs(position(trial), trial.iterations, self.milestones(trial))
 
     def expected_epochs_left(self, trial: TrialRecord) -> float:
         """Epochs an unfinished trial is expected to train still, in Auto
         Config's model: a fraction 1/eta of the trials passes each rung."""
-        at = self._position(trial)
+        at = position(trial)
         left, survive, prev = 0.0, 1.0, at
         for m in self.milestones(trial) + [trial.iterations]:
             if m > at:
@@ -107,7 +113,7 @@ class ASHA(Algorithm):
         trains to the end instead of its expected share."""
         return sum(self.plan.max_iterations - self.fresh_trial_epochs(b) for b in range(self.plan.num_brackets))
 
-    def budget_spent(self, storage: Storage) -> bool:
+    def budget_spent(self, snap: Snapshot) -> bool:
         """When Auto Config chose num_trials: True once the epochs trained,
         plus those the unfinished trials are expected to train, plus half a
         new trial's, reach the plan's expected epochs (its time budget) plus
@@ -115,16 +121,15 @@ class ASHA(Algorithm):
 
         The plan assumes 1/eta of the trials pass each rung. A sampler that
         improves over time breaks that: later trials outrank earlier ones, so
-        more pass (with the TPE sampler a study spent a median 1.75x its
-        budget, up to 3.3x; benchmarks/RESULTS.md, part 5). Counting what was
-        really spent keeps the study within its budget; it then has fewer
-        trials than planned. The allowance keeps a small study from being cut
-        to one trial because its very first trial trained to the end (with a
-        budget of one full training on one worker, the first trial alone
-        spends it). A num_trials the user fixed is kept."""
+        more pass (benchmarks/RESULTS.md, part 5, measures how much). Counting
+        what was really spent keeps the study within its budget; it then has
+        fewer trials than planned. The allowance keeps a small study from
+        being cut to one trial because its very first trial trained to the
+        end (with a budget of one full training on one worker, the first
+        trial alone spends it). A num_trials the user fixed is kept."""
         if "num_trials" not in self.plan.auto:
             return False
-        trials = storage.trials()
+        trials = snap.trials
         spent = sum(t.last_iteration for t in trials if t.state is not TrialState.QUEUED)
         ahead = sum(self.expected_epochs_left(t) for t in trials
                     if t.state.is_active() or t.state is TrialState.PAUSED)
@@ -135,10 +140,7 @@ class ASHA(Algorithm):
         """Trials past the plan's num_trials are backfill (ids are handed out in order)."""
         return trial.trial_id >= self.plan.num_trials
 
-    def _planned(self, storage: Storage) -> list[TrialRecord]:
-        return storage.trials()[: self.plan.num_trials]
-
-    def backfill_iterations(self, storage: Storage) -> int:
+    def backfill_iterations(self, trials) -> int:
         """The budget of a backfill trial: the most whole epochs a trial of the
         plan (trial id < num_trials) is certain to start still, so that a new
         trial at the same speed per epoch ends before it: for a running trial
@@ -149,33 +151,42 @@ class ASHA(Algorithm):
         "certain to train 1 epoch" until it reports, so counting them would
         let short trials prolong each other without end."""
         return max((self.certain_epochs(t) - (t.state is TrialState.RUNNING)
-                    for t in self._planned(storage) if t.state.is_active()), default=0)
+                    for t in trials[: self.plan.num_trials] if t.state.is_active()), default=0)
 
-    def on_report(self, storage: Storage, trial: TrialRecord, iteration: int) -> Decision:
-        decision = self._rung_decision(storage, trial, iteration)
-        if (decision is Decision.CONTINUE and self.is_backfill(trial)
+    def _new_milestones(self, trial: TrialRecord, iteration: int) -> list[int]:
+        """Rungs this report reaches that the trial has no decision at yet (a
+        re-run passes its rungs again, decided before)."""
+        return [m for m in self.milestones(trial) if m <= iteration and m not in trial.rungs]
+
+    def report_needs(self, trial: TrialRecord, iteration: int) -> Needs:
+        if iteration >= trial.iterations:
+            return Needs()
+        return Needs(trials=bool(self._new_milestones(trial, iteration)) or self.is_backfill(trial))
+
+    def on_report(self, snap: Snapshot, trial: TrialRecord, iteration: int) -> Outcome:
+        outcome = self._rung_decision(snap, trial, iteration)
+        if (outcome.decision is Decision.CONTINUE and self.is_backfill(trial)
                 # newest first: the plan's last trials are the ones still running
-                and all(t.state.is_finished() for t in reversed(self._planned(storage)))):
+                and all(t.state.is_finished() for t in reversed(snap.trials[: self.plan.num_trials]))):
             # the plan's trials are done, so is the study: a backfill trial
             # with slower epochs than theirs does not hold it up
-            return Decision.STOP
-        return decision
+            return Outcome(Decision.STOP, outcome.rungs)
+        return outcome
 
-    def _rung_decision(self, storage: Storage, trial: TrialRecord, iteration: int) -> Decision:
+    def _rung_decision(self, snap: Snapshot, trial: TrialRecord, iteration: int) -> Outcome:
         if iteration >= trial.iterations:
-            return Decision.COMPLETE
-        for milestone in self.milestones(trial):
-            if milestone > iteration:
-                break
-            if milestone in trial.rungs:
-                continue  # decided before (a re-run passes its rungs again)
-            trial.rungs[milestone] = trial.best_score
-            others = storage.rung_scores(trial.bracket, milestone, exclude=trial.trial_id)
-            if not continues(
-                self.sign * trial.best_score, [self.sign * s for s in others], self.plan.reduction_factor
-            ):
-                return Decision.STOP
-        return Decision.CONTINUE
+            return Outcome(Decision.COMPLETE)
+        reached = self._new_milestones(trial, iteration)
+        if not reached:
+            return Outcome(Decision.CONTINUE)
+        rungs = dict(trial.rungs)
+        for milestone in reached:
+            rungs[milestone] = trial.best_score
+            others = rung_scores(snap.trials, trial.bracket, milestone, exclude=trial.trial_id)
+            if not continues(self.sign * trial.best_score, [self.sign * s for s in others],
+                             self.plan.reduction_factor):
+                return Outcome(Decision.STOP, rungs)
+        return Outcome(Decision.CONTINUE, rungs)
 
     def config_extra(self, trial: TrialRecord) -> dict:
         return {"bracket": trial.bracket, "rungs": self.milestones(trial)}

@@ -1,9 +1,11 @@
 """The algorithm seam: suggest the next trial, decide on each report.
 
-An algorithm holds no state of its own between calls: every method reads what
-it needs from the storage it is handed (inside the storage's lock), so any
-process can take the next decision and a restart loses nothing.  Decisions are
-returned as :class:`hpopt.status.Decision` values, never acted on here.
+An algorithm holds no state of its own between calls and never talks to a
+storage: each method receives a :class:`hpopt.snapshot.Snapshot` (the values
+the engine loaded inside the storage's lock) and returns its decision as
+values (:class:`NewTrial`, :class:`Outcome`), never acting on it. So any
+process can take the next decision, a restart loses nothing, and tests call
+the methods with snapshots built by hand.
 """
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ import numpy as np
 
 from hpopt.plan import Plan
 from hpopt.settings import Settings
+from hpopt.snapshot import Needs, Snapshot
 from hpopt.space import SearchSpace
 from hpopt.status import Decision
-from hpopt.storage.base import Storage, TrialRecord
+from hpopt.storage.base import TrialRecord
 
 
 @dataclasses.dataclass
@@ -27,6 +30,15 @@ class NewTrial:
     iterations: int
     subset_ratio: float
     bracket: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """An algorithm's answer to a report: its decision, and the trial's ASHA
+    rungs when this report recorded one (None: unchanged)."""
+
+    decision: Decision
+    rungs: dict | None = None
 
 
 class Algorithm(abc.ABC):
@@ -45,17 +57,24 @@ class Algorithm(abc.ABC):
         return np.random.default_rng([self.settings.seed, trial_id])
 
     @abc.abstractmethod
-    def next_trial(self, storage: Storage) -> NewTrial | None:
-        """The next trial to run, or None when there is nothing to hand out
-        (the planned budget is; ASHA's backfill may add shorter trials past
-        num_trials while others run). Never blocks on other trials."""
+    def next_trial(self, snap: Snapshot) -> NewTrial | None:
+        """The next trial to run, from a snapshot with every trial, or None
+        when there is nothing to hand out (the planned budget is; ASHA's
+        backfill may add shorter trials past num_trials while others run).
+        Never blocks on other trials."""
+
+    def report_needs(self, trial: TrialRecord, iteration: int) -> Needs:
+        """What on_report reads for this report beyond ``trial`` itself (a
+        report is the hot path: most decide from the trial alone)."""
+        return Needs()
 
     @abc.abstractmethod
-    def on_report(self, storage: Storage, trial: TrialRecord, iteration: int) -> Decision:
-        """Decides after ``trial`` (already updated with this report) reported
-        at ``iteration``. May update ``trial`` (e.g. its rungs); the caller saves it."""
+    def on_report(self, snap: Snapshot, trial: TrialRecord, iteration: int) -> Outcome:
+        """Decides after ``trial`` (already updated with this report's score)
+        reported at ``iteration``; ``snap`` holds what report_needs asked for
+        (``snap.trials`` has the trials as they were before this report)."""
 
-    def budget_spent(self, storage: Storage) -> bool:
+    def budget_spent(self, snap: Snapshot) -> bool:
         """True when the time budget is spent before ``plan.num_trials`` trials
         were handed out (the engine then ends the plan at the trials it has)."""
         return False
@@ -64,16 +83,15 @@ class Algorithm(abc.ABC):
         """Algorithm-specific keys of the train config."""
         return {}
 
-    def unique_sample(self, storage: Storage, rng: np.random.Generator, tries: int = 200) -> dict | None:
-        """A random config not tried before, or None when the space seems exhausted.
-
-        Only a space of grid and choice values can repeat a config; with a
-        continuous parameter a repeat has probability zero, so the stored
-        configs are not read (at 10,000 trials that read dominated a suggestion)."""
+    def unique_sample(self, trials, rng: np.random.Generator, tries: int = 200) -> dict | None:
+        """A random config not tried by ``trials``, or None when the space
+        seems exhausted. Only a space of grid and choice values can repeat a
+        config; with a continuous parameter a repeat has probability zero, so
+        the trials are not looked at."""
         params = self.space.sample(rng)
         if not self.space.is_discrete:
             return params
-        seen = {self.space.key(p) for p in storage.all_params()}
+        seen = {self.space.key(t.params) for t in trials}
         for _ in range(tries):
             if self.space.key(params) not in seen:
                 return params

@@ -37,9 +37,10 @@ import warnings
 
 import numpy as np
 
-from hpopt.algorithms.base import Algorithm, NewTrial
+from hpopt.algorithms.base import Algorithm, NewTrial, Outcome
+from hpopt.snapshot import Needs, Snapshot
 from hpopt.status import SCORED_STATES, Decision, TrialState
-from hpopt.storage.base import Storage, TrialRecord
+from hpopt.storage.base import TrialRecord
 
 #: fewer trials than this at a step and median stopping abstains
 MEDIAN_STOP_MIN_PEERS = 3
@@ -175,8 +176,8 @@ class BayesOpt(Algorithm):
         s = self.settings
         return s.kappa * s.kappa_decay ** max(0, registered - s.kappa_decay_delay)
 
-    def next_trial(self, storage: Storage) -> NewTrial | None:
-        trials = storage.trials()
+    def next_trial(self, snap: Snapshot) -> NewTrial | None:
+        trials = snap.trials
         trial_id = len(trials)
         if trial_id >= self.plan.num_trials:
             return None
@@ -191,7 +192,7 @@ class BayesOpt(Algorithm):
                 # not stop the study: fall back to a random config
                 params = None
         if params is None or self.space.key(params) in {self.space.key(t.params) for t in trials}:
-            params = self.unique_sample(storage, rng)
+            params = self.unique_sample(trials, rng)
         if params is None:
             return None
         return NewTrial(params=params, iterations=self.plan.max_iterations, subset_ratio=self.plan.subset_ratio)
@@ -305,19 +306,25 @@ class BayesOpt(Algorithm):
         ys = np.array([statistics.fmean(v) for v in rows.values()], dtype=float)
         return xs, ys
 
-    def on_report(self, storage: Storage, trial: TrialRecord, iteration: int) -> Decision:
-        if iteration >= trial.iterations:
-            return Decision.COMPLETE
-        if self.settings.early_stop == "median_stop" and self._below_median(storage, trial, iteration):
-            return Decision.STOP
-        return Decision.CONTINUE
+    def _median_stop(self, trial: TrialRecord, iteration: int) -> bool:
+        return self.settings.early_stop == "median_stop" and iteration < trial.iterations
 
-    def _below_median(self, storage: Storage, trial: TrialRecord, iteration: int) -> bool:
+    def report_needs(self, trial: TrialRecord, iteration: int) -> Needs:
+        return Needs(scores=self._median_stop(trial, iteration))
+
+    def on_report(self, snap: Snapshot, trial: TrialRecord, iteration: int) -> Outcome:
+        if iteration >= trial.iterations:
+            return Outcome(Decision.COMPLETE)
+        if self._median_stop(trial, iteration) and self._below_median(snap.scores, trial, iteration):
+            return Outcome(Decision.STOP)
+        return Outcome(Decision.CONTINUE)
+
+    def _below_median(self, all_scores, trial: TrialRecord, iteration: int) -> bool:
         """Median stopping rule (Golovin et al., Vizier 2017): stop when the
         trial's best is worse than the median of the other trials' running
-        averages at the same step."""
+        averages at the same step. ``all_scores``: trial id -> [(iteration, value)]."""
         averages = []
-        for other_id, scores in storage.all_scores().items():
+        for other_id, scores in all_scores.items():
             if other_id == trial.trial_id:
                 continue
             upto = [self.sign * v for i, v in scores if i <= iteration]

@@ -63,7 +63,7 @@ regret, taken at the last epoch, counts that against it.
 
 Properties
 ----------
-* Stateless: the model is rebuilt from ``storage.trials()`` at every call, so
+* Stateless: the model is rebuilt from the snapshot's trials at every call, so
   any process can suggest and a restart loses nothing.
 * Deterministic: every random draw comes from the generator it is handed
   (``Algorithm.rng(trial_id)``), and ties rank by trial id.
@@ -341,15 +341,14 @@ class ParzenSampler:
         return fallback()
 
 
-def suggest(algorithm, storage, rng: np.random.Generator) -> dict | None:
-    """The config of ASHA's next trial: :class:`ParzenSampler` on the stored
-    trials, with ``algorithm.unique_sample`` as the uniform fallback (so a
-    discrete space never repeats a config, and None still means exhausted)."""
-    trials = storage.trials()
+def suggest(algorithm, trials, rng: np.random.Generator) -> dict | None:
+    """The config of ASHA's next trial: :class:`ParzenSampler` on ``trials``
+    (a snapshot's), with ``algorithm.unique_sample`` as the uniform fallback
+    (so a discrete space never repeats a config, and None still means exhausted)."""
     space = algorithm.space
     tried = None
     if space.is_discrete:
         seen = {space.key(t.params) for t in trials}
         tried = lambda params: space.key(params) in seen  # noqa: E731
     sampler = ParzenSampler(space, algorithm.sign)
-    return sampler.suggest(trials, rng, lambda: algorithm.unique_sample(storage, rng), tried)
+    return sampler.suggest(list(trials), rng, lambda: algorithm.unique_sample(trials, rng), tried)

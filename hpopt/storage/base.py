@@ -1,16 +1,22 @@
 """The storage seam: where a study's settings, trials and scores live.
 
-The core decides everything from what a storage returns, so any process that
-can open the storage can take the next decision, and a restart loses nothing.
-Two backends implement it: :class:`hpopt.storage.file.FileStorage` (the
-standalone library, files under ``save_path``) and the dashboard's database
-storage in ``studies/``.
+A storage only loads and saves; every decision is taken by the engine
+(hpopt.engine) from what it loads, so any process that can open the storage
+can take the next decision, and a restart loses nothing. Two backends
+implement it: :class:`hpopt.storage.file.FileStorage` (the standalone
+library, files under ``save_path``) and the dashboard's database storage in
+``studies/``. Neither keeps a cache: what a decision reads, it reads once,
+inside the lock, and hands to the algorithm as values (hpopt.snapshot).
 
 Invariants every backend keeps:
 
 * every read and write that leads to a decision happens inside ``locked()``,
   which excludes every other process working on the same study;
 * trial ids are assigned by ``add_trial`` in increasing order and never reused;
+* a trial changes only through ``update_trial``: the move is checked against
+  the transition table (hpopt.transitions), and the write is conditional on
+  the state and attempt the writer read, so a finished trial never changes
+  and a superseded attempt changes nothing;
 * a score is unique per (trial, iteration): writing it again replaces it;
 * scores are stored as reported (raw sign); the algorithms apply the mode.
 """
@@ -21,7 +27,9 @@ import contextlib
 import dataclasses
 from typing import Any
 
-from hpopt.status import TrialState
+from hpopt import transitions
+from hpopt.errors import StaleWrite
+from hpopt.status import Pending, TrialState
 
 
 @dataclasses.dataclass
@@ -34,7 +42,8 @@ class TrialRecord:
     subset_ratio: float
     state: TrialState = TrialState.QUEUED
     bracket: int | None = None
-    #: times the trial was handed to a trainer (OOM and crash re-runs count)
+    #: times the trial was handed to a trainer (OOM and crash re-runs count);
+    #: a worker's writes carry the attempt they belong to (fencing)
     attempt: int = 0
     #: the iteration of the trial's latest report (where its trainer is now)
     last_iteration: int = 0
@@ -51,13 +60,16 @@ class TrialRecord:
     owner: str = ""
     oom_count: int = 0
     error: str = ""
-    #: a control waiting for the trial's next report: "pause" or "" (kill is
-    #: immediate: the trial's state changes at once)
-    pending: str = ""
+    #: a control waiting for the trial's next report
+    pending: Pending = Pending.NONE
+    #: when the current attempt started, and when it last reported (Unix seconds)
+    started: float | None = None
+    reported: float | None = None
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["state"] = self.state.value
+        d["pending"] = self.pending.value
         d["rungs"] = {str(k): v for k, v in self.rungs.items()}
         return d
 
@@ -65,9 +77,13 @@ class TrialRecord:
     def from_dict(cls, d: dict) -> "TrialRecord":
         d = dict(d)
         d["state"] = TrialState(d["state"])
+        d["pending"] = Pending(d.get("pending") or "")
         d["rungs"] = {int(k): v for k, v in d.get("rungs", {}).items()}
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+    def replace(self, **changes) -> "TrialRecord":
+        return dataclasses.replace(self, **changes)
 
 
 class Storage(abc.ABC):
@@ -78,8 +94,10 @@ class Storage(abc.ABC):
     spec: dict
 
     @abc.abstractmethod
-    def locked(self) -> contextlib.AbstractContextManager[None]:
-        """Exclusive access to the study for the duration of the block."""
+    def locked(self) -> contextlib.AbstractContextManager[dict | None]:
+        """Exclusive access to the study for the duration of the block. Yields
+        the study's meta as read under the lock (None when no study exists):
+        a backend may read it with the statement that takes the lock."""
 
     def retrying(self, block):
         """Runs ``block()`` (one whole ``locked()`` read-decide-write) and
@@ -108,8 +126,22 @@ class Storage(abc.ABC):
     def add_trial(self, record: TrialRecord) -> TrialRecord:
         """Stores a new trial, assigning the next trial_id (record.trial_id is ignored)."""
 
+    def update_trial(self, old: TrialRecord, new: TrialRecord) -> None:
+        """Writes ``new`` over the trial ``old`` was read as: the move from
+        old.state to new.state must be in the transition table, and the write
+        happens only if the stored trial is still in old's state and attempt
+        (StaleWrite otherwise, and nothing is written)."""
+        if old.trial_id != new.trial_id:
+            raise ValueError(f"update_trial: trial {old.trial_id} cannot be written as trial {new.trial_id}")
+        transitions.check_trial(old.state, new.state, old.trial_id)
+        if not self._write_trial(new, old.state, old.attempt):
+            raise StaleWrite(f"trial {old.trial_id} changed since it was read as {old.state.value} "
+                             f"attempt {old.attempt}; nothing was written")
+
     @abc.abstractmethod
-    def save_trial(self, record: TrialRecord) -> None: ...
+    def _write_trial(self, record: TrialRecord, state: TrialState, attempt: int) -> bool:
+        """Writes ``record`` if the stored trial is in ``state`` and
+        ``attempt``; True when it did. Only ``update_trial`` calls it."""
 
     @abc.abstractmethod
     def add_score(self, trial_id: int, iteration: int, value: float) -> bool:
@@ -122,37 +154,16 @@ class Storage(abc.ABC):
         """The trial's scores as (iteration, value), ordered by iteration."""
 
     @abc.abstractmethod
+    def all_scores(self) -> dict[int, list[tuple[int, float]]]:
+        """trial_id -> scores ordered by iteration, for every trial with at least one score."""
+
+    @abc.abstractmethod
     def clear_scores(self, trial_id: int) -> None:
         """Forgets a trial's scores (an OOM re-run starts from scratch)."""
 
     def checkpoint_dir(self, trial_id: int) -> str | None:
         """A stable per-trial folder a trainer may keep checkpoints in (not created here)."""
         return None
-
-    def all_params(self) -> list[dict]:
-        """Every trial's params (backends may read just that column)."""
-        return [t.params for t in self.trials()]
-
-    def count_trials(self) -> int:
-        return len(self.trials())
-
-    def rung_scores(self, bracket: int, milestone: int, exclude: int | None = None) -> list[float]:
-        """Scores recorded at one ASHA rung by trials other than ``exclude``,
-        any order. Backends may index this."""
-        return [
-            t.rungs[milestone]
-            for t in self.trials()
-            if t.bracket == bracket and milestone in t.rungs and t.trial_id != exclude
-        ]
-
-    def all_scores(self) -> dict[int, list[tuple[int, float]]]:
-        """trial_id -> scores, for every trial with at least one score."""
-        out = {}
-        for t in self.trials():
-            s = self.scores(t.trial_id)
-            if s:
-                out[t.trial_id] = s
-        return out
 
     @abc.abstractmethod
     def delete(self) -> None:

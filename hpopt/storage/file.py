@@ -2,14 +2,13 @@
 
 Several processes on one host may run the guide's loop on the same study at
 once (that is how ASHA runs trials in parallel without the dashboard), so
-every access goes through an OS lock (``fcntl.flock`` on ``hpopt.lock``), and
+every access goes through an OS lock (hpopt.storage.oslock on ``hpopt.lock``), and
 writes replace the document atomically (temp file, fsync, rename): a process
 killed at any point leaves either the old or the new document, never half.
 """
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -17,6 +16,8 @@ import tempfile
 import threading
 from typing import Iterator
 
+from hpopt.status import TrialState
+from hpopt.storage import oslock
 from hpopt.storage.base import Storage, TrialRecord, register_backend
 
 STUDY_FILE = "hpopt_study.json"
@@ -36,24 +37,24 @@ class FileStorage(Storage):
 
     # -- locking -------------------------------------------------------------
     @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
+    def locked(self) -> Iterator[dict | None]:
         with self._thread_lock:
             if self._depth:
                 self._depth += 1
                 try:
-                    yield
+                    yield self._d["meta"]
                 finally:
                     self._depth -= 1
                 return
             os.makedirs(self.path, exist_ok=True)
             fd = os.open(os.path.join(self.path, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o644)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                oslock.lock(fd)
                 self._doc = self._read()
                 self._dirty = False
                 self._depth = 1
                 try:
-                    yield
+                    yield self._doc["meta"]
                     if self._dirty:
                         self._write(self._doc)
                 finally:
@@ -105,9 +106,6 @@ class FileStorage(Storage):
     def trials(self) -> list[TrialRecord]:
         return [TrialRecord.from_dict(t) for t in self._d["trials"]]
 
-    def count_trials(self) -> int:
-        return len(self._d["trials"])
-
     def get_trial(self, trial_id: int) -> TrialRecord:
         trials = self._d["trials"]
         if not isinstance(trial_id, int) or not 0 <= trial_id < len(trials):
@@ -120,10 +118,13 @@ class FileStorage(Storage):
         self._touch()
         return record
 
-    def save_trial(self, record: TrialRecord) -> None:
-        self.get_trial(record.trial_id)  # raises for an unknown id
+    def _write_trial(self, record: TrialRecord, state: TrialState, attempt: int) -> bool:
+        stored = self.get_trial(record.trial_id)  # raises for an unknown id
+        if (stored.state, stored.attempt) != (state, attempt):
+            return False
         self._d["trials"][record.trial_id] = record.to_dict()
         self._touch()
+        return True
 
     def add_score(self, trial_id: int, iteration: int, value: float) -> bool:
         per_trial = self._d["scores"].setdefault(str(trial_id), {})
@@ -135,6 +136,10 @@ class FileStorage(Storage):
     def scores(self, trial_id: int) -> list[tuple[int, float]]:
         per_trial = self._d["scores"].get(str(trial_id), {})
         return sorted((int(i), v) for i, v in per_trial.items())
+
+    def all_scores(self) -> dict[int, list[tuple[int, float]]]:
+        return {int(t): sorted((int(i), v) for i, v in per.items())
+                for t, per in self._d["scores"].items() if per}
 
     def clear_scores(self, trial_id: int) -> None:
         if self._d["scores"].pop(str(trial_id), None) is not None:

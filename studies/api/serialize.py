@@ -1,7 +1,7 @@
 """Plain dicts for the JSON API and the pages."""
 from __future__ import annotations
 
-from hpopt.engine import final_score
+from hpopt.best import final_score
 from studies import progress
 
 

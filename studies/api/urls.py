@@ -12,6 +12,4 @@ urlpatterns = [
     path("trials/<int:pk>", views.trial_detail, name="trial"),
     path("trials/<int:pk>/<str:action>", views.trial_action, name="trial-action"),
     path("plan", views.plan_preview, name="plan"),
-    path("trainers", views.trainers, name="trainers"),
-    path("workers", views.workers, name="workers"),
 ]

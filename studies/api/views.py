@@ -9,25 +9,12 @@ from django.shortcuts import get_object_or_404
 
 from hpopt.plan import plan as make_plan
 from hpopt.status import StudyState
+from studies import control, dispatch
 from studies.api import cursor
 from studies.api.auth import api, error
 from studies.api.serialize import best_config, study_dict, trial_dict
 from studies.models import Study, Trial
 from studies.validation import validate_study
-
-
-def _trainer_names() -> set[str]:
-    from runner.models import Trainer
-
-    return set(Trainer.objects.values_list("name", flat=True))
-
-
-def _import_errors_note() -> str:
-    """Why a trainer may be missing: modules live workers could not import."""
-    from runner.models import Worker
-
-    why = Worker.objects.import_errors_text()
-    return f"; {why}" if why else ""
 
 
 def _study_for(request, pk) -> Study:
@@ -48,12 +35,13 @@ def studies(request):
                 return error(400, {"state": f"state must be one of {', '.join(s.value for s in StudyState)}"})
             qs = qs.filter(state=state)
         return JsonResponse({"studies": [study_dict(s) for s in qs[:500]]})
-    cleaned, errors = validate_study(request.json, _trainer_names())
+    cleaned, errors = validate_study(request.json, dispatch.get().trainers())
     if errors:
-        if "trainer" in errors:
-            errors["trainer"] += _import_errors_note()
+        why = dispatch.get().why_missing()
+        if "trainer" in errors and why:
+            errors["trainer"] += f"; {why}"
         return error(400, errors)
-    study = Study.objects.create_study(request.user, cleaned)
+    study = control.create(request.user, cleaned)
     return JsonResponse(study_dict(study), status=201)
 
 
@@ -69,8 +57,8 @@ def study_detail(request, pk):
     return JsonResponse({"study": study_dict(study), **changes})
 
 
-STUDY_ACTIONS = {"start": Study.start, "pause": Study.pause, "resume": Study.resume, "kill": Study.kill}
-TRIAL_ACTIONS = {"pause": Trial.pause, "resume": Trial.resume, "kill": Trial.kill}
+STUDY_ACTIONS = {"start": control.start, "pause": control.pause, "resume": control.resume, "kill": control.kill}
+TRIAL_ACTIONS = {"pause": control.pause_trial, "resume": control.resume_trial, "kill": control.kill_trial}
 
 
 @api(methods=("POST",))
@@ -144,29 +132,3 @@ def trials_csv(request, pk):
         writer.writerow([t.number, *(t.params.get(n) for n in names), t.best_score, t.last_iteration,
                          t.state, t.bracket, t.host, t.gpu, t.error])
     return response
-
-
-@api()
-def trainers(request):
-    from runner.models import Trainer
-
-    return JsonResponse({"trainers": [
-        {"name": t.name, "description": t.description, "search_space": t.search_space, "defaults": t.defaults,
-         "hosts": t.hosts, "last_seen": t.last_seen.isoformat()}
-        for t in Trainer.objects.all()
-    ]})
-
-
-@api()
-def workers(request):
-    from django.conf import settings
-
-    from runner.models import Worker
-
-    return JsonResponse({"workers": [
-        {"name": w.name, "host": w.host, "gpu": w.gpu, "state": w.state, "queues": w.queues,
-         "import_errors": w.import_errors,
-         "alive": w.is_alive(settings.HPOPT_HEARTBEAT_TIMEOUT), "current_trial": w.current_trial_id,
-         "last_seen": w.last_seen.isoformat(), "started": w.started.isoformat()}
-        for w in Worker.objects.all()
-    ]})

@@ -1,18 +1,24 @@
-"""A study: the create() arguments, the plan, its trials; its state machine.
+"""A study: the create() arguments, the plan, its trials; its state.
 
-Every change of a study's state is one conditional update in a method here
-(``_move``): two clicks, or a click and a worker, can never both win.
+A study's state changes only through ``Study.move``: checked against the
+core's table (hpopt.transitions), and written as one conditional update, so
+two clicks, or a click and a worker, can never both win. What a change
+does to the study's trials and jobs is in studies.control.
 """
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from hpopt.status import BEST_CANDIDATE_STATES, SCORED_STATES, StudyState, TrialState
+from hpopt import best, transitions
+from hpopt.snapshot import Meta
+from hpopt.status import StudyState, TrialState
 
 STATE_CHOICES = [(s.value, s.value) for s in StudyState]
+#: the columns that hold the core's meta (hpopt.snapshot.Meta)
+META_COLUMNS = ("settings", "initial_space", "space", "plan", "error", "search_over", "created")
 
 
 class StudyQuerySet(models.QuerySet):
@@ -21,21 +27,14 @@ class StudyQuerySet(models.QuerySet):
         return self if user.is_staff else self.filter(owner=user)
 
     def create_study(self, owner, cleaned: dict) -> "Study":
-        """Saves a study from ``studies.validation.validate_study``'s output,
-        and starts it when asked, in one transaction: all or nothing."""
-        from hpopt import engine
-
-        meta = engine.new_meta(cleaned["settings"])
-        with transaction.atomic():
-            study = self.create(
-                name=cleaned["name"], owner=owner, trainer=cleaned["trainer"],
-                algorithm=meta["plan"]["search_alg"], settings=meta["settings"],
-                initial_space=meta["initial_space"], space=meta["space"], plan=meta["plan"],
-                parallelism=cleaned["parallelism"], seconds_per_epoch=cleaned["seconds_per_epoch"],
-            )
-            if cleaned.get("start"):
-                study.start()
-        return study
+        """Saves a draft study from ``studies.validation.validate_study``'s output."""
+        meta = Meta.new(cleaned["settings"]).to_dict()
+        return self.create(
+            name=cleaned["name"], owner=owner, trainer=cleaned["trainer"],
+            algorithm=meta["plan"]["search_alg"], settings=meta["settings"],
+            initial_space=meta["initial_space"], space=meta["space"], plan=meta["plan"],
+            parallelism=cleaned["parallelism"], seconds_per_epoch=cleaned["seconds_per_epoch"],
+        )
 
 
 class Study(models.Model):
@@ -50,6 +49,8 @@ class Study(models.Model):
     space = models.JSONField()
     #: hpopt.plan.Plan.to_dict() (Auto Config's plan)
     plan = models.JSONField()
+    #: the space ran out of new configs before the plan's num_trials (hpopt.snapshot.Meta.search_over)
+    search_over = models.BooleanField(default=False)
     parallelism = models.PositiveIntegerField(default=1)
     seconds_per_epoch = models.FloatField(default=1.0, help_text="seconds per full-data epoch, for the ETA")
     state = models.CharField(max_length=12, choices=STATE_CHOICES, default=StudyState.DRAFT.value, db_index=True)
@@ -76,102 +77,34 @@ class Study(models.Model):
     def mode(self) -> str:
         return self.settings.get("mode", "max")
 
-    # -- state machine ------------------------------------------------------------
-    def _move(self, from_states, to: StudyState, **fields) -> bool:
-        """Conditional update: True when this call made the change."""
+    def move(self, to: StudyState, among=None, **fields) -> bool:
+        """Moves the study to ``to`` if it is in a state the table allows that
+        move from (and in ``among``, when given), as one conditional update.
+        True when this call made the change."""
         values = {"state": to.value, "updated": timezone.now(), **fields}
         if to.is_finished():
             values.setdefault("finished", timezone.now())
-        n = Study.objects.filter(pk=self.pk, state__in=[s.value for s in from_states]).update(**values)
+        sources = [s.value for s in transitions.study_sources(to, among)]
+        n = Study.objects.filter(pk=self.pk, state__in=sources).update(**values)
         if n == 1:
             for k, v in values.items():
                 setattr(self, k, v)
         return n == 1
 
-    def start(self) -> bool:
-        """draft -> running; fills the worker slots after commit."""
-        from runner.scheduling import fill_slots
-
-        with transaction.atomic():
-            moved = self._move([StudyState.DRAFT], StudyState.RUNNING, started=timezone.now())
-            if moved:
-                fill_slots(self.pk)
-        return moved
-
-    def pause(self) -> bool:
-        """running -> paused: no new trials; running trials pause at their next
-        report and keep their progress; queued ones wait."""
-        with transaction.atomic():
-            moved = self._move([StudyState.RUNNING], StudyState.PAUSED)
-            if moved:
-                for trial in self.trials.filter(state__in=[TrialState.RUNNING.value, TrialState.QUEUED.value]):
-                    trial.pause()
-        return moved
-
-    def resume(self) -> bool:
-        """paused -> running; paused trials queue again. (A study whose web
-        server, worker or Redis crashed stays running; the workers' sweeps
-        re-run its lost trials and lost jobs.)"""
-        from runner.scheduling import fill_slots
-
-        with transaction.atomic():
-            moved = self._move([StudyState.PAUSED], StudyState.RUNNING)
-            if moved:
-                # running ones too: a pause still pending is cancelled
-                for trial in self.trials.filter(state__in=[TrialState.PAUSED.value, TrialState.RUNNING.value]):
-                    trial.resume(fill=False)
-                fill_slots(self.pk)
-        return moved
-
-    def kill(self) -> bool:
-        """Ends the study now: every queued, running or paused trial is killed."""
-        with transaction.atomic():
-            moved = self._move([StudyState.DRAFT, StudyState.RUNNING, StudyState.PAUSED], StudyState.KILLED)
-            if moved:
-                for trial in self.trials.filter(state__in=[s.value for s in ACTIVE_OR_PAUSED]):
-                    trial.kill(fill=False)
-        return moved
-
-    def complete(self) -> bool:
-        """running -> completed once nothing is left to run; -> failed instead
-        when trials failed or were lost and none produced a result: a study
-        without a best config has not completed. (Trials the user killed are
-        the user's choice, not a failure.)"""
-        if self.state == StudyState.RUNNING.value and not self.trials.filter(
-            state__in=[s.value for s in SCORED_STATES]
-        ).exists():
-            broken = self.trials.filter(state__in=[TrialState.FAILED.value, TrialState.LOST.value])
-            first = broken.order_by("number").values_list("error", flat=True).first()
-            if first is not None:
-                return self.fail(f"no trial produced a result; the first error: {first or 'unknown'}")
-        return self._move([StudyState.RUNNING], StudyState.COMPLETED)
-
-    def fail(self, error: str) -> bool:
-        """running or paused -> failed; its unfinished trials end with it (a
-        failed study cannot be resumed, so they would wait forever)."""
-        with transaction.atomic():
-            moved = self._move([StudyState.RUNNING, StudyState.PAUSED], StudyState.FAILED, error=error)
-            if moved:
-                for trial in self.trials.filter(state__in=[s.value for s in ACTIVE_OR_PAUSED]):
-                    trial.kill(fill=False, reason=f"the study failed: {error}")
-        return moved
-
-    # -- reading ------------------------------------------------------------------
     def best_trial(self):
-        """The same rule as hpopt.engine.best_trial: completed trials trained
-        to the study's full length first (the most iterations of any scored
-        trial; ASHA's backfill trials get fewer), then any completed trial,
-        then every candidate."""
-        qs = self.trials.exclude(best_score=None).filter(state__in=[s.value for s in BEST_CANDIDATE_STATES])
-        # ranked by the final score (hpopt.engine.final_score)
-        qs = qs.annotate(final=Coalesce("last_score", "best_score"))
+        """The trial hpopt.best's rule recommends, as a query: its pools in
+        order, each ranked by the final score (hpopt.best.final_score), ties
+        to the earlier trial."""
+        scored = self.trials.exclude(best_score=None).annotate(final=Coalesce("last_score", "best_score"))
         order = "-final" if self.mode == "max" else "final"
-        # the plan's max_iterations is the most any trial gets (as the engine's
-        # "most iterations of a scored trial"), without a scan of every trial
-        full = self.plan["max_iterations"]
-        completed = qs.filter(state=TrialState.COMPLETED.value)
-        return (completed.filter(iterations=full).order_by(order, "number").first()
-                or completed.order_by(order, "number").first() or qs.order_by(order, "number").first())
+        for pool in best.POOLS:
+            qs = scored.filter(state__in=[s.value for s in pool.states])
+            if pool.full_length:
+                qs = qs.filter(iterations__gte=self.plan["max_iterations"])
+            found = qs.order_by(order, "number").first()
+            if found is not None:
+                return found
+        return None
 
 
 ACTIVE_OR_PAUSED = (TrialState.QUEUED, TrialState.RUNNING, TrialState.PAUSED)

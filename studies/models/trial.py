@@ -1,24 +1,69 @@
 """A trial. Its core fields mirror hpopt.storage.base.TrialRecord; the rest
 is what the runner knows (host, GPU, heartbeat, job, log).
 
-State changes made from the dashboard (pause, resume, kill, lost) are
-conditional updates taken under the study's lock, the same lock the engine
-holds while it decides on a report, so a click and a report never both win.
+The state of a trial changes only through the core (hpopt.engine and
+hpopt.controls, on studies.storage.DbStorage): every change is checked
+against hpopt.transitions and written by a conditional update on the state
+and attempt it was read in. What the runner writes beside it (heartbeat,
+log, host) is conditional on the attempt it belongs to, so a superseded
+attempt changes nothing.
 """
 from __future__ import annotations
+
+import datetime
 
 from django.db import models
 from django.utils import timezone
 
-from hpopt.status import TrialState
+from hpopt.status import Pending, TrialState
 from hpopt.storage.base import TrialRecord
 
 STATE_CHOICES = [(s.value, s.value) for s in TrialState]
-#: fields copied between the model and the core's TrialRecord
+PENDING_CHOICES = [(p.value, p.name.lower()) for p in Pending]
+#: fields copied as they are between the model and the core's TrialRecord
+#: (state, pending, rungs and the two times are converted)
 CORE_FIELDS = (
     "params", "iterations", "subset_ratio", "state", "bracket", "attempt", "last_iteration",
     "best_score", "last_score", "rungs", "resume_iteration", "owner", "oom_count", "error", "pending",
+    "started", "last_report",
 )
+
+
+def _seconds(dt) -> float | None:
+    return None if dt is None else dt.timestamp()
+
+
+def _datetime(seconds) -> datetime.datetime | None:
+    return None if seconds is None else datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc)
+
+
+def record_from_values(number: int, values: dict) -> TrialRecord:
+    """The core's record of a trial from its CORE_FIELDS (as Python values)."""
+    v = dict(values)
+    v["state"] = TrialState(v["state"])
+    v["pending"] = Pending(v["pending"] or "")
+    v["rungs"] = {int(k): s for k, s in (v["rungs"] or {}).items()}
+    v["started"] = _seconds(v["started"])
+    v["reported"] = _seconds(v.pop("last_report"))
+    return TrialRecord(trial_id=number, **v)
+
+
+def values_from_record(record: TrialRecord) -> dict:
+    """CORE_FIELDS of a record, as the model stores them."""
+    v = {f: getattr(record, f) for f in CORE_FIELDS if f != "last_report"}
+    v["state"] = record.state.value
+    v["pending"] = record.pending.value
+    v["rungs"] = {str(k): s for k, s in record.rungs.items()}
+    v["started"] = _datetime(record.started)
+    v["last_report"] = _datetime(record.reported)
+    return v
+
+
+class TrialQuerySet(models.QuerySet):
+    def of_attempt(self, pk: int, attempt: int):
+        """The trial while ``attempt`` is its running one: what a worker's
+        writes (heartbeat, log) are conditional on."""
+        return self.filter(pk=pk, state=TrialState.RUNNING.value, attempt=attempt)
 
 
 class Trial(models.Model):
@@ -40,22 +85,25 @@ class Trial(models.Model):
     owner = models.CharField(max_length=200, blank=True, default="")
     oom_count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
-    pending = models.CharField(max_length=8, blank=True, default="")
+    pending = models.CharField(max_length=8, blank=True, default=Pending.NONE.value, choices=PENDING_CHOICES)
     # runner's side
     host = models.CharField(max_length=200, blank=True, default="")
     gpu = models.CharField(max_length=50, blank=True, default="")
     heartbeat = models.DateTimeField(null=True, blank=True)
-    #: when the trainer last reported a score (any attempt); with ``started``
-    #: it tells a trainer that hangs (the heartbeat thread still beats) from
-    #: one that trains: see runner.scheduling.sweep_silent
+    #: when the trainer last reported a score (the core's ``reported``); with
+    #: ``started`` it tells a trainer that hangs (the heartbeat thread still
+    #: beats) from one that trains: see studies.sweeps.sweep_silent
     last_report = models.DateTimeField(null=True, blank=True)
     job_id = models.CharField(max_length=64, blank=True, default="")
     log = models.TextField(blank=True, default="")
     traceback = models.TextField(blank=True, default="")
+    #: when the current attempt started (the core's ``started``)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
+
+    objects = TrialQuerySet.as_manager()
 
     class Meta:
         ordering = ["study", "number"]
@@ -73,82 +121,9 @@ class Trial(models.Model):
     def trial_state(self) -> TrialState:
         return TrialState(self.state)
 
-    # -- core mapping ---------------------------------------------------------------
     def to_record(self) -> TrialRecord:
-        values = {f: getattr(self, f) for f in CORE_FIELDS}
-        values["state"] = TrialState(self.state)
-        values["rungs"] = {int(k): v for k, v in (self.rungs or {}).items()}
-        return TrialRecord(trial_id=self.number, **values)
+        return record_from_values(self.number, {f: getattr(self, f) for f in CORE_FIELDS})
 
-    @staticmethod
-    def fields_from_record(record: TrialRecord) -> dict:
-        values = {f: getattr(record, f) for f in CORE_FIELDS}
-        values["state"] = record.state.value
-        values["rungs"] = {str(k): v for k, v in record.rungs.items()}
-        return values
-
-    # -- controls --------------------------------------------------------------------
-    def _move(self, from_states, to: TrialState, **fields) -> bool:
-        from studies.storage import DbStorage
-
-        values = {"state": to.value, "updated": timezone.now(), **fields}
-        if to.is_finished():
-            values.setdefault("finished", timezone.now())
-        with DbStorage(self.study_id).locked():
-            n = Trial.objects.filter(pk=self.pk, state__in=[s.value for s in from_states]).update(**values)
-        if n == 1:
-            for k, v in values.items():
-                setattr(self, k, v)
-        return n == 1
-
-    def pause(self) -> bool:
-        """A queued trial pauses at once; a running one at its next report
-        (``pending``), keeping its progress."""
-        if self._move([TrialState.QUEUED], TrialState.PAUSED, job_id=""):
-            return True
-        from studies.storage import DbStorage
-
-        with DbStorage(self.study_id).locked():
-            n = Trial.objects.filter(pk=self.pk, state=TrialState.RUNNING.value).update(
-                pending="pause", updated=timezone.now(),  # updated: live pages show the pending pause
-            )
-        return n == 1
-
-    def resume(self, fill: bool = True) -> bool:
-        """paused -> queued; the next attempt gets ``resume_iteration`` and the
-        same checkpoint_dir, so the trainer can continue where it stopped.
-        A running trial whose pause is still pending just carries on."""
-        moved = self._move([TrialState.PAUSED], TrialState.QUEUED, job_id="", owner="", pending="")
-        if not moved:
-            from studies.storage import DbStorage
-
-            with DbStorage(self.study_id).locked():
-                n = Trial.objects.filter(pk=self.pk, state=TrialState.RUNNING.value, pending="pause").update(
-                    pending="", updated=timezone.now(),
-                )
-            return n == 1
-        if fill:
-            from runner.scheduling import fill_slots
-
-            fill_slots(self.study_id)
-        return moved
-
-    def kill(self, fill: bool = True, reason: str = "killed by the user") -> bool:
-        """Immediate: the state changes now; a running job is stopped through
-        RQ's stop-job command, and any later report answers STOP."""
-        job_id = self.job_id
-        moved = self._move(
-            [TrialState.QUEUED, TrialState.RUNNING, TrialState.PAUSED], TrialState.KILLED,
-            pending="", error=reason,
-        )
-        if moved:
-            from runner.scheduling import fill_slots, stop_job
-
-            stop_job(job_id)
-            if fill:
-                fill_slots(self.study_id)
-        return moved
-
-    def beat(self) -> bool:
-        """Refreshes the heartbeat of a running trial."""
-        return Trial.objects.filter(pk=self.pk, state=TrialState.RUNNING.value).update(heartbeat=timezone.now()) == 1
+    def beat(self, attempt: int) -> bool:
+        """Refreshes the heartbeat while ``attempt`` is the trial's running one."""
+        return Trial.objects.of_attempt(self.pk, attempt).update(heartbeat=timezone.now()) == 1

@@ -10,7 +10,8 @@ import math
 import pytest
 from conftest import accuracy, create, run_loop, stored
 
-from hpopt import engine
+from hpopt import best, engine, progress
+from hpopt.snapshot import Meta
 from hpopt.status import Status, TrialState
 from hpopt.storage.base import TrialRecord
 from hpopt.storage.file import FileStorage
@@ -114,7 +115,7 @@ def test_a_backfill_trial_stops_once_the_plan_is_done(save_path):
     assert engine.next_sample(storage, "a") is None
     with storage.locked():
         assert storage.get_trial(2).state is TrialState.STOPPED
-        assert engine.progress(storage) == 1.0
+        assert progress.of_trials(Meta.from_dict(storage.load_meta()), storage.trials()).fraction == 1.0
 
 
 def test_no_backfill_while_the_plan_has_no_whole_epoch_left_to_start(save_path):
@@ -147,8 +148,8 @@ def test_progress_reaches_one_with_backfill_trials(save_path):
     simulate(save_path, 4)
     storage = FileStorage(str(save_path))
     with storage.locked():
-        assert engine.progress(storage) == 1.0
-        assert storage.count_trials() > NUM_TRIALS
+        assert progress.of_trials(Meta.from_dict(storage.load_meta()), storage.trials()).fraction == 1.0
+        assert len(storage.trials()) > NUM_TRIALS
 
 
 def _trial(tid, iterations, state, score):
@@ -164,11 +165,11 @@ def test_best_trial_prefers_full_length_trainings(save_path, mode, sign):
         add = storage.add_trial
         add(_trial(-1, MAX_IT, TrialState.RUNNING, sign * 0.99))       # 0: full length, still running
         add(_trial(-1, 3, TrialState.COMPLETED, sign * 0.95))          # 1: backfill, completed
-        assert engine.best_trial(storage, mode).trial_id == 1, "only completed trial so far"
+        assert best.best_trial(storage.trials(), mode, MAX_IT).trial_id == 1, "only completed trial so far"
         add(_trial(-1, MAX_IT, TrialState.COMPLETED, sign * 0.60))     # 2: full length, completed
         add(_trial(-1, MAX_IT, TrialState.STOPPED, sign * 0.97))       # 3: stopped early
         add(_trial(-1, 2, TrialState.COMPLETED, sign * 0.99))          # 4: backfill, completed
-        assert engine.best_trial(storage, mode).trial_id == 2
+        assert best.best_trial(storage.trials(), mode, MAX_IT).trial_id == 2
         add(_trial(-1, MAX_IT, TrialState.COMPLETED, sign * 0.70))     # 5: a better full training
-        assert engine.best_trial(storage, mode).trial_id == 5
+        assert best.best_trial(storage.trials(), mode, MAX_IT).trial_id == 5
     assert hpo.get_best_config() == {"lr": 0.01, "bs": 8}

@@ -5,7 +5,8 @@ trials, and says so. A num_trials the user fixed is kept, and a small study
 is not cut to one trial because its first trial trained to the end."""
 from conftest import create, run_loop
 
-from hpopt import engine
+from hpopt import algorithms, progress
+from hpopt.snapshot import Meta
 
 
 def improving(config) -> None:
@@ -20,8 +21,8 @@ def improving(config) -> None:
 
 
 def spent(hpo) -> int:
-    with hpo.storage.locked():
-        return engine.epochs_spent(hpo.storage)
+    with hpo.storage.locked() as raw:
+        return progress.of_trials(Meta.from_dict(raw), hpo.storage.trials()).spent
 
 
 def test_an_auto_planned_study_ends_early_instead_of_overspending(tmp_path):
@@ -32,14 +33,14 @@ def test_an_auto_planned_study_ends_early_instead_of_overspending(tmp_path):
     configs = run_loop(hpo, improving)
 
     assert len(configs) < planned.num_trials
-    with hpo.storage.locked():
-        ld = engine.load(hpo.storage)
-        stored_plan, meta = ld.plan, hpo.storage.load_meta()
+    with hpo.storage.locked() as meta:
+        algorithm = algorithms.build(Meta.from_dict(meta))
+        stored_plan = algorithm.plan
     # the budget, plus what the plan's model misses by construction (the
     # first trial of each bracket always trains to the end); every trial
     # trains to the end here, so within one trial of that
-    limit = planned.expected_epochs + ld.algorithm.budget_allowance()
-    assert 0 < ld.algorithm.budget_allowance() <= planned.num_brackets * planned.max_iterations
+    limit = planned.expected_epochs + algorithm.budget_allowance()
+    assert 0 < algorithm.budget_allowance() <= planned.num_brackets * planned.max_iterations
     assert limit - planned.max_iterations <= spent(hpo) <= limit + planned.max_iterations
     assert stored_plan.num_trials == len(configs)
     assert meta["plan"]["planned_trials"] == planned.num_trials

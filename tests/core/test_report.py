@@ -6,7 +6,7 @@ import pytest
 from conftest import create, stored
 
 import hpopt
-from hpopt import engine
+from hpopt import controls, engine
 
 
 @pytest.fixture
@@ -171,7 +171,7 @@ def test_a_rerun_that_scores_lower_does_not_keep_the_replaced_best(running, save
     hpo, config = running
     hpopt.report(config=config, score=0.9)
     hpopt.report(config=config, score=0.8)
-    assert engine.requeue(hpo.storage, config["trial_id"], keep_progress=False)
+    assert controls.requeue(hpo.storage, config["trial_id"], keep_progress=False)
 
     again = hpo.get_next_sample()
     assert again["trial_id"] == config["trial_id"]

@@ -9,6 +9,7 @@ from conftest import BEST_LOG_LR, create, loss, run_loop, small_space, stored, t
 
 import hpopt
 from hpopt.algorithms import tpe
+from hpopt.algorithms.base import Algorithm
 from hpopt.algorithms.tpe import ParzenSampler
 from hpopt.space import SearchSpace
 from hpopt.status import TrialState
@@ -32,19 +33,13 @@ def every_type_space() -> SearchSpace:
 
 
 class Stub:
-    """The two storage reads the sampler's entry point makes, over a list of trials."""
+    """A growing list of trials, handed to the sampler as a snapshot holds them."""
 
     def __init__(self, trials=()):
         self._trials = list(trials)
 
     def trials(self):
-        return list(self._trials)
-
-    def all_params(self):
-        return [t.params for t in self._trials]
-
-    def count_trials(self):
-        return len(self._trials)
+        return tuple(self._trials)
 
     def add(self, params, score, depth=4, state=TrialState.COMPLETED, iterations=4):
         rungs = {m: score for m in (1, 2, 4) if m <= depth and m < iterations}
@@ -59,9 +54,8 @@ class Alg:
     def __init__(self, space, sign=1.0):
         self.space, self.sign = space, sign
 
-    def unique_sample(self, storage, rng, tries=200):
-        from hpopt.algorithms.base import Algorithm
-        return Algorithm.unique_sample(self, storage, rng, tries)
+    def unique_sample(self, trials, rng, tries=200):
+        return Algorithm.unique_sample(self, trials, rng, tries)
 
 
 def model_only(space, sign=1.0) -> ParzenSampler:
@@ -144,8 +138,8 @@ def test_a_seeded_suggestion_is_deterministic():
     space = every_type_space()
     stub = history(space, 40, lambda p: p["u"])
     alg = Alg(space)
-    a = [tpe.suggest(alg, stub, np.random.default_rng([7, i])) for i in range(10)]
-    b = [tpe.suggest(alg, stub, np.random.default_rng([7, i])) for i in range(10)]
+    a = [tpe.suggest(alg, stub.trials(), np.random.default_rng([7, i])) for i in range(10)]
+    b = [tpe.suggest(alg, stub.trials(), np.random.default_rng([7, i])) for i in range(10)]
     assert a == b
     assert len({space.key(p) for p in a}) > 1
 
@@ -157,7 +151,7 @@ def test_a_discrete_space_never_repeats_a_config_and_ends_when_exhausted():
     stub = Stub()
     seen = set()
     for i in range(15):
-        params = tpe.suggest(alg, stub, np.random.default_rng([0, i]))
+        params = tpe.suggest(alg, stub.trials(), np.random.default_rng([0, i]))
         assert params is not None and space.contains(params)
         key = space.key(params)
         assert key not in seen
@@ -165,7 +159,7 @@ def test_a_discrete_space_never_repeats_a_config_and_ends_when_exhausted():
         # good configs cluster (a == "x", n small), so the model keeps proposing tried ones
         stub.add(params, -params["n"] - (params["a"] != "x"), depth=1 + i % 3,
                  state=TrialState.COMPLETED if i % 3 == 2 else TrialState.STOPPED)
-    assert tpe.suggest(alg, stub, np.random.default_rng([0, 15])) is None
+    assert tpe.suggest(alg, stub.trials(), np.random.default_rng([0, 15])) is None
 
 
 def _near(xs, centre, radius):
@@ -198,10 +192,10 @@ def test_a_suggestion_stays_cheap_with_thousands_of_trials():
     space = every_type_space()
     stub = history(space, 3000, lambda p: p["u"] - p["width"] / 512)
     alg = Alg(space)
-    tpe.suggest(alg, stub, np.random.default_rng(0))   # warm up
+    tpe.suggest(alg, stub.trials(), np.random.default_rng(0))   # warm up
     t0 = time.perf_counter()
     for i in range(10):
-        assert space.contains(tpe.suggest(alg, stub, np.random.default_rng([1, i])))
+        assert space.contains(tpe.suggest(alg, stub.trials(), np.random.default_rng([1, i])))
     per_call = (time.perf_counter() - t0) / 10
     # a few ms on a 2-core machine; a generous bound, so only a blow-up fails
     assert per_call < 0.1, per_call

@@ -47,7 +47,7 @@ def test_ctrl_c_stops_the_workers_and_the_trial_they_run(cli_worker, api, traine
     study = Study.objects.get(pk=r.json()["id"])
     wait_for(lambda: study.scores.exists(), 30, message="a first report")
     pids.extend(children_of(proc.pid))
-    assert len(pids) == 2, "a worker and its work horse"
+    assert len(pids) == 3, "a worker, its work horse and the sweeper"
 
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal: the whole foreground group
     proc.wait(timeout=30)

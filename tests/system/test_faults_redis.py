@@ -3,7 +3,7 @@
 Every queue and job is gone with it. The workers survive (hpopt_worker
 starts a new RQ worker once Redis answers again, after its work horse
 finished the trial it ran), their sweeps enqueue the lost jobs again
-(runner.scheduling.reconcile_jobs), trials whose work horse died with the
+(runner.sweeper.reconcile_jobs), trials whose work horse died with the
 connection are run again (sweep_lost), and the dashboard, which needs no
 Redis to read, answers all along."""
 import time

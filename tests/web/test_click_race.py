@@ -14,6 +14,7 @@ from runner.jobs import run_trial
 from studies.models import Trial
 from studies.storage import DbStorage
 from tests.conftest import claim, stored_scores
+from studies import control
 
 ITERATIONS = 40
 LONG = dict(search_alg="bayes_opt", num_trials=2, full_dataset_size=10_000, num_full_iterations=ITERATIONS,
@@ -78,7 +79,7 @@ class Reporter:
 def test_a_kill_always_wins_over_a_later_report(make_study, transactional_db, click_after):
     trial = make_study(**LONG).trials.get(number=0)
     reporter = Reporter(claim(trial), click_after)
-    won = reporter.race(trial.kill)
+    won = reporter.race(lambda: control.kill_trial(trial))
 
     trial = Trial.objects.get(pk=trial.pk)
     stored = [i for i, _ in stored_scores(trial)]
@@ -100,7 +101,7 @@ def test_a_kill_always_wins_over_a_later_report(make_study, transactional_db, cl
 def test_a_paused_trial_keeps_exactly_the_scores_stored_before_it_stopped(make_study, transactional_db, click_after):
     trial = make_study(**LONG).trials.get(number=0)
     reporter = Reporter(claim(trial), click_after)
-    won = reporter.race(trial.pause)
+    won = reporter.race(lambda: control.pause_trial(trial))
 
     trial = Trial.objects.get(pk=trial.pk)
     assert won == (trial.state == "paused")
@@ -133,7 +134,7 @@ def test_a_kill_racing_the_trainers_return_ends_in_exactly_one_state(make_study,
 
         def kill(trial=trial):
             barrier.wait()
-            result["kill"] = trial.kill(fill=False)
+            result["kill"] = control.kill_trial(trial, fill=False)
 
         threads = [in_thread(finish), in_thread(kill)]
         for thread, errors in threads:
@@ -156,7 +157,7 @@ def test_two_workers_never_both_run_one_trial(make_study, transactional_db):
 
     def worker():
         barrier.wait()
-        outcomes.append(run_trial(trial.pk))
+        outcomes.append(run_trial(trial.pk, trial.job_id))
 
     threads = [in_thread(worker) for _ in range(2)]
     for thread, errors in threads:

@@ -57,7 +57,7 @@ def test_a_trainer_unknown_to_the_worker_fails_the_trial_with_a_clear_error(make
     # as if the study named a trainer this worker's registry does not have
     Study.objects.filter(pk=study.pk).update(trainer="not-on-this-host")
     trial = study.trials.get()
-    run_trial(trial.pk)
+    run_trial(trial.pk, trial.job_id)
     trial = Trial.objects.get(pk=trial.pk)
     assert trial.state == "failed"
     assert "no trainer named 'not-on-this-host'" in trial.error

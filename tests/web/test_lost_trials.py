@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 import hpopt
-from runner.scheduling import reconcile_jobs, sweep_lost
+from runner.sweeper import reconcile_jobs
+from studies.sweeps import sweep_lost
 from studies.models import Study, Trial
 from tests.conftest import claim, stored_scores
 from tests.trainers import curve

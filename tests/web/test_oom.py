@@ -7,6 +7,7 @@ import pytest
 
 from hpopt.engine import MAX_OOM_RETRIES
 from studies.models import Study
+from studies import control
 
 OOM_LIMIT = 64  # tests/trainers.py: bs > 64 runs out of memory
 
@@ -88,7 +89,7 @@ def test_a_trial_paused_before_it_ran_out_of_memory_stays_paused(make_study):
                        start=True, search_space={"bs": {"type": "quniform", "range": [8, 256, 8]}})
     trial = study.trials.get(number=0)
     config = claim(trial)
-    trial.pause()
+    control.pause_trial(trial)
     assert hpopt.reportOOM(config) == hpopt.Status.CUDAOOM
     trial.refresh_from_db()
     assert trial.state == "paused"

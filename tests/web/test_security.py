@@ -184,7 +184,7 @@ def test_a_trainer_named_like_an_import_path_imports_and_runs_nothing(api, train
     study = make_study(search_alg="bayes_opt", num_trials=1, parallelism=1, start=True)
     Study.objects.filter(pk=study.pk).update(trainer=name)
     trial = study.trials.get()
-    assert run_trial(trial.pk) == "failed"
+    assert run_trial(trial.pk, trial.job_id) == "failed"
     trial = Trial.objects.get(pk=trial.pk)
     assert trial.state == "failed"
     assert f"no trainer named {name!r} is registered here" in trial.error
@@ -195,8 +195,10 @@ def test_jobs_name_the_trial_only_never_a_function_of_the_study(make_study, redi
     from rq.job import Job
 
     study = make_study(search_alg="bayes_opt", num_trials=1, parallelism=1, start=True)
-    job = Job.fetch(study.trials.get().job_id, connection=redis_conn)
-    assert (job.func_name, job.args, job.kwargs) == ("runner.jobs.run_trial", (study.trials.get().pk,), {})
+    trial = study.trials.get()
+    job = Job.fetch(trial.job_id, connection=redis_conn)
+    # the trial and the job's own id (which fences its writes): plain values only
+    assert (job.func_name, job.args, job.kwargs) == ("runner.jobs.run_trial", (trial.pk, trial.job_id), {})
 
 
 def test_api_answers_are_json_with_nosniff_also_for_errors(api, alices, client):

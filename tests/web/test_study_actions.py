@@ -2,6 +2,7 @@
 import pytest
 
 from studies.models import Study
+from studies import control
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def test_it_pauses_resumes_and_kills(api, make_study):
 def test_an_action_the_state_does_not_allow_gets_409(api, make_study, action, state):
     study = make_study(start=True)
     if state == "killed":
-        study.kill()
+        control.kill(study)
     r = api.post(url(study, action))
     assert r.status_code == 409
     assert r.json()["errors"]["__all__"] == f"cannot {action} a study that is {state}"

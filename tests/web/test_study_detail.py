@@ -8,6 +8,7 @@ from django.utils import timezone
 import hpopt
 from studies.models import Trial
 from tests.conftest import claim
+from studies import control
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +57,7 @@ def test_a_poll_with_the_cursor_returns_only_new_scores_and_changed_trials(api, 
 def test_a_poll_shows_a_trial_changed_by_a_click(api, study):
     age_everything(study)
     cursor = api.get(f"/api/studies/{study.pk}").json()["cursor"]
-    study.trials.get(number=1).pause()
+    control.pause_trial(study.trials.get(number=1))
     body = api.get(f"/api/studies/{study.pk}", since=cursor).json()
     assert [(t["number"], t["state"]) for t in body["trials"]] == [(1, "paused")]
     assert body["scores"] == []
@@ -94,13 +95,13 @@ def test_a_poll_shows_a_pause_pending_on_a_running_trial(api, study):
     claim(trial)
     age_everything(study)
     cursor = api.get(f"/api/studies/{study.pk}").json()["cursor"]
-    trial.pause()
+    control.pause_trial(trial)
     body = api.get(f"/api/studies/{study.pk}", since=cursor).json()
     assert [(t["number"], t["state"], t["pending"]) for t in body["trials"]] == [(0, "running", "pause")]
 
 
 def test_a_poll_returns_a_score_that_a_re_run_replaced(api, study):
-    from runner.scheduling import sweep_lost
+    from studies.sweeps import sweep_lost
 
     trial = study.trials.get(number=0)
     config = claim(trial)

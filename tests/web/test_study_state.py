@@ -4,9 +4,10 @@ Each method answers False, and changes nothing, when the move is not allowed."""
 import pytest
 
 from hpopt.status import StudyState, TrialState
-from runner.scheduling import queue_name
+from runner.dispatch import queue_name
 from studies.models import Study
 from tests.conftest import trainer_queues
+from studies import control
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ def test_a_new_study_is_a_draft_with_no_trials(make_study):
 
 def test_starting_a_draft_runs_it_and_queues_one_trial_per_slot(make_study):
     study = make_study(parallelism=3)
-    assert study.start() is True
+    assert control.start(study) is True
     study = reloaded(study)
     assert study.state == "running"
     assert study.started is not None
@@ -40,26 +41,26 @@ def test_starting_a_draft_runs_it_and_queues_one_trial_per_slot(make_study):
 def test_jobs_are_enqueued_only_after_the_commit(make_study, redis_conn, django_capture_on_commit_callbacks):
     study = make_study(parallelism=2)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        study.start()
+        control.start(study)
         assert queued_job_count(redis_conn) == 0
     assert len(callbacks) == 2
     for callback in callbacks:
         callback()
     queue = next(q for q in trainer_queues(redis_conn) if q.name == queue_name("quick"))
     assert sorted(queue.job_ids) == sorted(study.trials.values_list("job_id", flat=True))
-    assert [job.args for job in queue.jobs] == [(t.pk,) for t in study.trials.order_by("number")]
+    assert [job.args for job in queue.jobs] == [(t.pk, t.job_id) for t in study.trials.order_by("number")]
 
 
 def test_a_study_started_twice_starts_once(make_study):
     study = make_study()
-    assert study.start() is True
-    assert reloaded(study).start() is False
+    assert control.start(study) is True
+    assert control.start(reloaded(study)) is False
     assert study.trials.count() == study.parallelism
 
 
 def test_pausing_a_running_study_pauses_its_queued_trials(make_study):
     study = make_study(start=True)
-    assert study.pause() is True
+    assert control.pause(study) is True
     study = reloaded(study)
     assert study.state == "paused"
     assert set(study.trials.values_list("state", flat=True)) == {"paused"}
@@ -72,7 +73,7 @@ def test_pausing_a_running_study_asks_its_running_trials_to_pause_at_their_next_
     study = make_study(start=True)
     running = study.trials.get(number=0)
     claim(running)
-    assert study.pause() is True
+    assert control.pause(study) is True
     running.refresh_from_db()
     assert running.state == "running"
     assert running.pending == "pause"
@@ -80,8 +81,8 @@ def test_pausing_a_running_study_asks_its_running_trials_to_pause_at_their_next_
 
 def test_resuming_a_paused_study_queues_its_paused_trials_again(make_study):
     study = make_study(start=True, parallelism=2)
-    study.pause()
-    assert reloaded(study).resume() is True
+    control.pause(study)
+    assert control.resume(reloaded(study)) is True
     study = reloaded(study)
     assert study.state == "running"
     trials = list(study.trials.all())
@@ -94,8 +95,8 @@ def test_killing_a_study_kills_every_unfinished_trial(make_study):
 
     study = make_study(start=True, parallelism=3)
     claim(study.trials.get(number=0))
-    study.trials.get(number=1).pause()
-    assert study.kill() is True
+    control.pause_trial(study.trials.get(number=1))
+    assert control.kill(study) is True
     study = reloaded(study)
     assert study.state == "killed"
     assert study.finished is not None
@@ -104,50 +105,50 @@ def test_killing_a_study_kills_every_unfinished_trial(make_study):
 
 def test_a_killed_study_cannot_be_started_paused_resumed_or_killed_again(make_study):
     study = make_study(start=True)
-    study.kill()
+    control.kill(study)
     study = reloaded(study)
-    assert (study.start(), study.pause(), study.resume(), study.kill()) == (False, False, False, False)
+    assert (control.start(study), control.pause(study), control.resume(study), control.kill(study)) == (False, False, False, False)
     assert reloaded(study).state == "killed"
 
 
 def test_a_draft_can_be_killed_but_not_paused_or_resumed(make_study):
     study = make_study()
-    assert study.pause() is False
-    assert study.resume() is False
-    assert study.kill() is True
+    assert control.pause(study) is False
+    assert control.resume(study) is False
+    assert control.kill(study) is True
     assert reloaded(study).state == "killed"
 
 
 def test_a_running_study_completes_once(make_study):
     study = make_study(start=True)
-    assert study.complete() is True
+    assert control.complete(study) is True
     assert reloaded(study).state == "completed"
     assert reloaded(study).finished is not None
-    assert study.complete() is False
-    assert reloaded(study).pause() is False
+    assert control.complete(study) is False
+    assert control.pause(reloaded(study)) is False
 
 
 def test_a_paused_study_does_not_complete(make_study):
     study = make_study(start=True)
-    study.pause()
-    assert reloaded(study).complete() is False
+    control.pause(study)
+    assert control.complete(reloaded(study)) is False
     assert reloaded(study).state == "paused"
 
 
 def test_a_failing_study_keeps_its_error(make_study):
     study = make_study(start=True)
-    assert study.fail("batch size exhausted") is True
+    assert control.fail(study, "batch size exhausted") is True
     study = reloaded(study)
     assert (study.state, study.error) == ("failed", "batch size exhausted")
-    assert study.fail("again") is False
+    assert control.fail(study, "again") is False
     assert reloaded(study).error == "batch size exhausted"
 
 
 def test_a_paused_study_starts_no_new_trials(make_study):
-    from runner.scheduling import fill_slots
+    from studies.control import fill_slots
 
     study = make_study(start=True, parallelism=2)
-    study.pause()
+    control.pause(study)
     assert fill_slots(study.pk) == 0
     assert study.trials.count() == 2
     assert not study.trials.filter(state=TrialState.QUEUED.value).exists()
@@ -160,8 +161,8 @@ def test_resuming_a_study_before_its_running_trial_reported_cancels_the_pending_
     study = make_study(search_alg="bayes_opt", num_trials=2, max_iterations=8, parallelism=1, start=True)
     trial = study.trials.get(number=0)
     config = claim(trial)
-    study.pause()
-    assert reloaded(study).resume() is True
+    control.pause(study)
+    assert control.resume(reloaded(study)) is True
     # the trainer's next report comes after the resume: it carries on
     assert hpopt.report(config, 0.5) == hpopt.Status.RUNNING
     trial.refresh_from_db()

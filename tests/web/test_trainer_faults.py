@@ -5,7 +5,7 @@ raise -> failed with the exception (also tests/web/test_failed_trials.py);
 return without reporting -> failed, "returned without reporting";
 NaN -> report() raises ValueError in the trainer, nothing stored, failed with that message;
 report after being killed or stopped -> STOP, nothing stored, the state stays;
-hang without reporting -> failed after HPOPT_REPORT_TIMEOUT (runner.scheduling.sweep_silent;
+hang without reporting -> failed after HPOPT_REPORT_TIMEOUT (studies.sweeps.sweep_silent;
 with a real worker in tests/system/test_trainer_faults.py);
 a module that fails to import -> tests/system/test_trainer_faults.py."""
 from datetime import timedelta
@@ -14,10 +14,11 @@ import pytest
 from django.utils import timezone
 
 import hpopt
-from runner.scheduling import sweep_silent
+from studies.sweeps import sweep_silent
 from studies.models import Study, Trial
 from tests.conftest import claim, stored_scores, study_data
 from tests.trainers import curve
+from studies import control
 
 ONE_AT_A_TIME = dict(search_alg="bayes_opt", num_trials=2, parallelism=1, start=True)
 
@@ -123,7 +124,7 @@ def test_a_paused_or_queued_trial_never_times_out(make_study, settings, transact
     settings.HPOPT_REPORT_TIMEOUT = 1
     study = make_study(**{**ONE_AT_A_TIME, "parallelism": 2})
     Trial.objects.filter(study=study).update(started=timezone.now() - timedelta(hours=1))
-    study.trials.get(number=0).pause()
+    control.pause_trial(study.trials.get(number=0))
     assert sweep_silent() == 0
     assert set(study.trials.values_list("state", flat=True)) == {"paused", "queued"}
 
@@ -136,14 +137,14 @@ def test_a_key_error_inside_the_trainer_is_reported_as_the_trainers_own(make_stu
     study = make_study(trainer="quick", search_alg="bayes_opt", num_trials=1, parallelism=1, start=True)
     trial = study.trials.get()
     Trial.objects.filter(pk=trial.pk).update(params={"opt": "adam"})  # 'x' is missing: curve() raises KeyError
-    assert run_trial(trial.pk) == "failed"
+    assert run_trial(trial.pk, trial.job_id) == "failed"
     trial.refresh_from_db()
     assert trial.error == "KeyError: 'x'"
     assert "Traceback (most recent call last)" in trial.traceback
 
 
 def test_a_waiting_trial_says_no_worker_offers_its_trainer_until_one_runs_it(make_study, run_burst):
-    from runner.scheduling import explain_waiting
+    from runner.sweeper import explain_waiting
 
     study = make_study(search_alg="bayes_opt", num_trials=1, parallelism=1, start=True)
     assert explain_waiting() == 1, "no worker is alive in this test"

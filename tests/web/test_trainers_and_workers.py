@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from runner.models import Worker
-from runner.monitor import register_worker
+from runner.worker import register as register_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ def test_no_trainer_is_listed_before_a_worker_started(api):
 def test_a_starting_worker_records_its_trainers(api):
     import socket
 
-    _, queues = register_worker("gpu-host:0:1", "0")
+    queues = register_worker("gpu-host:0:1", "0")
     assert "hpopt-quick" in queues
     trainers = {t["name"]: t for t in api.get("/api/trainers").json()["trainers"]}
     assert {"quick", "slow", "oom", "crash", "silent"} <= set(trainers)

@@ -9,6 +9,7 @@ from studies.models import Trial
 from studies.storage import DbStorage
 from tests.conftest import claim, stored_scores
 from tests.trainers import curve
+from studies import control
 
 STEADY = dict(search_alg="bayes_opt", num_trials=2, max_iterations=8, parallelism=1, start=True)
 
@@ -36,7 +37,7 @@ def test_a_report_after_a_kill_answers_stop_and_stores_nothing(make_study):
     config = claim(trial)
     report(config, 1)
     report(config, 2)
-    assert trial.kill() is True
+    assert control.kill_trial(trial) is True
     assert report(config, 3) == hpopt.Status.STOP
     assert hpopt.reportOOM(config) == hpopt.Status.STOP
     trial.refresh_from_db()
@@ -50,7 +51,7 @@ def test_a_killed_trial_stays_killed_when_its_trainer_returns(make_study):
     trial = make_study(**STEADY).trials.get(number=0)
     config = claim(trial)
     report(config, 1)
-    trial.kill()
+    control.kill_trial(trial)
     assert engine.finish(DbStorage(trial.study_id), config["trial_id"]) is hpopt.TrialState.KILLED
     assert Trial.objects.get(pk=trial.pk).state == "killed"
 
@@ -64,7 +65,7 @@ def test_a_finished_trial_cannot_be_killed(api, make_study, state):
         for i in range(1, 9):
             report(config, i)
     else:
-        trial.kill()
+        control.kill_trial(trial)
     r = api.post(f"/api/trials/{trial.pk}/kill")
     assert r.status_code == 409
     assert r.json()["errors"]["__all__"] == f"cannot kill a trial that is {state}"
@@ -73,8 +74,8 @@ def test_a_finished_trial_cannot_be_killed(api, make_study, state):
 @pytest.mark.django_db
 def test_a_paused_trial_can_be_killed(make_study):
     trial = make_study(**STEADY).trials.get(number=0)
-    trial.pause()
-    assert trial.kill() is True
+    control.pause_trial(trial)
+    assert control.kill_trial(trial) is True
     assert Trial.objects.get(pk=trial.pk).state == "killed"
 
 
@@ -84,7 +85,7 @@ def test_killing_a_queued_trial_cancels_its_job_and_frees_its_slot(make_study, r
     job = Job.fetch(trial.job_id, connection=redis_conn)
     assert job.get_status() == "queued"
 
-    assert trial.kill() is True
+    assert control.kill_trial(trial) is True
     assert job.get_status() == "canceled"
     # the slot went to the study's next trial
     nxt = study.trials.get(number=1)
@@ -95,7 +96,7 @@ def test_killing_a_queued_trial_cancels_its_job_and_frees_its_slot(make_study, r
 def test_a_killed_trial_is_not_run_by_a_worker(make_study, run_burst):
     study = make_study(**STEADY)
     trial = study.trials.get(number=0)
-    trial.kill()
+    control.kill_trial(trial)
     run_burst()
     trial.refresh_from_db()
     assert trial.state == "killed"

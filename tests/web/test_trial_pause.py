@@ -7,6 +7,7 @@ import hpopt
 from studies.models import Trial
 from tests.conftest import claim, stored_scores
 from tests.trainers import curve
+from studies import control
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +49,7 @@ def test_a_paused_trial_answers_stop_and_stores_nothing(make_study):
     trial = make_study(**STEADY).trials.get(number=0)
     config = claim(trial)
     report(config, 1)
-    trial.pause()
+    control.pause_trial(trial)
     report(config, 2)
     assert report(config, 3) == hpopt.Status.STOP
     trial.refresh_from_db()
@@ -61,7 +62,7 @@ def test_a_resumed_trial_continues_after_its_last_iteration_in_the_same_checkpoi
     first = claim(trial)
     for i in (1, 2):
         report(first, i)
-    trial.pause()
+    control.pause_trial(trial)
     report(first, 3)
 
     r = api.post(f"/api/trials/{trial.pk}/resume")
@@ -113,7 +114,7 @@ def test_resuming_a_trial_before_its_next_report_cancels_the_pending_pause(api, 
     trial = make_study(**STEADY).trials.get(number=0)
     config = claim(trial)
     report(config, 1)
-    trial.pause()
+    control.pause_trial(trial)
     r = api.post(f"/api/trials/{trial.pk}/resume")
     assert r.status_code == 200
     assert (r.json()["state"], r.json()["pending"]) == ("running", "")
@@ -128,7 +129,7 @@ def test_a_trial_that_ends_with_a_pause_pending_shows_no_pending_pause(api, make
     trial = make_study(**STEADY).trials.get(number=0)
     config = claim(trial)
     report(config, 1)
-    trial.pause()
+    control.pause_trial(trial)
     engine.finish(DbStorage(trial.study_id), config["trial_id"])  # the trainer returned
     body = api.get(f"/api/trials/{trial.pk}").json()
     assert body["state"] == "completed"

@@ -1,0 +1,108 @@
+"""What a decision reads: the study's meta as a frozen value, and the trials
+and scores it needs, loaded once inside the storage's lock.
+
+The engine builds a :class:`Snapshot` and hands it to the algorithm, which
+returns its decision; the algorithm never talks to a storage, so a storage
+needs no cache and a decision is a function of values (tests build snapshots
+by hand).
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Mapping
+
+from hpopt.errors import HpoError
+from hpopt.plan import Plan, plan as make_plan
+from hpopt.settings import Settings
+from hpopt.space import SearchSpace
+from hpopt.storage.base import TrialRecord
+
+META_VERSION = 1
+
+
+def plan_from_dict(d: dict) -> Plan:
+    names = {f.name for f in dataclasses.fields(Plan)}
+    kw = {k: v for k, v in d.items() if k in names}
+    kw["brackets"] = tuple(tuple(b) for b in kw.get("brackets", ()))
+    kw["auto"] = tuple(kw.get("auto", ()))
+    kw["warnings"] = tuple(kw.get("warnings", ()))
+    return Plan(**kw)
+
+
+@dataclasses.dataclass(frozen=True)
+class Meta:
+    """A study's stored definition: its settings, current search space (an
+    out-of-memory error shrinks the batch-size range), plan, and the flags the
+    engine keeps. ``raw`` is the stored dict; ``replace`` makes a new Meta
+    with some of its keys changed, for ``Storage.save_meta``."""
+
+    raw: Mapping
+    settings: Settings
+    space: SearchSpace
+    plan: Plan
+
+    @classmethod
+    def from_dict(cls, raw: dict | None) -> "Meta":
+        if raw is None:
+            raise HpoError("no study is stored here; create one with hpopt.create()")
+        return cls(raw=dict(raw), settings=Settings(**raw["settings"]), space=SearchSpace.from_spec(raw["space"]),
+                   plan=plan_from_dict(raw["plan"]))
+
+    @classmethod
+    def new(cls, settings: Settings) -> "Meta":
+        plan = make_plan(**settings.plan_kwargs())
+        return cls.from_dict({
+            "version": META_VERSION, "settings": settings.to_dict(), "initial_space": settings.search_space,
+            "space": settings.search_space, "plan": plan.to_dict(), "error": "", "created": time.time(),
+        })
+
+    def to_dict(self) -> dict:
+        return dict(self.raw)
+
+    def replace(self, **keys) -> "Meta":
+        return Meta.from_dict({**self.raw, **keys})
+
+    @property
+    def error(self) -> str:
+        """Why the study cannot go on ("" while it can)."""
+        return self.raw.get("error") or ""
+
+    @property
+    def search_over(self) -> bool:
+        """The space ran out of new configs before the plan's num_trials."""
+        return bool(self.raw.get("search_over"))
+
+    @property
+    def planned_trials(self) -> int:
+        """num_trials as Auto Config planned it, before the budget guard cut it."""
+        return int(self.raw["plan"].get("planned_trials", self.plan.num_trials))
+
+
+@dataclasses.dataclass(frozen=True)
+class Needs:
+    """What an algorithm reads to decide on one report, beyond the trial itself."""
+
+    trials: bool = False
+    scores: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    """The values one decision is taken from. ``trials`` (all, by id) and
+    ``scores`` (trial id -> [(iteration, value)]) are None when the decision
+    did not ask for them (see Needs)."""
+
+    meta: Meta
+    trials: tuple[TrialRecord, ...] | None = None
+    scores: Mapping[int, list] | None = None
+
+    def with_trial(self, record: TrialRecord) -> "Snapshot":
+        """The snapshot after ``record`` was added (a hand-out of several trials)."""
+        return dataclasses.replace(self, trials=(*self.trials, record))
+
+
+def load(storage, meta: Meta, needs: Needs = Needs(trials=True)) -> Snapshot:
+    """Reads what ``needs`` asks for, once. Call inside ``storage.locked()``."""
+    return Snapshot(meta, tuple(storage.trials()) if needs.trials else None,
+                    storage.all_scores() if needs.scores else None)

@@ -1,0 +1,29 @@
+"""The runner's JSON endpoints: GET /api/trainers and GET /api/workers
+(documented in docs/api.md, served under /api/ with the studies' endpoints)."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import JsonResponse
+
+from runner.models import Trainer, Worker
+from studies.api.auth import api
+
+
+@api()
+def trainers(request):
+    return JsonResponse({"trainers": [
+        {"name": t.name, "description": t.description, "search_space": t.search_space, "defaults": t.defaults,
+         "hosts": t.hosts, "last_seen": t.last_seen.isoformat()}
+        for t in Trainer.objects.all()
+    ]})
+
+
+@api()
+def workers(request):
+    return JsonResponse({"workers": [
+        {"name": w.name, "host": w.host, "gpu": w.gpu, "state": w.state, "queues": w.queues,
+         "import_errors": w.import_errors,
+         "alive": w.is_alive(settings.HPOPT_HEARTBEAT_TIMEOUT), "current_trial": w.current_trial_id,
+         "last_seen": w.last_seen.isoformat(), "started": w.started.isoformat()}
+        for w in Worker.objects.all()
+    ]})

@@ -1,0 +1,155 @@
+"""The trial worker: RQ's forking worker on this host's trainer queues, with
+what a worker needs beyond RQ:
+
+* its row in the database (``runner.models.Worker``): recorded at start with
+  the trainers it offers, refreshed at each of RQ's heartbeats, marked idle
+  after each job however the job ended;
+* it outlives Redis going away: RQ quits when Redis vanishes while a job
+  runs, so heartbeats that cannot reach Redis are logged and the work horse
+  runs on (its trial reports to the database, not to Redis); when RQ gives
+  up all the same, ``work_until_stopped`` waits for Redis and listens again.
+  The jobs Redis lost are enqueued again by the sweeper;
+* a name left registered in Redis by a worker of this host that died
+  (SIGKILL) is taken over instead of refused.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+
+import redis
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from rq import Queue, Worker as RQWorker
+from rq.worker.base import StopRequested
+
+from hpopt.registry import registered_trainers
+from runner.apps import IMPORT_ERRORS
+from runner.dispatch import connection as redis_connection, queue_name
+from runner.models import Trainer, Worker, WorkerState
+
+REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+#: seconds between attempts to reach Redis again
+REDIS_RETRY_SECONDS = 1.0
+
+
+def register(name: str, gpu: str) -> list[str]:
+    """Records this host's trainers and this worker (with the trainer
+    modules that failed to import here); returns its queues."""
+    host = socket.gethostname()
+    infos = list(registered_trainers().values())
+    Trainer.record(infos, host)
+    queues = [queue_name(i.name) for i in infos]
+    Worker.objects.update_or_create(
+        name=name,
+        defaults=dict(host=host, pid=os.getpid(), gpu=gpu, queues=queues, state=WorkerState.IDLE,
+                      import_errors=dict(IMPORT_ERRORS), current_trial=None, started=timezone.now(),
+                      last_seen=timezone.now()),
+    )
+    return queues
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class TrialWorker(RQWorker):
+    @classmethod
+    def for_queues(cls, name: str, queues: list[str]) -> "TrialWorker":
+        conn = redis_connection()
+        interval = max(1, int(settings.HPOPT_HEARTBEAT_TIMEOUT / 4))
+        # RQ waits for a job up to worker_ttl - 15 s, and heartbeats once per
+        # wait: the row's refresh (and a stop) comes at least every interval
+        return cls([Queue(q, connection=conn) for q in queues], connection=conn, name=name.replace(":", "-"),
+                   worker_ttl=interval + 15, job_monitoring_interval=interval)
+
+    @property
+    def row_name(self) -> str:
+        return os.environ.get("HPOPT_WORKER_NAME", "")
+
+    def _touch_row(self, **fields) -> None:
+        try:
+            Worker.objects.filter(name=self.row_name).update(last_seen=timezone.now(), **fields)
+        except Exception as exc:  # noqa: BLE001 - a database blip must not end the worker
+            self.log.warning("worker %s: could not refresh its row: %s", self.row_name, exc)
+
+    def heartbeat(self, timeout=None, pipeline=None):
+        try:
+            super().heartbeat(timeout, pipeline)
+        except REDIS_ERRORS as exc:
+            self.log.warning("worker %s: Redis heartbeat failed (%s); the trial goes on", self.name, exc)
+        if pipeline is None:
+            self._touch_row()
+
+    def maintain_heartbeats(self, job, execution):
+        try:
+            super().maintain_heartbeats(job, execution)
+        except REDIS_ERRORS as exc:
+            self.log.warning("worker %s: Redis away while job %s runs (%s); the trial goes on", self.name, job.id, exc)
+        self._touch_row()
+
+    def execute_job(self, job, queue):
+        try:
+            super().execute_job(job, queue)
+        finally:
+            # a horse killed by RQ's stop-job command never clears the row itself
+            self._touch_row(state=WorkerState.IDLE, current_trial=None)
+            # the next job's work horse is forked from this process: no shared DB socket
+            connection.close()
+
+    def register_birth(self):
+        """Takes over the name from a dead worker of this host (killed before
+        it could unregister), which RQ would refuse until its key expires."""
+        info = self.connection.hgetall(self.key)
+        host, pid = (info.get(k, b"").decode() for k in (b"hostname", b"pid"))
+        if info and b"death" not in info and host == socket.gethostname() and pid.isdigit() \
+                and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            self.log.warning("worker %s: taking over the name from dead process %s", self.name, pid)
+            self.connection.delete(self.key)
+        super().register_birth()
+
+    def work_until_stopped(self, burst: bool = False) -> None:
+        """RQ's work loop, started again (once Redis answers) whenever RQ gives
+        up on its own; returns on SIGINT/SIGTERM, or when a burst is done."""
+        while True:
+            try:
+                self.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+            except REDIS_ERRORS as exc:  # RQ's teardown raises when Redis is gone
+                self.log.warning("worker %s: %s", self.name, exc)
+            if burst or self._stop_requested or not self._wait_for_redis():
+                return
+            self.log.warning("worker %s: listening again", self.name)
+
+    def _wait_for_redis(self) -> bool:
+        """Blocks until Redis answers; False when SIGINT/SIGTERM came first."""
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        self.log.warning("worker %s: RQ stopped without being asked (Redis went away?); waiting for Redis", self.name)
+        while not stop.is_set():
+            try:
+                self.connection.ping()
+                return True
+            except REDIS_ERRORS + (OSError,):
+                stop.wait(REDIS_RETRY_SECONDS)
+        return False
+
+    def _shutdown(self):
+        # RQ asks Redis whether a job runs; with Redis away that would raise
+        # in the signal handler: the horse tells it without Redis
+        self._stop_requested = True
+        if not self.horse_pid:
+            raise StopRequested()
+
+
+def stopped(name: str) -> None:
+    Worker.objects.filter(name=name).update(state=WorkerState.STOPPED, current_trial=None)

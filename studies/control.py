@@ -1,0 +1,199 @@
+"""Everything a user (or the scheduler) does to a study or a trial: create,
+start, pause, resume, kill; fill a study's free worker slots; complete or
+fail it.
+
+Each action holds the study's lock (DbStorage.locked) for its whole
+read-decide-write, the same lock the engine holds while it decides on a
+report, so a click and a report never both win. A trial's state changes
+through the core (hpopt.controls, hpopt.engine: checked against the
+transition table, conditional on what was read); a study's through
+Study.move. Jobs are enqueued and stopped through the registered dispatcher
+(studies.dispatch), after the commit.
+"""
+from __future__ import annotations
+
+import uuid
+
+from django.db import transaction
+from django.utils import timezone
+
+from hpopt import controls, engine, snapshot
+from hpopt.errors import HpoError
+from hpopt.snapshot import Meta
+from hpopt.status import SCORED_STATES, StudyState, TrialState
+from studies import dispatch
+from studies.models import Study, Trial
+from studies.models.study import ACTIVE_OR_PAUSED
+from studies.storage import DbStorage
+
+_values = lambda states: [s.value for s in states]  # noqa: E731
+
+
+def create(owner, cleaned: dict) -> Study:
+    """Saves a study from ``studies.validation.validate_study``'s output, and
+    starts it when asked, in one transaction: all or nothing."""
+    with transaction.atomic():
+        study = Study.objects.create_study(owner, cleaned)
+        if cleaned.get("start"):
+            start(study)
+    return study
+
+
+# -- studies -----------------------------------------------------------------------------
+def start(study: Study) -> bool:
+    """draft -> running; fills the worker slots."""
+    with DbStorage(study.pk).locked():
+        moved = study.move(StudyState.RUNNING, among=[StudyState.DRAFT], started=timezone.now())
+        if moved:
+            fill_slots(study.pk)
+    return moved
+
+
+def pause(study: Study) -> bool:
+    """running -> paused: no new trials; running trials pause at their next
+    report and keep their progress; queued ones wait."""
+    with DbStorage(study.pk).locked():
+        moved = study.move(StudyState.PAUSED)
+        if moved:
+            for trial in study.trials.filter(state__in=_values([TrialState.RUNNING, TrialState.QUEUED])):
+                pause_trial(trial)
+    return moved
+
+
+def resume(study: Study) -> bool:
+    """paused -> running; paused trials queue again, and a pause still
+    pending on a running one is cancelled. (A study whose web server, worker
+    or Redis crashed stays running; the sweeps re-run its lost trials and
+    lost jobs.)"""
+    with DbStorage(study.pk).locked():
+        moved = study.move(StudyState.RUNNING, among=[StudyState.PAUSED])
+        if moved:
+            for trial in study.trials.filter(state__in=_values([TrialState.PAUSED, TrialState.RUNNING])):
+                resume_trial(trial, fill=False)
+            fill_slots(study.pk)
+    return moved
+
+
+def kill(study: Study) -> bool:
+    """Ends the study now: every queued, running or paused trial is killed."""
+    with DbStorage(study.pk).locked():
+        moved = study.move(StudyState.KILLED)
+        if moved:
+            for trial in study.trials.filter(state__in=_values(ACTIVE_OR_PAUSED)):
+                kill_trial(trial, fill=False)
+    return moved
+
+
+def complete(study: Study) -> bool:
+    """running -> completed once nothing is left to run; -> failed instead
+    when trials failed or were lost and none produced a result: a study
+    without a best config has not completed. (Trials the user killed are the
+    user's choice, not a failure.)"""
+    if study.state == StudyState.RUNNING.value and not study.trials.filter(
+            state__in=_values(SCORED_STATES)).exists():
+        broken = study.trials.filter(state__in=_values([TrialState.FAILED, TrialState.LOST]))
+        first = broken.order_by("number").values_list("error", flat=True).first()
+        if first is not None:
+            return fail(study, f"no trial produced a result; the first error: {first or 'unknown'}")
+    return study.move(StudyState.COMPLETED)
+
+
+def fail(study: Study, error: str) -> bool:
+    """running or paused -> failed; its unfinished trials end with it (a
+    failed study cannot be resumed, so they would wait forever)."""
+    with DbStorage(study.pk).locked():
+        moved = study.move(StudyState.FAILED, error=error)
+        if moved:
+            for trial in study.trials.filter(state__in=_values(ACTIVE_OR_PAUSED)):
+                kill_trial(trial, fill=False, reason=f"the study failed: {error}")
+    return moved
+
+
+# -- trials ------------------------------------------------------------------------------
+def _job_of(trial: Trial) -> str:
+    return Trial.objects.filter(pk=trial.pk).values_list("job_id", flat=True).first() or ""
+
+
+def _stop_after_commit(job_id: str) -> None:
+    if job_id:
+        transaction.on_commit(lambda: dispatch.get().stop(job_id))
+
+
+def pause_trial(trial: Trial) -> bool:
+    """A queued trial pauses at once (its job is dropped); a running one at
+    its next report, keeping its progress."""
+    storage = DbStorage(trial.study_id)
+    with storage.locked():
+        job_id = _job_of(trial)
+        if not controls.pause(storage, trial.number):
+            return False
+        if Trial.objects.filter(pk=trial.pk, state=TrialState.PAUSED.value).update(job_id="", updated=timezone.now()):
+            _stop_after_commit(job_id)
+    trial.refresh_from_db()
+    return True
+
+
+def resume_trial(trial: Trial, fill: bool = True) -> bool:
+    """paused -> queued; the next attempt gets ``resume_iteration`` and the
+    same checkpoint_dir, so the trainer can continue where it stopped. A
+    running trial whose pause is still pending just carries on."""
+    storage = DbStorage(trial.study_id)
+    with storage.locked():
+        if not controls.resume(storage, trial.number):
+            return False
+        # queued again: it needs a job of its own (the one that ran it until
+        # the pause may still be finishing; its last writes are fenced off)
+        Trial.objects.filter(pk=trial.pk, state=TrialState.QUEUED.value).update(job_id="")
+        if fill:
+            fill_slots(trial.study_id)
+    trial.refresh_from_db()
+    return True
+
+
+def kill_trial(trial: Trial, fill: bool = True, reason: str = "killed by the user") -> bool:
+    """Immediate: the state changes now; a running job is stopped, and any
+    later report of its trainer answers STOP."""
+    storage = DbStorage(trial.study_id)
+    with storage.locked():
+        job_id = _job_of(trial)
+        if not controls.kill(storage, trial.number, reason):
+            return False
+        _stop_after_commit(job_id)
+        if fill:
+            fill_slots(trial.study_id)
+    trial.refresh_from_db()
+    return True
+
+
+# -- slots -------------------------------------------------------------------------------
+def _new_job_id(trial_pk: int) -> str:
+    return f"trial-{trial_pk}-{uuid.uuid4().hex[:12]}"
+
+
+def fill_slots(study_id: int) -> int:
+    """Gives every free slot of a running study a job: queued trials without a
+    job first (OOM re-runs, resumed, lost), then new trials from the algorithm.
+    Completes the study when nothing is left to run. Returns jobs enqueued."""
+    storage = DbStorage(study_id)
+    with storage.locked() as raw:
+        study = Study.objects.get(pk=study_id)
+        if study.state != StudyState.RUNNING.value:
+            return 0
+        trials = Trial.objects.filter(study_id=study_id)
+        active = trials.filter(state__in=_values([TrialState.QUEUED, TrialState.RUNNING]))
+        free = study.parallelism - active.exclude(job_id="").count()
+        waiting = list(trials.filter(state=TrialState.QUEUED.value, job_id="").order_by("number")[: max(free, 0)])
+        if free > len(waiting):
+            try:
+                _, made = engine.propose(storage, snapshot.load(storage, Meta.from_dict(raw)), free - len(waiting))
+            except HpoError as exc:
+                fail(study, str(exc))
+                return 0
+            waiting += list(trials.filter(number__in=[r.trial_id for r in made]).order_by("number"))
+        for trial in waiting:
+            job_id = _new_job_id(trial.pk)
+            Trial.objects.filter(pk=trial.pk).update(job_id=job_id)
+            dispatch.get().enqueue(study.trainer, trial.pk, job_id)
+        if not waiting and not trials.filter(state__in=_values(ACTIVE_OR_PAUSED)).exists():
+            complete(study)
+    return len(waiting)
