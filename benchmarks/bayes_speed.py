@@ -5,14 +5,15 @@
 
 Two parts, both printed as Markdown tables:
 
-1. **Latency** of one suggestion: ``BayesOpt.next_trial`` on a FileStorage
-   holding the first N trials (completed) of a 200-trial BayesOpt study of
-   the Branin function below, in a 5-parameter mixed space, at N = 10, 100,
-   200; timed with ``time.perf_counter`` (wall) and ``time.process_time``
-   (CPU, so contention from other processes shows as wall >> CPU) inside one
-   ``storage.locked()`` block, so no file I/O is timed; p50 and p99 over
-   repeats, each repeat a different seed; hpopt's budgeted settings and
-   bayes_opt's defaults take turns in the same process.
+1. **Latency** of one suggestion: ``BayesOpt.next_trial`` on a snapshot
+   (``hpopt.snapshot.load``) of a FileStorage holding the first N trials
+   (completed) of a 200-trial BayesOpt study of the Branin function below,
+   in a 5-parameter mixed space, at N = 10, 100, 200; the snapshot's load
+   and the suggestion timed together with ``time.perf_counter`` (wall) and
+   ``time.process_time`` (CPU, so contention from other processes shows as
+   wall >> CPU) inside one ``storage.locked()`` block, so no file I/O is
+   timed; p50 and p99 over repeats, each repeat a different seed; hpopt's
+   budgeted settings and bayes_opt's defaults take turns in the same process.
 2. **Regret** at equal trials: full optimisation runs of (a) the budgeted
    BayesOpt; (a') the same with bayes_opt's GP ``alpha`` 1e-6, to separate
    the noise setting from the budget; (b) BayesOpt with everything at
@@ -50,8 +51,9 @@ import numpy as np
 import sklearn
 
 import hpopt
-from hpopt import engine
+from hpopt import algorithms, snapshot
 from hpopt.algorithms.bayes import BayesOpt
+from hpopt.snapshot import Meta
 from hpopt.status import TrialState
 from hpopt.storage.base import TrialRecord
 from hpopt.storage.file import FileStorage
@@ -177,7 +179,8 @@ def describe(fname: str) -> str:
 @contextlib.contextmanager
 def study(mode: str, num_trials: int, seed: int, num_init_trial: int = 5):
     """A stored study (created through hpopt.create) and its algorithm; yields
-    (storage, algorithm) inside storage.locked(), so the loop does no file I/O."""
+    (storage, algorithm, meta) inside storage.locked(), so the loop does no
+    file I/O."""
     with tempfile.TemporaryDirectory(prefix="hpopt-bench-") as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Auto Config's budget notes are beside the point here
         hpopt.create(search_space=SPACE, full_dataset_size=10_000, num_full_iterations=1,
@@ -185,8 +188,9 @@ def study(mode: str, num_trials: int, seed: int, num_init_trial: int = 5):
                      subset_ratio=1.0, expected_time_ratio=num_trials + 1, seed=seed,
                      num_init_trial=num_init_trial, save_path=tmp)
         storage = FileStorage(tmp)
-        with storage.locked():
-            yield storage, engine.load(storage).algorithm
+        with storage.locked() as raw:
+            meta = Meta.from_dict(raw)
+            yield storage, algorithms.build(meta), meta
 
 
 def configure(alg: BayesOpt, overrides: dict | None) -> BayesOpt:
@@ -199,6 +203,12 @@ def configure(alg: BayesOpt, overrides: dict | None) -> BayesOpt:
     return alg
 
 
+def suggest(storage, alg: BayesOpt, meta: Meta):
+    """The algorithm's next trial, from the stored trials (what the engine's
+    propose does inside the lock)."""
+    return alg.next_trial(snapshot.load(storage, meta))
+
+
 def add_completed(storage, params: dict, score: float) -> None:
     storage.add_trial(TrialRecord(trial_id=-1, params=params, iterations=1, subset_ratio=1.0,
                                   state=TrialState.COMPLETED, last_iteration=1, best_score=score))
@@ -209,10 +219,10 @@ def history(n: int) -> list[dict]:
     """Params of an n-trial budgeted BayesOpt run on the Branin function
     (seed 0): the clustered points of a real study, on which the GP fit and the
     acquisition search work harder than on uniform random points."""
-    with study("min", num_trials=n, seed=0) as (storage, alg):
+    with study("min", num_trials=n, seed=0) as (storage, alg, meta):
         configure(alg, {})
         for _ in range(n):
-            new = alg.next_trial(storage)
+            new = suggest(storage, alg, meta)
             add_completed(storage, new.params, branin_mixed(new.params))
         return [t.params for t in storage.trials()]
 
@@ -224,7 +234,7 @@ def latency(counts: list[int], repeats: dict[str, int], max_default: int = 200) 
     hist = history(max(counts))
     out = {}
     for n in counts:
-        with study("min", num_trials=n + 1, seed=0) as (storage, alg):
+        with study("min", num_trials=n + 1, seed=0) as (storage, alg, meta):
             for p in hist[:n]:
                 add_completed(storage, p, branin_mixed(p))
             base = alg.settings
@@ -236,7 +246,7 @@ def latency(counts: list[int], repeats: dict[str, int], max_default: int = 200) 
                 for r in range(repeats[variant] + 1):
                     alg.settings = dataclasses.replace(base, seed=r)
                     w0, c0 = time.perf_counter(), time.process_time()
-                    new = alg.next_trial(storage)
+                    new = suggest(storage, alg, meta)
                     w1, c1 = time.perf_counter(), time.process_time()
                     assert new is not None and alg.space.contains(new.params)
                     if r:  # the first call also warms caches
@@ -254,12 +264,12 @@ def run_search(job: tuple) -> tuple:
     noise_rng = np.random.default_rng([seed, 99])
     init = trials + 1 if VARIANTS[variant] is None else 5
     regrets, spent = [], 0.0
-    with study(mode, num_trials=trials, seed=seed, num_init_trial=init) as (storage, alg):
+    with study(mode, num_trials=trials, seed=seed, num_init_trial=init) as (storage, alg, meta):
         configure(alg, VARIANTS[variant])
         best_obs, best_true, keys = -math.inf, None, set()
         for _ in range(trials):
             t0 = time.perf_counter()
-            new = alg.next_trial(storage)
+            new = suggest(storage, alg, meta)
             spent += time.perf_counter() - t0
             assert new is not None and alg.space.contains(new.params), new
             key = alg.space.key(new.params)

@@ -1,6 +1,8 @@
 """The dashboard's database for the benchmarks: a temporary SQLite file or a
 PostgreSQL database made for the run, migrated, with studies created the way
-the web form creates them (``validate_study`` + ``Study.objects.create_study``).
+the web form creates them (``validate_study`` + ``studies.control.create``,
+not started: a draft, which the benchmarks drive through the engine
+themselves, with no job queue).
 
 Django reads its settings once per process, so each database is benchmarked
 in a child process: ``child(part, url, args)`` runs ``python -m benchmarks.<part>
@@ -80,14 +82,14 @@ def create_study(settings: dict, name: str = "bench"):
     """A draft study from create() arguments, through the form's validation."""
     from django.contrib.auth import get_user_model
 
-    from studies.models import Study
+    from studies import control
     from studies.validation import validate_study
 
     owner, _ = get_user_model().objects.get_or_create(username="bench")
     cleaned, errors = validate_study({"name": name, "trainer": TRAINER, **settings}, {TRAINER})
     if errors:
         raise ValueError(errors)
-    return Study.objects.create_study(owner, cleaned)
+    return control.create(owner, cleaned)
 
 
 def part_main(in_child, run, markdown) -> None:

@@ -39,8 +39,8 @@ import time
 
 from benchmarks.common import fmt, pool_map, quiet, table
 from benchmarks.workers import new_study, simulate
-from hpopt import engine
 from hpopt.plan import ALGORITHMS, epoch_cost, plan
+from hpopt.snapshot import Meta
 
 GRID = {"alg": ("asha", "bayes_opt"), "ratio": (1.5, 4.0, 10.0), "workers": (1, 4, 16),
         "n_full": (10, 30), "size": (2_000, 100_000)}
@@ -73,7 +73,9 @@ def _dashboard_eta(storage, plan, spent: int, per_epoch: float, workers: int) ->
     for the tail of a parallel run: none, the longest running trial's full
     remaining epochs (iterations - last), and its certain ones (to its next
     rung or its end). Remaining epochs: the larger of the plan's unspent
-    epochs and the committed epochs (progress.committed_epochs)."""
+    epochs and the committed epochs (hpopt.progress.committed_epochs; a
+    trial's position there is its last_iteration here: the simulation starts
+    a trial in the lock that creates it, and never pauses or re-runs one)."""
     brackets = [list(b) for b in plan.brackets]
     trials = storage.trials()
     committed, full, certain, expected = 0.0, 0, 0, 0.0
@@ -112,7 +114,7 @@ def _job(job) -> dict:
     if alg == "bayes_opt":
         kw["num_init_trial"] = 10_000
     storage = new_study(problem, workers, seed=0, **kw)
-    p = engine.load(storage).plan
+    p = Meta.from_dict(storage.load_meta()).plan
     sec = epoch_cost(p.subset_ratio, p.non_pure_train_ratio)
     planned = max(p.expected_epochs, 1e-9)
     etas = {}

@@ -2,18 +2,26 @@
 harness: the engine and the algorithms run unchanged, without file I/O.
 
 It keeps the backend invariants (ids in order and never reused, one score per
-(trial, iteration)); ``get_trial`` hands out copies, so that the engine's
-read-modify-write works as it does on disk, while ``trials()`` returns the
-stored records themselves (read-only by contract: the engine only reads that
-list, and copying thousands of records per call would time this class instead
-of the engine). ASHA's ``rung_scores`` is indexed, as the base class invites.
-One process only: the lock is a re-entrant thread lock.
+(trial, iteration), a trial written only through ``update_trial``, whose
+``_write_trial`` is conditional on the state and attempt the writer read);
+``get_trial`` hands out copies and a write stores a copy, so that no caller
+can change a stored trial except through that conditional write, as on disk.
+``trials()`` returns the stored records themselves, and ``locked()`` yields
+the stored meta dict itself (both read-only by contract: the engine only
+reads them, building new records and metas for what it writes, and copying
+thousands of records per call would time this class instead of the engine).
+Scores are kept per trial, keyed by iteration, so ``all_scores`` (what
+bayes_opt's median stop reads) needs no grouping. One process only: the
+lock is a re-entrant thread lock.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
+from typing import Iterator
 
+from hpopt.status import TrialState
 from hpopt.storage.base import Storage, TrialRecord
 
 
@@ -24,10 +32,11 @@ class MemoryStorage(Storage):
         self._meta: dict | None = None
         self._trials: list[TrialRecord] = []
         self._scores: dict[int, dict[int, float]] = {}
-        self._rungs: dict[tuple, dict[int, float]] = {}   # (bracket, milestone) -> {trial: score}
 
-    def locked(self):
-        return self._lock
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[dict | None]:
+        with self._lock:
+            yield self._meta
 
     def load_meta(self) -> dict | None:
         return copy.deepcopy(self._meta)
@@ -38,9 +47,6 @@ class MemoryStorage(Storage):
     def trials(self) -> list[TrialRecord]:
         return list(self._trials)
 
-    def count_trials(self) -> int:
-        return len(self._trials)
-
     def get_trial(self, trial_id: int) -> TrialRecord:
         if not isinstance(trial_id, int) or not 0 <= trial_id < len(self._trials):
             raise KeyError(f"no trial {trial_id!r}")
@@ -49,20 +55,17 @@ class MemoryStorage(Storage):
     def add_trial(self, record: TrialRecord) -> TrialRecord:
         record.trial_id = len(self._trials)
         self._trials.append(_copy(record))
-        for m, score in record.rungs.items():
-            self._rungs.setdefault((record.bracket, m), {})[record.trial_id] = score
         return record
 
-    def save_trial(self, record: TrialRecord) -> None:
-        old = self.get_trial(record.trial_id)
-        for m in old.rungs:
-            self._rungs.get((old.bracket, m), {}).pop(record.trial_id, None)
-        for m, score in record.rungs.items():
-            self._rungs.setdefault((record.bracket, m), {})[record.trial_id] = score
-        self._trials[record.trial_id] = _copy(record)
-
-    def rung_scores(self, bracket: int, milestone: int, exclude: int | None = None) -> list[float]:
-        return [v for k, v in self._rungs.get((bracket, milestone), {}).items() if k != exclude]
+    def _write_trial(self, record: TrialRecord, state: TrialState, attempt: int) -> bool:
+        trial_id = record.trial_id
+        if not isinstance(trial_id, int) or not 0 <= trial_id < len(self._trials):
+            raise KeyError(f"no trial {trial_id!r}")
+        stored = self._trials[trial_id]
+        if stored.state is not state or stored.attempt != attempt:
+            return False
+        self._trials[trial_id] = _copy(record)
+        return True
 
     def add_score(self, trial_id: int, iteration: int, value: float) -> bool:
         per_trial = self._scores.setdefault(trial_id, {})
@@ -73,13 +76,17 @@ class MemoryStorage(Storage):
     def scores(self, trial_id: int) -> list[tuple[int, float]]:
         return sorted(self._scores.get(trial_id, {}).items())
 
+    def all_scores(self) -> dict[int, list[tuple[int, float]]]:
+        return {t: sorted(per.items()) for t, per in self._scores.items() if per}
+
     def clear_scores(self, trial_id: int) -> None:
         self._scores.pop(trial_id, None)
 
     def delete(self) -> None:
-        self._meta, self._trials, self._scores, self._rungs = None, [], {}, {}
+        self._meta, self._trials, self._scores = None, [], {}
 
 
 def _copy(t: TrialRecord) -> TrialRecord:
-    # params and rungs are the only mutable fields the engine changes in place
+    # params and rungs are the only mutable fields (the others are numbers,
+    # strings and enums)
     return TrialRecord(**{**t.__dict__, "params": dict(t.params), "rungs": dict(t.rungs)})

@@ -5,7 +5,9 @@ p50 and p99 of
 
 * ``get_next_sample``: ``HPO.get_next_sample()`` on file storage (it also ends
   the trial handed out before); ``engine.next_sample(storage, owner)`` on the
-  database (what a dashboard worker's propose + start do, in one lock);
+  database (the dashboard's two steps, in one lock: ``engine.propose``, as
+  ``studies.control.fill_slots`` does, and ``engine.start``, as a worker's
+  job does);
 * ``report``: ``hpopt.report(config, score)`` on a running trial (one that
   keeps ranking first, so that every report passes its rungs and continues).
 
@@ -31,6 +33,7 @@ import hpopt
 from benchmarks.common import fmt, latency_stats, quiet, table
 from benchmarks.djangodb import part_main
 from hpopt import engine
+from hpopt.snapshot import Meta
 from hpopt.status import TrialState
 from hpopt.storage.base import TrialRecord
 
@@ -57,7 +60,7 @@ def populate(storage, alg: str, plan, upto: int, rng) -> None:
     """Adds finished-looking trials until the study holds ``upto``."""
     space = hpopt.SearchSpace(SPACE)
     with storage.locked():
-        for _ in range(upto - storage.count_trials()):
+        for _ in range(upto - len(storage.trials())):
             params = space.sample(rng)
             rec = TrialRecord(trial_id=-1, params=params, iterations=N_FULL, subset_ratio=1.0)
             if alg == "asha":
@@ -87,8 +90,8 @@ def timed(fn, reps: int) -> list[float]:
 
 def measure_hpopt(storage, alg: str, sizes, reps, sample, rng) -> dict:
     """{size: {"sample": stats, "report": stats}} on one study, grown size by size."""
-    with storage.locked():
-        plan = engine.load(storage).plan
+    with storage.locked() as raw:
+        plan = Meta.from_dict(raw).plan
     out = {}
     for n in sizes:
         populate(storage, alg, plan, n, rng)

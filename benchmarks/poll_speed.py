@@ -38,6 +38,7 @@ def _build(n_trials: int, per_trial: int):
     from django.utils import timezone
 
     from runner.models import Trainer
+    from studies import control
     from studies.models import Score, Study, Trial
     from studies.validation import validate_study
 
@@ -49,7 +50,7 @@ def _build(n_trials: int, per_trial: int):
         "num_full_iterations": per_trial, "num_trials": n_trials, "parallelism": 64,
     }, {"bench"})
     assert not errors, errors
-    study = Study.objects.create_study(user, cleaned)
+    study = control.create(user, cleaned)   # a draft: no job is enqueued
     Study.objects.filter(pk=study.pk).update(state="running", started=timezone.now())
     rng = random.Random(0)
     now = timezone.now()

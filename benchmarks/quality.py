@@ -80,7 +80,7 @@ def _hpopt(problem, seed: int, alg: str, tracker: Tracker, **plan) -> dict:
         hpo = hpopt.create(search_space=problem.space(), full_dataset_size=10_000, num_full_iterations=n,
                            search_alg=alg, mode=problem.mode, seed=seed, save_path=tmp, subset_ratio=1.0,
                            non_pure_train_ratio=0.0, **plan)
-        incumbent = Incumbent(hpo.plan.max_iterations)   # engine.best_trial's rule
+        incumbent = Incumbent(hpo.plan.max_iterations)   # hpopt.best's rule
         params: dict[int, dict] = {}
         while tracker.spent < tracker.limit and (config := hpo.get_next_sample()) is not None:
             tid = config["trial_id"]

@@ -26,10 +26,10 @@ Config plans more trials for more workers):
 * time-to-target: simulated time until the incumbent's regret <= the regret
   of the top 0.2% of random configs (stricter than part 2's 2%: hundreds of
   workers sample that many configs in their first round). The incumbent is
-  the trial ``engine.best_trial`` would recommend then: the best completed
+  the trial hpopt.best's rule would recommend then: the best completed
   full-length training once one exists (so a backfill trial only counts
   while no trial has completed), as ``Incumbent`` keeps it;
-* final regret: of the trial ``engine.best_trial`` recommends at the end.
+* final regret: of the trial ``hpopt.best.best_trial`` recommends at the end.
 """
 from __future__ import annotations
 
@@ -43,7 +43,9 @@ import numpy as np
 from benchmarks.common import fmt, fmt_mi, med_iqr, pool_map, quiet, table
 from benchmarks.memstore import MemoryStorage
 from hpopt import engine
+from hpopt.best import best_trial
 from hpopt.settings import make_settings
+from hpopt.snapshot import Meta
 from hpopt.status import Status
 
 WORKERS = (1, 8, 64, 256)
@@ -62,7 +64,7 @@ def new_study(problem, workers: int, seed: int, **kwargs) -> MemoryStorage:
     storage = MemoryStorage()
     with quiet():
         settings = make_settings(args)
-        storage.save_meta(engine.new_meta(settings))
+        storage.save_meta(Meta.new(settings).to_dict())
     return storage
 
 
@@ -77,7 +79,7 @@ def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: f
     seq = workers
     server_free = server_busy = 0.0
     calls, busy, drain_from = 0, [], None
-    plan = engine.load(storage).plan
+    plan = _plan(storage)
     incumbent = Incumbent(plan.max_iterations)
     params: dict[int, dict] = {}
     runs: dict[int, list] = {}    # trial -> [start time, end time or None, epochs so far]
@@ -114,7 +116,7 @@ def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: f
             config, epoch = run["config"], run["epoch"]
             tid = config["trial_id"]
             score = float(run["ys"][epoch - 1])
-            status, now = serve(now, lambda: engine.report(storage, tid, score, epoch))
+            status, now = serve(now, lambda: engine.report(storage, tid, score, epoch, attempt=config["attempt"]))
             spent += 1
             runs[tid][2] = epoch
             changed = incumbent.update(tid, problem.better * score)
@@ -136,16 +138,17 @@ def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: f
         heapq.heappush(events, (now + run["seconds"], seq, w, run))
     makespan = end
     drain_from = drain_from or makespan
-    first_plan, plan = plan, engine.load(storage).plan   # the stored plan's num_trials, after any budget cut
+    first_plan, plan = plan, _plan(storage)   # the stored plan's num_trials, after any budget cut
     backfill_epochs = sum(r[2] for tid, r in runs.items() if tid >= plan.num_trials)
     plan_end = max((r[1] for tid, r in runs.items() if tid < plan.num_trials and r[1] is not None), default=makespan)
     work = sum(b - a for a, b in busy)
     after_plan = sum(max(0.0, b - max(a, plan_end)) for a, b in busy)
     saturated = sum(max(0.0, min(b, drain_from) - a) for a, b in busy)
-    best = engine.best_trial(storage, problem.mode)
+    trials = storage.trials()
+    best = best_trial(trials, problem.mode, plan.max_iterations)
     return {
-        "workers": workers, "trials": storage.count_trials(), "epochs": spent, "makespan": makespan,
-        "planned_trials": plan.num_trials, "auto_planned_trials": first_plan.num_trials, "backfill_trials": max(0, storage.count_trials() - plan.num_trials),
+        "workers": workers, "trials": len(trials), "epochs": spent, "makespan": makespan,
+        "planned_trials": plan.num_trials, "auto_planned_trials": first_plan.num_trials, "backfill_trials": max(0, len(trials) - plan.num_trials),
         "backfill_epochs": backfill_epochs, "plan_end": plan_end,
         "idle_share_before_plan_end": (workers * plan_end - (work - after_plan)) / (workers * makespan),
         "idle_share_after_plan_end": (workers * (makespan - plan_end) - after_plan) / (workers * makespan), "final_regret": problem.regret(best.params) if best else math.nan,
@@ -155,6 +158,11 @@ def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: f
         "scheduler_load": server_busy / makespan, "calls": calls, "ms_per_call": 1000 * server_busy / max(calls, 1),
         "time_to_target": time_to_target,
     }
+
+
+def _plan(storage: MemoryStorage):
+    """The study's plan as stored now."""
+    return Meta.from_dict(storage.load_meta()).plan
 
 
 class _Best:
@@ -169,10 +177,11 @@ class _Best:
 
 
 class Incumbent:
-    """The trial ``engine.best_trial`` would recommend now, kept incrementally:
-    by final score (the latest report), the best among completed trials
-    trained to ``full_iterations``, else among completed ones (backfill trials
-    are shorter), else among every scored trial. A completed trial's final
+    """The trial hpopt.best's rule (``hpopt.best.best_trial``) would recommend
+    now, kept incrementally: by final score (the latest report), the best
+    among completed trials trained to ``full_iterations`` (the plan's
+    max_iterations), else among completed ones (backfill trials are
+    shorter), else among every scored trial. A completed trial's final
     score never changes and trials never leave these pools here (no OOM,
     pause or kill in the simulation), so the completed pools keep a running
     maximum; the last pool (only consulted before any trial completed) is

@@ -26,6 +26,7 @@ SPACE = {
 def _data(device):
     import torch
     import torch.nn.functional as F
+
     from examples.digits import load_data
 
     x_train, x_val, y_train, y_val = load_data()

@@ -5,7 +5,7 @@ The public surface follows the user guide: ``search_space``, ``create``,
 ``trainer`` (the registry the dashboard's workers run from). This package
 never imports Django, RQ or Redis.
 """
-from hpopt.client import report, reportOOM, report_oom
+from hpopt.client import report, report_oom, reportOOM
 from hpopt.errors import HpoError
 from hpopt.plan import Plan, plan
 from hpopt.registry import get_trainer, registered_trainers, trainer

@@ -23,6 +23,7 @@ import time
 from hpopt import algorithms, snapshot
 from hpopt.best import best_of
 from hpopt.errors import HpoError
+from hpopt.fields import MAX_ITERATION
 from hpopt.snapshot import Meta, Snapshot
 from hpopt.space import SpaceExhausted
 from hpopt.status import Decision, Pending, Status, TrialState
@@ -143,11 +144,6 @@ def check_score(score) -> float:
     if not math.isfinite(value):
         raise ValueError(f"score must be a finite number (got {value}); nothing was stored")
     return value
-
-
-#: the dashboard stores iterations in a 32-bit column; the same limit on every
-#: storage, so that a trainer that works with files also works in a worker
-MAX_ITERATION = 2**31 - 1
 
 
 def check_iteration(iteration) -> None:

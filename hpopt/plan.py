@@ -37,13 +37,13 @@ Invariants of :func:`plan`
 from __future__ import annotations
 
 import math
-import numbers
-import reprlib
-import sys
 from dataclasses import dataclass, fields
 
-ALGORITHMS = ("bayes_opt", "asha")
-ALIASES = {"baye_opt": "bayes_opt", "bayes_opt": "bayes_opt", "smbo": "bayes_opt", "asha": "asha"}
+from hpopt.errors import FieldError
+from hpopt.fields import ALGORITHMS, ALIASES, DEFAULTS, RULES, canonical_algorithm, is_finite_number
+
+__all__ = ["plan", "Plan", "epoch_cost", "asha_rungs", "asha_trial_epochs", "max_brackets",
+           "canonical_algorithm", "is_finite_number", "ALGORITHMS", "ALIASES"]
 
 TOLERANCE = 0.10        # the planned cost must land within +-10% of the budget
 _AIM = 0.02             # polishing prefers the simplest candidate this close
@@ -54,16 +54,6 @@ BO_MIN_TRIALS = 5       # preferred floor for BO; dropped only when the budget f
 TRIAL_CAP = 200         # BO: GP cost grows with trials, so past this only with epochs/subset maxed
 ASHA_START_TRIALS = 10
 ASHA_MIN_TRIALS_CAP = 32  # eta**rungs trials lets one trial reach the top; capped for huge ladders
-MAX_TIME_RATIO = 1e6    # beyond this trial counts stop fitting in a float (and mean nothing)
-
-
-def canonical_algorithm(name) -> str:
-    """Map ``name`` (case/whitespace-insensitive) through ALIASES; ValueError otherwise."""
-    key = name.strip().lower() if isinstance(name, str) else None
-    if key not in ALIASES:
-        valid = ", ".join(repr(a) for a in ALIASES)
-        raise ValueError(f"search_alg must be one of {valid}; got {name!r}")
-    return ALIASES[key]
 
 
 def epoch_cost(subset_ratio: float, non_pure_train_ratio: float) -> float:
@@ -147,42 +137,6 @@ class Plan:
         return self.expected_epochs * c / self.num_trials
 
 
-#: counts above this lose precision as floats (and mean nothing as trials or epochs)
-MAX_COUNT = 2**53
-
-
-def is_finite_number(value) -> bool:
-    """A real number, not a bool, and finite; an int too large for a float is
-    not (math.isfinite would raise OverflowError on it)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return False
-    if isinstance(value, numbers.Integral):
-        return abs(int(value)) <= sys.float_info.max
-    return math.isfinite(value)
-
-
-def _int(name, value, minimum=1):
-    # bool is an int subclass and floats are rejected outright (strict form fields);
-    # numbers.Integral admits numpy integers. Counts are bounded: the cost
-    # model computes in floats.
-    if (isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum
-            or value > MAX_COUNT):
-        rule = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ValueError(f"{name} must be {rule} (at most 2**53), got {_short(value)}")
-    return int(value)
-
-
-def _real(name, value, rule, ok):
-    if not is_finite_number(value) or not ok(value):
-        raise ValueError(f"{name} must be {rule}, got {_short(value)}")
-    return float(value)
-
-
-def _short(value) -> str:
-    """repr() of a value for a message, shortened (a 400-digit int is not read)."""
-    return reprlib.repr(value)
-
-
 def _geo(a, b, t, integer):
     """Geometric interpolation a -> b: equal *relative* progress for every knob."""
     if a == b or t <= 0.0:
@@ -193,10 +147,13 @@ def _geo(a, b, t, integer):
     return round(x) if integer else x
 
 
-def plan(search_alg, full_dataset_size, num_full_iterations, *, expected_time_ratio=4.0,
-         non_pure_train_ratio=0.2, num_workers=1, num_trials=None, max_iterations=None,
-         subset_ratio=None, min_subset_size=500, min_iterations=None, reduction_factor=2,
-         num_brackets=None) -> Plan:
+D = DEFAULTS
+
+
+def plan(search_alg, full_dataset_size, num_full_iterations, *, expected_time_ratio=D["expected_time_ratio"],
+         non_pure_train_ratio=D["non_pure_train_ratio"], num_workers=D["num_workers"], num_trials=None,
+         max_iterations=None, subset_ratio=None, min_subset_size=D["min_subset_size"], min_iterations=None,
+         reduction_factor=D["reduction_factor"], num_brackets=None) -> Plan:
     """Fill in the unset num_trials / max_iterations / subset_ratio to spend the budget.
 
     Free values move along one monotone path of anchor points (T trials, I epochs, s subset;
@@ -217,192 +174,237 @@ def plan(search_alg, full_dataset_size, num_full_iterations, *, expected_time_ra
     ``s0 = max(0.2, s_min)``; ``T0 = max(10, Tm, min(W, 200))`` and ``T1 = min(W, T0)``
     (1 for ASHA with several brackets): trials that fit on idle workers cost no wall time.
     For bayes_opt, min_iterations and num_brackets are type-checked and otherwise ignored.
+    Every argument is checked against its rule (hpopt.fields); a broken rule raises
+    FieldError (a ValueError) naming the argument.
     """
-    alg = canonical_algorithm(search_alg)
-    n_data = _int("full_dataset_size", full_dataset_size)
-    n_full = _int("num_full_iterations", num_full_iterations)
-    ratio = _real("expected_time_ratio", expected_time_ratio,
-                  f"a number in (1, {MAX_TIME_RATIO:g}]", lambda v: 1 < v <= MAX_TIME_RATIO)
-    p = _real("non_pure_train_ratio", non_pure_train_ratio, "in [0, 1)", lambda v: 0 <= v < 1)
-    workers = _int("num_workers", num_workers)
-    min_subset = _int("min_subset_size", min_subset_size)
-    eta = _int("reduction_factor", reduction_factor, 2)
-    user_t = None if num_trials is None else _int("num_trials", num_trials)
-    user_i = None if max_iterations is None else _int("max_iterations", max_iterations)
-    user_s = None if subset_ratio is None else min(1.0, _real(
-        "subset_ratio", subset_ratio, "in (0, 1] (values > 1 mean the full set)", lambda v: v > 0))
-    min_it = 1 if min_iterations is None else _int("min_iterations", min_iterations)
-    nb = 1 if num_brackets is None else _int("num_brackets", num_brackets)
+    args = {name: RULES[name].check(name, value) for name, value in dict(
+        search_alg=search_alg, full_dataset_size=full_dataset_size, num_full_iterations=num_full_iterations,
+        expected_time_ratio=expected_time_ratio, non_pure_train_ratio=non_pure_train_ratio,
+        num_workers=num_workers, num_trials=num_trials, max_iterations=max_iterations,
+        subset_ratio=subset_ratio, min_subset_size=min_subset_size, min_iterations=min_iterations,
+        reduction_factor=reduction_factor, num_brackets=num_brackets).items()}
+    return _Planner(**args).result()
 
-    budget = ratio - 1.0
-    s_min = min(1.0, min_subset / n_data)
-    notes = []
-    if user_s is not None and user_s < s_min:
-        notes.append(f"subset_ratio {user_s:g} holds fewer than min_subset_size={min_subset} of "
-                     f"{n_data} samples; raised to {s_min:.6g}")
-        user_s = s_min
 
-    s_start = max(START_SUBSET, s_min)
-    if alg == "bayes_opt":
-        min_it, nb, brackets, bracket_epochs = 1, 1, (), None
-        t_pref, t_start = BO_MIN_TRIALS, BO_START_TRIALS
-        i_start, i_end = min(START_ITERATIONS, n_full), n_full
-    else:
-        i_start = i_end = n_full if user_i is None else user_i
-        if min_it > i_end:
-            raise ValueError(f"min_iterations ({min_it}) must be <= max_iterations ({i_end})")
-        nb_max = max_brackets(min_it, i_end, eta)
-        if nb > nb_max:
-            raise ValueError(f"num_brackets must be between 1 and {nb_max} (rungs of bracket 0 "
-                             f"plus one), got {nb}")
-        brackets = tuple(tuple(asha_rungs(min_it, i_end, eta, b)) for b in range(nb))
-        bracket_epochs = [asha_trial_epochs(r, i_end, eta) for r in brackets]
-        prefix = [0.0]
-        for e in bracket_epochs:
-            prefix.append(prefix[-1] + e)
-        t_pref = max(nb, min(ASHA_MIN_TRIALS_CAP, eta ** min(len(brackets[0]), 6)))
-        t_start = max(ASHA_START_TRIALS, t_pref)
-    # Trials up to num_workers run side by side and cost no extra wall time (with one
-    # bracket; with several, fewer trials may mean a cheaper bracket mix, so allow 1).
-    t_start = max(t_start, min(workers, TRIAL_CAP))
-    t_abs = 1 if nb > 1 else min(workers, t_start)
-    t_pref = max(t_pref, t_abs)
+class _Planner:
+    """The search of :func:`plan`, one step per method (see plan's docstring)."""
 
-    def total_epochs(t, i):
-        if bracket_epochs is None:
+    def __init__(self, *, search_alg, full_dataset_size, num_full_iterations, expected_time_ratio,
+                 non_pure_train_ratio, num_workers, num_trials, max_iterations, subset_ratio,
+                 min_subset_size, min_iterations, reduction_factor, num_brackets):
+        self.alg, self.n_data, self.n_full = search_alg, full_dataset_size, num_full_iterations
+        self.ratio, self.p, self.workers = expected_time_ratio, non_pure_train_ratio, num_workers
+        self.min_subset, self.eta = min_subset_size, reduction_factor
+        self.user_t, self.user_i = num_trials, max_iterations
+        self.user_s = None if subset_ratio is None else min(1.0, subset_ratio)
+        self.min_it = 1 if min_iterations is None else min_iterations
+        self.nb = 1 if num_brackets is None else num_brackets
+        self.budget = self.ratio - 1.0
+        self.s_min = min(1.0, self.min_subset / self.n_data)
+        self.notes = []
+        if self.user_s is not None and self.user_s < self.s_min:
+            self.notes.append(f"subset_ratio {self.user_s:g} holds fewer than min_subset_size={self.min_subset} "
+                              f"of {self.n_data} samples; raised to {self.s_min:.6g}")
+            self.user_s = self.s_min
+        self._shape()
+        self._anchors()
+
+    def _shape(self) -> None:
+        """The algorithm's brackets, epochs per trial, and trial counts to start from."""
+        self.s_start = max(START_SUBSET, self.s_min)
+        if self.alg == "bayes_opt":
+            self.min_it, self.nb, self.brackets, self.bracket_epochs = 1, 1, (), None
+            t_pref, t_start = BO_MIN_TRIALS, BO_START_TRIALS
+            self.i_start, self.i_end = min(START_ITERATIONS, self.n_full), self.n_full
+        else:
+            self.i_start = self.i_end = self.n_full if self.user_i is None else self.user_i
+            if self.min_it > self.i_end:
+                raise FieldError("min_iterations", f"min_iterations ({self.min_it}) must be <= max_iterations "
+                                                   f"({self.i_end})")
+            nb_max = max_brackets(self.min_it, self.i_end, self.eta)
+            if self.nb > nb_max:
+                raise FieldError("num_brackets", f"num_brackets must be between 1 and {nb_max} (rungs of bracket 0 "
+                                                 f"plus one), got {self.nb}")
+            self.brackets = tuple(tuple(asha_rungs(self.min_it, self.i_end, self.eta, b)) for b in range(self.nb))
+            self.bracket_epochs = [asha_trial_epochs(r, self.i_end, self.eta) for r in self.brackets]
+            self.prefix = [0.0]
+            for e in self.bracket_epochs:
+                self.prefix.append(self.prefix[-1] + e)
+            t_pref = max(self.nb, min(ASHA_MIN_TRIALS_CAP, self.eta ** min(len(self.brackets[0]), 6)))
+            t_start = max(ASHA_START_TRIALS, t_pref)
+        # Trials up to num_workers run side by side and cost no extra wall time (with one
+        # bracket; with several, fewer trials may mean a cheaper bracket mix, so allow 1).
+        self.t_start = max(t_start, min(self.workers, TRIAL_CAP))
+        self.t_abs = 1 if self.nb > 1 else min(self.workers, self.t_start)
+        self.t_pref = max(t_pref, self.t_abs)
+
+    # -- the cost model ------------------------------------------------------------------
+    def total_epochs(self, t, i):
+        if self.bracket_epochs is None:
             return t * i
-        q, r = divmod(t, nb)   # round robin: trial k runs in bracket k % nb
-        return q * prefix[-1] + prefix[r]
+        q, r = divmod(t, self.nb)   # round robin: trial k runs in bracket k % nb
+        return q * self.prefix[-1] + self.prefix[r]
 
-    def wall_epochs(t, i):
+    def wall_epochs(self, t, i):
         """Epochs of wall time (see the module docstring): bayes_opt runs in rounds."""
-        if bracket_epochs is None:
-            return math.ceil(t / workers) * i
-        return total_epochs(t, i) / min(workers, t)
+        if self.bracket_epochs is None:
+            return math.ceil(t / self.workers) * i
+        return self.total_epochs(t, i) / min(self.workers, t)
 
-    def cost_of(t, i, s):
-        return wall_epochs(t, i) * epoch_cost(s, p) / n_full
+    def cost_of(self, t, i, s):
+        return self.wall_epochs(t, i) * epoch_cost(s, self.p) / self.n_full
 
-    if alg == "bayes_opt":
-        anchors = [(t_abs, 1, s_min), (t_pref, 1, s_min), (t_start, i_start, s_start),
-                   (TRIAL_CAP, i_end, 1.0)]
-    else:
-        anchors = [(t_abs, i_end, s_min), (t_pref, i_end, s_min), (t_start, i_end, s_min),
-                   (t_start, i_end, s_start), (TRIAL_CAP, i_end, 1.0)]
-    anchors = [(t if user_t is None else user_t, i if user_i is None else user_i,
-                s if user_s is None else user_s) for t, i, s in anchors]
-    t_end, i_last, s_last = anchors[-1]
-    if user_t is None:
-        # Last segment: trials alone, far enough that its end surely exceeds the budget.
-        e_min = i_last if bracket_epochs is None else min(bracket_epochs)
-        t_big = math.ceil(2 * budget * n_full * workers / (e_min * epoch_cost(s_last, p))) + 1
-        anchors.append((max(t_end, workers, t_big), i_last, s_last))
-    last = len(anchors) - 1
+    # -- the path ------------------------------------------------------------------------
+    def _anchors(self) -> None:
+        if self.alg == "bayes_opt":
+            anchors = [(self.t_abs, 1, self.s_min), (self.t_pref, 1, self.s_min),
+                       (self.t_start, self.i_start, self.s_start), (TRIAL_CAP, self.i_end, 1.0)]
+        else:
+            i = self.i_end
+            anchors = [(self.t_abs, i, self.s_min), (self.t_pref, i, self.s_min), (self.t_start, i, self.s_min),
+                       (self.t_start, i, self.s_start), (TRIAL_CAP, i, 1.0)]
+        anchors = [(t if self.user_t is None else self.user_t, i if self.user_i is None else self.user_i,
+                    s if self.user_s is None else self.user_s) for t, i, s in anchors]
+        self.t_end, self.i_last, self.s_last = anchors[-1]
+        if self.user_t is None:
+            # Last segment: trials alone, far enough that its end surely exceeds the budget.
+            e_min = self.i_last if self.bracket_epochs is None else min(self.bracket_epochs)
+            t_big = math.ceil(2 * self.budget * self.n_full * self.workers
+                              / (e_min * epoch_cost(self.s_last, self.p))) + 1
+            anchors.append((max(self.t_end, self.workers, t_big), self.i_last, self.s_last))
+        self.anchors, self.last = anchors, len(anchors) - 1
 
-    def at(lam):
-        k = min(int(lam), last - 1)
-        (t0, i0, s0), (t1, i1, s1) = anchors[k], anchors[k + 1]
+    def at(self, lam):
+        k = min(int(lam), self.last - 1)
+        (t0, i0, s0), (t1, i1, s1) = self.anchors[k], self.anchors[k + 1]
         u = lam - k
         return _geo(t0, t1, u, True), _geo(i0, i1, u, True), _geo(s0, s1, u, False)
 
-    lo, hi = 0.0, float(last)
-    if cost_of(*at(lo)) > budget:
-        bases = [at(lo)]
-    elif cost_of(*at(hi)) <= budget:
-        bases = [at(hi)]
-    else:
+    def bases(self) -> list:
+        """The path's points around where its cost crosses the budget (bisection)."""
+        lo, hi = 0.0, float(self.last)
+        if self.cost_of(*self.at(lo)) > self.budget:
+            return [self.at(lo)]
+        if self.cost_of(*self.at(hi)) <= self.budget:
+            return [self.at(hi)]
         for _ in range(64):   # cost is non-decreasing in lam
             mid = 0.5 * (lo + hi)
             if mid in (lo, hi):
                 break
-            if cost_of(*at(mid)) <= budget:
+            if self.cost_of(*self.at(mid)) <= self.budget:
                 lo = mid
             else:
                 hi = mid
-        bases = [at(lo), at(hi)]
+        return [self.at(lo), self.at(hi)]
 
-    def grown(t):   # BO: automatic trials past the cap only with epochs and subset maxed
-        return user_t is None and t > t_end
+    # -- polishing the integer step --------------------------------------------------------
+    def grown(self, t):   # BO: automatic trials past the cap only with epochs and subset maxed
+        return self.user_t is None and t > self.t_end
 
-    def solve_s(t, i, s):
-        if user_s is not None or grown(t):
+    def solve_s(self, t, i, s):
+        if self.user_s is not None or self.grown(t):
             return s
-        c = budget * n_full / wall_epochs(t, i)
-        return min(1.0, max(s_min, (c - p) / (1.0 - p)))
+        c = self.budget * self.n_full / self.wall_epochs(t, i)
+        return min(1.0, max(self.s_min, (c - self.p) / (1.0 - self.p)))
 
-    def solve_t(t, i, s, capped=True):
-        if user_t is None:
-            per = i if bracket_epochs is None else prefix[-1] / nb
-            x = budget * n_full * workers / (per * epoch_cost(s, p))
-            if not capped and x <= t_end:   # the cap is not in the way: nothing new
-                return
-            maxed = i >= i_last and s >= s_last
-            hi_t = anchors[-1][0] if maxed else t_end if capped else math.ceil(x) + 1
-            ks = list(range(math.floor(x) - 1, math.ceil(x) + 2))
-            if bracket_epochs is None:
-                # bayes_opt runs in rounds of W trials: a full last round costs no more
-                # than a partial one
-                ks += [workers * max(1, math.floor(x / workers)), workers * math.ceil(x / workers)]
-            # Up to W trials the round-robin bracket mix, not the count, sets the cost (it
-            # is not monotone there): scan them if such a plan could be cheap enough.
-            dearest_mix = max(bracket_epochs or [0]) * epoch_cost(s_last, p) / n_full
-            if capped and nb > 1 and budget * (1 - TOLERANCE) <= dearest_mix:
-                ks += range(t_abs, min(workers, hi_t, t_abs + 256) + 1)
-            for k in ks:
-                k = min(max(k, t_abs), hi_t)
-                yield k, i, (s if grown(k) else solve_s(k, i, s))
+    def solve_t(self, t, i, s, capped=True):
+        if self.user_t is not None:
+            return
+        per = i if self.bracket_epochs is None else self.prefix[-1] / self.nb
+        x = self.budget * self.n_full * self.workers / (per * epoch_cost(s, self.p))
+        if not capped and x <= self.t_end:   # the cap is not in the way: nothing new
+            return
+        maxed = i >= self.i_last and s >= self.s_last
+        hi_t = self.anchors[-1][0] if maxed else self.t_end if capped else math.ceil(x) + 1
+        ks = list(range(math.floor(x) - 1, math.ceil(x) + 2))
+        if self.bracket_epochs is None:
+            # bayes_opt runs in rounds of W trials: a full last round costs no more
+            # than a partial one
+            ks += [self.workers * max(1, math.floor(x / self.workers)), self.workers * math.ceil(x / self.workers)]
+        # Up to W trials the round-robin bracket mix, not the count, sets the cost (it
+        # is not monotone there): scan them if such a plan could be cheap enough.
+        dearest_mix = max(self.bracket_epochs or [0]) * epoch_cost(self.s_last, self.p) / self.n_full
+        if capped and self.nb > 1 and self.budget * (1 - TOLERANCE) <= dearest_mix:
+            ks += range(self.t_abs, min(self.workers, hi_t, self.t_abs + 256) + 1)
+        for k in ks:
+            k = min(max(k, self.t_abs), hi_t)
+            yield k, i, (s if self.grown(k) else self.solve_s(k, i, s))
 
-    def solve_i(t, i, s):
-        if user_i is None and alg == "bayes_opt" and not grown(t):
-            # epochs trade against rounds of W trials: also try one round fewer, full
-            rounds = math.ceil(t / workers)
-            ts = [t] if user_t is not None else [t] + [min(workers * r, t_end) for r in {max(1, rounds - 1), rounds}]
-            for t in dict.fromkeys(ts):
-                x = budget * n_full / (math.ceil(t / workers) * epoch_cost(s, p))
-                for k in {min(max(math.floor(x), 1), i_end), min(max(math.ceil(x), 1), i_end)}:
-                    yield t, k, solve_s(t, k, s)
-                    yield from solve_t(t, k, solve_s(t, k, s))
+    def solve_i(self, t, i, s):
+        if self.user_i is not None or self.alg != "bayes_opt" or self.grown(t):
+            return
+        # epochs trade against rounds of W trials: also try one round fewer, full
+        rounds = math.ceil(t / self.workers)
+        ts = [t] if self.user_t is not None else [t] + [min(self.workers * r, self.t_end)
+                                                          for r in {max(1, rounds - 1), rounds}]
+        for t in dict.fromkeys(ts):
+            x = self.budget * self.n_full / (math.ceil(t / self.workers) * epoch_cost(s, self.p))
+            for k in {min(max(math.floor(x), 1), self.i_end), min(max(math.ceil(x), 1), self.i_end)}:
+                yield t, k, self.solve_s(t, k, s)
+                yield from self.solve_t(t, k, self.solve_s(t, k, s))
 
-    stages = (lambda *b: [b, b[:2] + (solve_s(*b),)], solve_t, solve_i,
-              lambda *b: solve_t(*b, capped=False))
-    best, seen = None, set()
-    for stage, make in enumerate(stages):
-        for base in bases:
-            for cand in make(*base):
-                if cand in seen:
-                    continue
-                seen.add(cand)
-                err = abs(cost_of(*cand) / budget - 1.0)
-                band = 0 if err <= _AIM else 1 if err <= TOLERANCE else 2
-                # The trial cap gives way only if nothing capped lands within 10%. Within
-                # 2% the simplest stage wins (least distortion of the path); otherwise the
-                # closest; exact ties go under budget (the user's time first).
-                over_cap = grown(cand[0]) and (cand[1] < i_last or cand[2] < s_last)
-                key = (band == 2, over_cap, band, stage if band == 0 else 0, round(err, 12),
-                       cost_of(*cand) > budget)
-                if best is None or key < best[0]:
-                    best = (key, cand)
-    t, i, s = best[1]
-    cost = cost_of(t, i, s)
-    auto = tuple(n for n, v in (("num_trials", user_t), ("max_iterations", user_i),
-                                ("subset_ratio", user_s)) if v is None)
-    used = cost / budget
-    if abs(used - 1.0) > TOLERANCE:
-        head = (f"planned cost {cost:.4g} full trainings is {used:.0%} of the budget {budget:.4g} "
-                f"(expected_time_ratio {ratio:.6g} - 1; budget_used {used:.3g})")
-        if cost > budget and cost_of(*at(0.0)) > budget * (1 + TOLERANCE):
+    def solve_i_uncapped(self, t, i, s):
+        """bayes_opt: fewer epochs buy more trials past the cap. Rounds of W
+        trials make some budgets unreachable at the path's epochs; this stage
+        finds the plans the cap's exception is for (no plan within the cap
+        lands within 10%)."""
+        if self.user_i is not None or self.alg != "bayes_opt":
+            return
+        epochs = range(1, self.i_end + 1) if self.i_end <= 64 else sorted(
+            {max(1, round(self.i_end ** (j / 63))) for j in range(64)})
+        for k in epochs:
+            yield from self.solve_t(t, k, s if self.user_s is not None else self.s_last, capped=False)
+
+    def choose(self) -> tuple:
+        """The candidate plan: within 2% the simplest stage wins (least
+        distortion of the path); otherwise the closest; exact ties go under
+        budget (the user's time first). The trial cap gives way only if
+        nothing capped lands within 10%."""
+        stages = (lambda *b: [b, b[:2] + (self.solve_s(*b),)], self.solve_t, self.solve_i,
+                  lambda *b: self.solve_t(*b, capped=False), self.solve_i_uncapped)
+        best, seen, bases = None, set(), self.bases()
+        for stage, make in enumerate(stages):
+            if make == self.solve_i_uncapped and best is not None and not best[0][0]:
+                break  # a plan within 10% exists: the cap stays
+            for base in bases:
+                for cand in make(*base):
+                    if cand in seen:
+                        continue
+                    seen.add(cand)
+                    cost = self.cost_of(*cand)
+                    err = abs(cost / self.budget - 1.0)
+                    band = 0 if err <= _AIM else 1 if err <= TOLERANCE else 2
+                    over_cap = self.grown(cand[0]) and (cand[1] < self.i_last or cand[2] < self.s_last)
+                    key = (band == 2, over_cap, band, stage if band == 0 else 0, round(err, 12), cost > self.budget)
+                    if best is None or key < best[0]:
+                        best = (key, cand)
+        return best[1]
+
+    def _warning(self, cost: float, auto: tuple) -> str:
+        used = cost / self.budget
+        head = (f"planned cost {cost:.4g} full trainings is {used:.0%} of the budget {self.budget:.4g} "
+                f"(expected_time_ratio {self.ratio:.6g} - 1; budget_used {used:.3g})")
+        if cost > self.budget and self.cost_of(*self.at(0.0)) > self.budget * (1 + TOLERANCE):
             why = ("over budget even with the smallest plan the fixed values allow" if auto
                    else "over budget with every value fixed")
             why += "; raise expected_time_ratio or fix smaller values"
-        elif cost < budget and cost_of(*at(float(last))) < budget * (1 - TOLERANCE):
+        elif cost < self.budget and self.cost_of(*self.at(float(self.last))) < self.budget * (1 - TOLERANCE):
             why = "the budget is not used: " + ("the free values are already at their maximum"
                                                if auto else "every value is fixed")
         else:
-            why = ("integer steps of the free values are too coarse to land within 10%; "
-                   "closest plan shown")
-        notes.append(f"{head}: {why}")
-    return Plan(search_alg=alg, num_trials=t, max_iterations=i, subset_ratio=float(s),
-                min_iterations=min_it, reduction_factor=eta, num_brackets=nb, brackets=brackets,
-                num_workers=workers, num_full_iterations=n_full, full_dataset_size=n_data,
-                non_pure_train_ratio=p, budget=budget, expected_epochs=float(total_epochs(t, i)),
-                cost=cost, auto=auto, warnings=tuple(notes))
+            why = "integer steps of the free values are too coarse to land within 10%; closest plan shown"
+        return f"{head}: {why}"
+
+    def result(self) -> Plan:
+        t, i, s = self.choose()
+        cost = self.cost_of(t, i, s)
+        auto = tuple(n for n, v in (("num_trials", self.user_t), ("max_iterations", self.user_i),
+                                    ("subset_ratio", self.user_s)) if v is None)
+        if abs(cost / self.budget - 1.0) > TOLERANCE:
+            self.notes.append(self._warning(cost, auto))
+        return Plan(search_alg=self.alg, num_trials=t, max_iterations=i, subset_ratio=float(s),
+                    min_iterations=self.min_it, reduction_factor=self.eta, num_brackets=self.nb,
+                    brackets=self.brackets, num_workers=self.workers, num_full_iterations=self.n_full,
+                    full_dataset_size=self.n_data, non_pure_train_ratio=self.p, budget=self.budget,
+                    expected_epochs=float(self.total_epochs(t, i)), cost=cost, auto=auto,
+                    warnings=tuple(self.notes))

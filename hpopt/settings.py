@@ -1,54 +1,59 @@
-"""The arguments of ``hpopt.create()``: names, defaults, checks.
+"""The arguments of ``hpopt.create()``: names, defaults, and checking them all.
 
-One table of names serves the library, the dashboard's JSON API and its form,
-so a misspelled argument gets the same "did you mean" everywhere.
+The rules and defaults of each argument live in one table (hpopt.fields).
+``validate`` checks every argument against it and collects every broken
+rule under its field (the dashboard shows them all at once); ``make_settings``
+raises the first of them, for the library. A misspelled argument gets the
+same "did you mean" everywhere.
 """
 from __future__ import annotations
 
 import dataclasses
 import difflib
-import numbers
-import reprlib
 
-from hpopt.plan import canonical_algorithm, is_finite_number
+from hpopt.errors import FieldError
+from hpopt.fields import DEFAULTS, RULES
+from hpopt.plan import plan
+from hpopt.space import SearchSpace
 
 #: spellings accepted for an argument -> its canonical name
 ARG_ALIASES = {"num_init_trials": "num_init_trial"}
-EARLY_STOP_METHODS = ("median_stop",)
 REQUIRED = ("full_dataset_size", "num_full_iterations", "search_space")
+D = DEFAULTS
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """Validated create() arguments. ``search_space`` is kept as a spec dict."""
+    """Validated create() arguments (defaults: hpopt.fields). ``search_space``
+    is kept as a spec dict."""
 
     full_dataset_size: int
     num_full_iterations: int
     search_space: dict
-    search_alg: str = "bayes_opt"
-    save_path: str = "hpo"
-    mode: str = "max"
-    expected_time_ratio: float = 4.0
-    non_pure_train_ratio: float = 0.2
-    num_trials: int | None = None
-    max_iterations: int | None = None
-    subset_ratio: float | None = None
-    min_subset_size: int = 500
-    num_workers: int = 1
-    batch_size_name: str | None = None
-    resume: bool = False
-    early_stop: str | None = None
-    num_init_trial: int = 5
-    kappa: float = 2.576
-    kappa_decay: float = 1.0
-    kappa_decay_delay: int = 0
-    min_iterations: int | None = None
-    reduction_factor: int = 2
-    num_brackets: int | None = None
+    search_alg: str = D["search_alg"]
+    save_path: str = D["save_path"]
+    mode: str = D["mode"]
+    expected_time_ratio: float = D["expected_time_ratio"]
+    non_pure_train_ratio: float = D["non_pure_train_ratio"]
+    num_trials: int | None = D["num_trials"]
+    max_iterations: int | None = D["max_iterations"]
+    subset_ratio: float | None = D["subset_ratio"]
+    min_subset_size: int = D["min_subset_size"]
+    num_workers: int = D["num_workers"]
+    batch_size_name: str | None = D["batch_size_name"]
+    resume: bool = D["resume"]
+    early_stop: str | None = D["early_stop"]
+    num_init_trial: int = D["num_init_trial"]
+    kappa: float = D["kappa"]
+    kappa_decay: float = D["kappa_decay"]
+    kappa_decay_delay: int = D["kappa_decay_delay"]
+    min_iterations: int | None = D["min_iterations"]
+    reduction_factor: int = D["reduction_factor"]
+    num_brackets: int | None = D["num_brackets"]
     #: ASHA: once num_trials are handed out, give idle workers shorter extra
     #: trials that end before the running ones (see README, "Backfill")
-    backfill: bool = True
-    seed: int | None = None
+    backfill: bool = D["backfill"]
+    seed: int | None = D["seed"]
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -69,78 +74,99 @@ class Settings:
 ARG_NAMES = tuple(f.name for f in dataclasses.fields(Settings))
 
 
-def check_names(kwargs: dict) -> dict:
-    """Maps aliases to canonical names; a TypeError names any unknown argument
-    with the closest valid spelling ('ealry_stop' -> 'early_stop')."""
+class UnknownArgument(TypeError):
+    """An argument name create() does not have (or one given twice)."""
+
+
+class MissingArgument(TypeError):
+    """A required argument was not given."""
+
+
+def _names(kwargs: dict, errors: dict) -> dict:
+    """Maps aliases to canonical names; an unknown name gets its closest
+    valid spelling ('ealry_stop' -> 'early_stop')."""
     out = {}
     for name, value in kwargs.items():
         canonical = ARG_ALIASES.get(name, name)
         if canonical not in ARG_NAMES:
             close = difflib.get_close_matches(name, ARG_NAMES + tuple(ARG_ALIASES), n=1, cutoff=0.6)
             hint = f"; did you mean '{ARG_ALIASES.get(close[0], close[0])}'?" if close else ""
-            raise TypeError(f"create() got an unexpected argument '{name}'{hint}")
-        if canonical in out:
-            raise TypeError(f"create() got '{canonical}' twice (once as '{name}')")
-        out[canonical] = value
-    missing = [n for n in REQUIRED if out.get(n) is None]
-    if missing:
-        raise TypeError(f"create() is missing required argument(s): {', '.join(missing)}")
+            errors[name] = UnknownArgument(f"create() got an unexpected argument '{name}'{hint}")
+        elif canonical in out:
+            errors[canonical] = UnknownArgument(f"create() got '{canonical}' twice (once as '{name}')")
+        else:
+            out[canonical] = value
+    for name in REQUIRED:
+        if out.get(name) is None:
+            errors[name] = MissingArgument(f"{name} is required")
     return out
 
 
-def _is_int(v) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+def _space(value, errors: dict) -> SearchSpace | None:
+    """The search space, or None with every parameter's error collected."""
+    if isinstance(value, SearchSpace) and len(value):
+        return value
+    if not isinstance(value, dict) or not value:
+        errors["search_space"] = FieldError(
+            "search_space", f"search_space must be a non-empty dict of name -> search_space(...) (got {value!r})")
+        return None
+    found = len(errors)
+    for name, spec in value.items():
+        try:
+            SearchSpace({name: spec})
+        except (ValueError, TypeError) as exc:
+            errors[f"search_space.{name}"] = FieldError(f"search_space.{name}", str(exc))
+    return SearchSpace(value) if len(errors) == found else None
 
 
-def _is_real(v) -> bool:
-    return is_finite_number(v)
+def _batch_size_name(name, space: SearchSpace) -> None:
+    if name not in space:
+        raise FieldError("batch_size_name", f"batch_size_name must name a parameter of the search space "
+                                            f"({', '.join(space.names)}) (got {name!r})")
+    if space[name].type not in ("quniform", "qloguniform"):
+        raise FieldError("batch_size_name", f"batch_size_name must name a quantized parameter "
+                                            f"(quniform or qloguniform) (got {name!r})")
 
 
-def _check(ok: bool, name: str, rule: str, value) -> None:
-    if not ok:
-        raise ValueError(f"{name} {rule} (got {reprlib.repr(value)})")
+def validate(kwargs: dict) -> tuple[Settings | None, dict[str, Exception]]:
+    """(Settings, {}) when every argument is valid, else (None, errors):
+    field -> the exception for it (UnknownArgument and MissingArgument are
+    TypeErrors, every other a FieldError; one parameter of the space is
+    ``search_space.<name>``). Every field is checked on its own; the rules
+    that join fields (a plan that fits them, a batch-size parameter of the
+    space) once the fields they join are valid."""
+    errors: dict[str, Exception] = {}
+    kw = _names(kwargs, errors)
+    space = _space(kw["search_space"], errors) if kw.get("search_space") is not None else None
+    for name, value in kw.items():
+        if name in RULES and (value is not None or not RULES[name].required):
+            try:
+                kw[name] = RULES[name].check(name, value)
+            except FieldError as exc:
+                errors[name] = exc
+    if space is not None and kw.get("batch_size_name") is not None and "batch_size_name" not in errors:
+        try:
+            _batch_size_name(kw["batch_size_name"], space)
+        except FieldError as exc:
+            errors["batch_size_name"] = exc
+    if errors:
+        return None, errors
+    settings = Settings(**{**kw, "search_space": space.to_spec()})
+    try:
+        plan(**settings.plan_kwargs())  # the rules that join fields (min <= max, brackets)
+    except FieldError as exc:
+        return None, {exc.field: exc}
+    return settings, {}
 
 
 def make_settings(kwargs: dict) -> Settings:
-    """Checks every argument that the plan does not check itself and returns
-    Settings. Raises TypeError for unknown/missing names, ValueError otherwise;
-    messages start with the argument's name."""
-    from hpopt.space import SearchSpace
-
-    kw = check_names(kwargs)
-    space = kw["search_space"]
-    if not isinstance(space, (dict, SearchSpace)) or not len(space):
-        raise ValueError(f"search_space must be a non-empty dict of name -> search_space(...) (got {space!r})")
-    space = space if isinstance(space, SearchSpace) else SearchSpace(space)
-    kw["search_space"] = space.to_spec()
-    kw["search_alg"] = canonical_algorithm(kw.get("search_alg", "bayes_opt"))
-    v = kw.get("mode", "max")
-    _check(v in ("max", "min"), "mode", "must be 'max' or 'min'", v)
-    v = kw.get("early_stop")
-    _check(v is None or v in EARLY_STOP_METHODS, "early_stop", "must be None or 'median_stop'", v)
-    v = kw.get("save_path", "hpo")
-    _check(isinstance(v, str) and v != "", "save_path", "must be a non-empty path string", v)
-    v = kw.get("resume", False)
-    _check(isinstance(v, bool), "resume", "must be True or False", v)
-    v = kw.get("backfill", True)
-    _check(isinstance(v, bool), "backfill", "must be True or False", v)
-    v = kw.get("num_init_trial", 5)
-    _check(_is_int(v) and v >= 1, "num_init_trial", "must be an integer >= 1", v)
-    v = kw.get("kappa", 2.576)
-    _check(_is_real(v) and v >= 0, "kappa", "must be a finite number >= 0", v)
-    v = kw.get("kappa_decay", 1.0)
-    _check(_is_real(v) and 0 < v <= 1, "kappa_decay", "must be a number in (0, 1]", v)
-    v = kw.get("kappa_decay_delay", 0)
-    _check(_is_int(v) and v >= 0, "kappa_decay_delay", "must be an integer >= 0", v)
-    v = kw.get("seed")
-    _check(v is None or (_is_int(v) and v >= 0), "seed", "must be None or an integer >= 0", v)
-    name = kw.get("batch_size_name")
-    if name is not None:
-        _check(name in space, "batch_size_name", f"must name a parameter of the search space ({', '.join(space.names)})", name)
-        _check(space[name].type in ("quniform", "qloguniform"), "batch_size_name",
-               "must name a quantized parameter (quniform or qloguniform)", name)
-    settings = Settings(**kw)
-    from hpopt.plan import plan
-
-    plan(**settings.plan_kwargs())  # raises ValueError naming any bad budget argument
-    return settings
+    """Settings from create()'s arguments. Raises TypeError for unknown or
+    missing names (all missing ones named at once), else the FieldError (a
+    ValueError) of the first broken rule; messages start with the argument's name."""
+    settings, errors = validate(kwargs)
+    if not errors:
+        return settings
+    missing = [n for n, e in errors.items() if isinstance(e, MissingArgument)]
+    if missing:
+        raise TypeError(f"create() is missing required argument(s): {', '.join(missing)}")
+    raise next((e for e in errors.values() if isinstance(e, UnknownArgument)), None) or next(iter(errors.values()))

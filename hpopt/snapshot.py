@@ -13,7 +13,8 @@ import time
 from typing import Mapping
 
 from hpopt.errors import HpoError
-from hpopt.plan import Plan, plan as make_plan
+from hpopt.plan import Plan
+from hpopt.plan import plan as make_plan
 from hpopt.settings import Settings
 from hpopt.space import SearchSpace
 from hpopt.storage.base import TrialRecord

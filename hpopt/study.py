@@ -24,9 +24,9 @@ from hpopt.plan import Plan
 from hpopt.results import format_results
 from hpopt.settings import Settings, make_settings
 from hpopt.snapshot import Meta
+from hpopt.status import TrialState
 from hpopt.storage.base import Storage
 from hpopt.storage.file import FileStorage
-from hpopt.status import TrialState
 
 
 def _owner() -> str:

@@ -11,6 +11,7 @@ Processes started here are stopped by Ctrl-C (SIGINT/SIGTERM).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -46,6 +47,24 @@ def _ensure_redis():
 #: a restartable child that exits after running this long (seconds) is
 #: started again; one that exits sooner has a setup problem, and everything stops
 RESTART_MIN_UPTIME = float(os.environ.get("HPOPT_RESTART_MIN_UPTIME", "10"))
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (read from /proc; none where there is no /proc)."""
+    parents = {}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, IndexError, ValueError):
+                    with open(f"/proc/{entry.name}/stat") as f:
+                        parents[int(entry.name)] = int(f.read().rsplit(")", 1)[1].split()[1])
+    out, frontier = [], [pid]
+    while frontier:
+        parent_pid = frontier.pop()
+        kids = [c for c, parent in parents.items() if parent == parent_pid]
+        out += kids
+        frontier += kids
+    return out
 
 
 class Supervisor:
@@ -86,6 +105,10 @@ class Supervisor:
         if self.stopping:
             return
         self.stopping = True
+        # RQ runs a trial in a work horse of its own process group, out of
+        # reach of the signals below: whatever a child leaves behind is
+        # killed at the end
+        tree = [pid for p in self.procs for pid in descendants(p.pid)]
         for p in reversed(self.procs):
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
@@ -95,13 +118,15 @@ class Supervisor:
                 p.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 # a second signal is RQ's cold shutdown: the worker takes its work
-                # horse down with it (SIGKILL to the worker alone would orphan the
-                # horse, which runs in its own process group, with its trial)
+                # horse down with it
                 p.send_signal(signal.SIGTERM)
                 try:
                     p.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     p.kill()
+        for pid in tree:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
     def wait(self) -> int:
         signal.signal(signal.SIGINT, lambda *a: self.stop())
@@ -112,7 +137,8 @@ class Supervisor:
                     if p.poll() is not None and not self.stopping:
                         if self._restart(p):
                             continue
-                        print(f"hpopt-web: {' '.join(map(str, p.args))[:80]} exited with {p.returncode}", file=sys.stderr)
+                        print(f"hpopt-web: {' '.join(map(str, p.args))[:80]} exited with {p.returncode}",
+                              file=sys.stderr)
                         self.stop()
                         return p.returncode or 1
                 time.sleep(0.5)

@@ -6,7 +6,6 @@ running (nothing to install by hand for the quickstart).
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from pathlib import Path

@@ -14,11 +14,10 @@ HPOPT_DURABLE_COMMIT     on PostgreSQL, make each decision wait for its WAL flus
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
-
-import os
 
 from hpopt_web.env import database_from_url, envbool, envint, envlist
 from hpopt_web.redis_server import default_url as default_redis_url
@@ -116,8 +115,9 @@ HPOPT_REPORT_TIMEOUT = envint("HPOPT_REPORT_TIMEOUT", 3600)
 HPOPT_DB_RETRY_SECONDS = envint("HPOPT_DB_RETRY_SECONDS", 60)
 # Off: the study-lock transactions (reports, hand-outs) commit with
 # synchronous_commit=off, so a report does not wait for the disk (an fsync was
-# 4 ms of a 5 ms report here) and the study's lock is released sooner. Only a
-# PostgreSQL crash (not a restart) can lose the last ~0.6 s of them.
+# most of a report's time: benchmarks/RESULTS.md) and the study's lock is
+# released sooner. Only a PostgreSQL crash (not a restart) can lose the last
+# moments of them (up to three times wal_writer_delay, 0.6 s by default).
 HPOPT_DURABLE_COMMIT = envbool("HPOPT_DURABLE_COMMIT")
 
 SESSION_COOKIE_HTTPONLY = True

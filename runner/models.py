@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -48,13 +49,12 @@ class WorkerState(models.TextChoices):
 class WorkerQuerySet(models.QuerySet):
     def alive(self, timeout: int):
         """Workers that are not stopped and were seen within ``timeout`` seconds (as Worker.is_alive)."""
-        return self.exclude(state=WorkerState.STOPPED).filter(last_seen__gte=timezone.now() - timedelta(seconds=timeout))
+        since = timezone.now() - timedelta(seconds=timeout)
+        return self.exclude(state=WorkerState.STOPPED).filter(last_seen__gte=since)
 
     def import_errors_text(self) -> str:
         """The trainer modules live workers failed to import, as one line
         ("" when none): what a user needs when no worker offers a trainer."""
-        from django.conf import settings
-
         found = sorted(
             (module, error, w.name)
             for w in self.alive(settings.HPOPT_HEARTBEAT_TIMEOUT).exclude(import_errors={})

@@ -24,7 +24,8 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from hpopt.status import StudyState, TrialState
-from runner.dispatch import connection as redis_connection, queue_name
+from runner.dispatch import connection as redis_connection
+from runner.dispatch import queue_name
 from runner.models import Worker
 from studies.control import fill_slots
 from studies.models import Trial
@@ -43,7 +44,8 @@ def explain_waiting() -> int:
     get the reason in their ``error`` (naming trainer modules that live
     workers failed to import). They keep waiting: a host may come back; the
     reason is cleared when one starts. Returns how many trials it updated."""
-    waiting = Trial.objects.filter(state=TrialState.QUEUED.value, study__state=StudyState.RUNNING.value).exclude(job_id="")
+    waiting = Trial.objects.filter(state=TrialState.QUEUED.value,
+                                   study__state=StudyState.RUNNING.value).exclude(job_id="")
     trainers = set(waiting.values_list("study__trainer", flat=True).distinct())
     if not trainers:
         return 0

@@ -23,12 +23,14 @@ import redis
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
-from rq import Queue, Worker as RQWorker
+from rq import Queue
+from rq import Worker as RQWorker
 from rq.worker.base import StopRequested
 
 from hpopt.registry import registered_trainers
 from runner.apps import IMPORT_ERRORS
-from runner.dispatch import connection as redis_connection, queue_name
+from runner.dispatch import connection as redis_connection
+from runner.dispatch import queue_name
 from runner.models import Trainer, Worker, WorkerState
 
 REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)

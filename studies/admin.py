@@ -12,7 +12,8 @@ class StudyAdmin(admin.ModelAdmin):
 
 @admin.register(Trial)
 class TrialAdmin(admin.ModelAdmin):
-    list_display = ("id", "study", "number", "state", "bracket", "last_iteration", "iterations", "best_score", "host", "gpu")
+    list_display = ("id", "study", "number", "state", "bracket", "last_iteration", "iterations", "best_score",
+                    "host", "gpu")
     list_filter = ("state",)
     raw_id_fields = ("study",)
 

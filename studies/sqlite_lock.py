@@ -3,7 +3,7 @@
 SQLite has no lock queue: a writer that finds the database locked sleeps in
 its busy handler (up to 100 ms at a time) and tries again, so with 8 worker
 processes one unlucky process could lose the race for seconds (next-sample
-p99 3-4 s in benchmarks/RESULTS.md, part 6). Taking an exclusive ``flock`` on
+p99 in benchmarks/RESULTS.md, part 6). Taking an exclusive ``flock`` on
 a file beside the database before ``BEGIN IMMEDIATE`` makes waiters queue in
 the kernel instead, woken as soon as the holder is done.
 

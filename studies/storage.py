@@ -27,7 +27,8 @@ from django.utils import timezone
 
 from hpopt.status import TrialState
 from hpopt.storage.base import Storage, TrialRecord, register_backend
-from studies import sqlite_lock, storage_sql as sql
+from studies import sqlite_lock
+from studies import storage_sql as sql
 from studies.models import Score, Study, Trial
 from studies.models.trial import values_from_record
 
@@ -45,9 +46,10 @@ class DbStorage(Storage):
 
     @contextlib.contextmanager
     def locked(self):
-        """The study's lock for the block; nested blocks join the outer
-        transaction (all or nothing) and lock nothing again on SQLite."""
-        with sqlite_lock.turn(), transaction.atomic(savepoint=False):
+        """The study's lock for the block. A nested block is a savepoint of
+        the outer transaction: an error inside it undoes its own writes and
+        leaves the outer block usable (the outer one commits or not)."""
+        with sqlite_lock.turn(), transaction.atomic():
             yield sql.lock_study(self.study_id)
 
     def retrying(self, block):

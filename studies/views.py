@@ -5,9 +5,10 @@ from django.db.models import Count
 from django.shortcuts import get_object_or_404, render
 
 from hpopt.plan import epoch_cost
-from hpopt.status import StudyState
+from hpopt.status import StudyState, TrialState
 from studies import progress
 from studies.models import Study, Trial
+from studies.validation import form_schema
 
 LIST_LIMIT = 200
 
@@ -37,7 +38,7 @@ def _list_row(study) -> dict:
         "study": study, "best": study.best_trial(), "progress": summary["progress"],
         "percent": round(100 * summary["progress"], 1), "eta": duration_text(summary["eta_seconds"]),
         "trials": sum(counts.values()), "planned": study.plan.get("num_trials"),
-        "running": counts.get("running", 0),
+        "running": counts.get(TrialState.RUNNING.value, 0),
     }
 
 
@@ -51,7 +52,8 @@ def study_list(request):
         studies = studies.filter(state=state)
     else:
         state = ""
-    filters = [("", "All", sum(counts.values()))] + [(s.value, s.value.capitalize(), counts.get(s.value, 0)) for s in StudyState]
+    filters = [("", "All", sum(counts.values()))] + [
+        (s.value, s.value.capitalize(), counts.get(s.value, 0)) for s in StudyState]
     return render(request, "studies/list.html", {
         "rows": [_list_row(s) for s in studies[:LIST_LIMIT]], "state": state, "filters": filters,
         "limit": LIST_LIMIT, "total": counts.get(state, 0) if state else sum(counts.values()),
@@ -76,7 +78,7 @@ def _past_seconds_per_epoch(user) -> dict:
 def study_new(request):
     last = Study.objects.visible_to(request.user).filter(owner=request.user).values_list("trainer", flat=True).first()
     hints = {"seconds_per_epoch": _past_seconds_per_epoch(request.user), "last_trainer": last}
-    return render(request, "studies/new.html", {"hints": hints})
+    return render(request, "studies/new.html", {"hints": hints, "rules": form_schema()})
 
 
 @login_required

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+from hpopt_web.cli import descendants
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: a small ASHA study of the 'quick' test trainer (15 short trials at parallelism 2)
@@ -192,7 +194,8 @@ def run_burst(transactional_db, redis_conn):
     def burst(max_jobs: int | None = None) -> bool:
         handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
-            worker = SimpleWorker(trainer_queues(redis_conn), connection=redis_conn, name=f"burst-{uuid.uuid4().hex[:8]}")
+            worker = SimpleWorker(trainer_queues(redis_conn), connection=redis_conn,
+                                  name=f"burst-{uuid.uuid4().hex[:8]}")
             worked = worker.work(burst=True, logging_level="WARNING", max_jobs=max_jobs)
         finally:
             for sig, handler in handlers.items():
@@ -219,21 +222,7 @@ def database_url() -> str:
 
 def children_of(pid: int) -> list[int]:
     """Every descendant of ``pid`` (RQ's work horse runs in its own process group)."""
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    out, frontier = [], [pid]
-    while frontier:
-        p = frontier.pop()
-        kids = [c for c, parent in parents.items() if parent == p]
-        out.extend(kids)
-        frontier.extend(kids)
-    return out
+    return descendants(pid)
 
 
 def alive(pid: int) -> bool:
@@ -289,7 +278,8 @@ class Workers:
 
         full_env = {
             **os.environ, "DJANGO_SETTINGS_MODULE": "hpopt_web.test_settings", "DATABASE_URL": database_url(),
-            "REDIS_URL": settings.REDIS_URL, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": "", "HPOPT_TRAINERS": "tests.trainers",
+            "REDIS_URL": settings.REDIS_URL, "PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": "",
+            "HPOPT_TRAINERS": "tests.trainers",
             **{k: str(v) for k, v in env.items()},
         }
         log_path = self.tmp_path / f"{name}.log"

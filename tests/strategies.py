@@ -61,7 +61,8 @@ def param_args(draw, junk=junk):
     if roll < 8:
         type_ = draw(valid_type)
         if type_ == "choice":
-            return type_, draw(st.lists(st.none() | st.booleans() | st.integers() | st.floats() | text | junk, max_size=5))
+            values = st.none() | st.booleans() | st.integers() | st.floats() | text | junk
+            return type_, draw(st.lists(values, max_size=5))
         values = draw(numeric_range())
         if roll < 6:  # the right length for the type, so the values themselves are tried
             n = draw(st.sampled_from(LENGTHS[type_]))

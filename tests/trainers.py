@@ -118,3 +118,22 @@ def ignores_stop(config):
         time.sleep(float(os.environ.get("HPOPT_TEST_EPOCH_SECONDS", "0")))
         value = curve(config["params"], epoch)
         log_report(config, epoch, value, hpopt.report(config, value, iteration=epoch))
+
+
+@hpopt.trainer("lingers", description="keeps working a few seconds after STOP, as a final evaluation does",
+               search_space=SPACE, full_dataset_size=10_000, num_full_iterations=60)
+def lingers(config):
+    """Logs every report like 'counted', and when report() answers STOP keeps
+    working HPOPT_TEST_LINGER_SECONDS before it returns: a paused trial's old
+    attempt then ends after its new attempt started elsewhere."""
+    delay = float(os.environ.get("HPOPT_TEST_EPOCH_SECONDS", "0.1"))
+    start = config.get("resume_iteration", 0)
+    for epoch in range(start + 1, config["iterations"] + 1):
+        time.sleep(delay)
+        value = curve(config["params"], epoch) + config["attempt"] / 1000  # which attempt wrote it
+        log_report(config, epoch, value, "SENT")
+        status = hpopt.report(config, value, iteration=epoch)
+        log_report(config, epoch, value, status)
+        if status == hpopt.Status.STOP:
+            time.sleep(float(os.environ.get("HPOPT_TEST_LINGER_SECONDS", "3")))
+            break

@@ -32,6 +32,7 @@ pickled and any process can suggest:
 """
 from __future__ import annotations
 
+import functools
 import statistics
 import warnings
 
@@ -56,8 +57,9 @@ def fit_length_scale(obj_func, initial_theta, bounds):
     hyper-parameter (the Matern length scale), so the negative log marginal
     likelihood is evaluated on a coarse log grid, then minimised by bounded
     Brent between the best grid point's neighbours to 1% of the length scale.
-    Likelihood values only, no gradients (3x cheaper each), ~20 of them, where
-    sklearn's L-BFGS-B needs 15-25 gradient evaluations per start, and the grid
+    Likelihood values only, no gradients (cheaper each), a couple of dozen of
+    them, where sklearn's L-BFGS-B needs as many evaluations with gradients per
+    start, and the grid
     guards against a local optimum better than random restarts do. Kernels with
     more hyper-parameters get sklearn's L-BFGS-B."""
     from scipy.optimize import minimize, minimize_scalar
@@ -93,9 +95,9 @@ def fit_ard_length_scales(obj_func, initial_theta, bounds, prior_sd=None):
 
     With 20 trials the likelihood hardly constrains a length scale per
     dimension: an unregularised fit (type-II maximum likelihood) raised the
-    median regret on hartmann6-lc from 0.88 to 2.5 in ``python -m benchmarks
-    --parts quality``. The prior keeps the isotropic answer until the data
-    says otherwise."""
+    median regret on hartmann6-lc severalfold in ``python -m benchmarks
+    --parts quality`` (benchmarks/RESULTS.md, "Numbers behind the code's choices"). The prior keeps the isotropic answer
+    until the data says otherwise."""
     from scipy.optimize import minimize
 
     theta0 = np.asarray(initial_theta, dtype=float)
@@ -133,7 +135,8 @@ class BayesOpt(Algorithm):
     n_random = 1_000
     #: L-BFGS-B polishes of the acquisition from its best candidates. None:
     #: BudgetedUCB's batched refinement round replaces them (with one or two
-    #: polishes, regret was no better in the benchmark, at ~10 ms each)
+    #: polishes, regret was no better in the benchmark, at a cost of several
+    #: GP predictions each)
     n_smart = 0
     #: how the GP's kernel hyper-parameters are fitted: "grid" (see
     #: fit_length_scale) or sklearn's "fmin_l_bfgs_b" (bayes_opt's default) ...
@@ -267,8 +270,6 @@ class BayesOpt(Algorithm):
         return self.space.decode(np.array([x[f"x{i}"] for i in range(dim)]))
 
     def _ard_optimizer(self):
-        import functools
-
         return functools.partial(fit_ard_length_scales, prior_sd=self.ard_prior_sd)
 
     def _ard_kernel(self, gp_x: np.ndarray, gp_y: np.ndarray, rng):

@@ -46,15 +46,14 @@ Settings and what they gave
 ---------------------------
 The settings are BOHB's (good share 15%, 64 candidates, bandwidth factor 3,
 a third random) with Optuna's 10 random startup trials; kernel widths follow
-Scott's rule's shape.  On ``python -m benchmarks --parts quality`` (10
-seeds) and on 60 more seeds of the same problems, the sampler cut ASHA's
-median regret on the two synthetic problems by 11-43% against uniform
-sampling, and was level with or worse than uniform on the three tabular MLP
-problems, as Optuna's TPE + pruner is against its random sampler + pruner
+Scott's rule's shape.  On ``python -m benchmarks --parts quality`` the
+sampler lowered ASHA's median regret against uniform sampling on the
+synthetic problems, and was level with or worse than uniform on the tabular
+MLP problems, as Optuna's TPE + pruner is against its random sampler + pruner
 there.  Other settings (narrower kernels, a smaller or larger good share,
 half random, 20 startup trials, a heavier prior, BOHB's single-level model,
 BOHB's per-dimension widths) moved single problems by amounts within the
-spread between seed sets, or were worse.
+spread between seed sets, or were worse (the numbers: benchmarks/RESULTS.md, "Numbers behind the code's choices").
 
 The model ranks trials by their best score at each rung, as ASHA does.  Where
 a trial's best epoch is far from its last (a log-loss that rises again after
@@ -222,8 +221,8 @@ class ParzenSampler:
     def _widths(self, points: np.ndarray) -> np.ndarray:
         """Kernel widths per dimension: one width for all, shrinking with the
         number of points as Scott's rule does. (BOHB's per-dimension widths
-        from the points' spread collapsed onto a few configs in the benchmark:
-        branin-lc's median regret 1.67 -> 6.35.)"""
+        from the points' spread collapsed onto a few configs in the benchmark,
+        and raised the regret: benchmarks/RESULTS.md, "Numbers behind the code's choices".)"""
         n, d = points.shape
         h = max(self.min_bandwidth, self.bandwidth * n ** (-1.0 / (d + 4)))
         return np.full(d, h)

@@ -1,12 +1,15 @@
-// New-study page: trainer picker, the search-space builder (space.js), field
-// checks mirroring the library, a live Auto Config preview (POST /api/plan),
-// and the submit (POST /api/studies) with the API's field errors shown inline.
+// New-study page: trainer picker, the search-space builder (space.js), instant
+// checks of the fields against the rules the server serves with the page
+// ("form-rules": the library's table, hpopt/fields.py, where the defaults
+// come from too), a live Auto Config preview (POST /api/plan) and the submit
+// (POST /api/studies), whose answers give every broken rule by field.
 "use strict";
 
 (() => {
   const form = document.getElementById("study-form");
   const $ = (id) => document.getElementById(id);
   const hints = hp.readJSON("form-hints") || {};
+  const RULES = (hp.readJSON("form-rules") || {}).fields || {};
   const pastSeconds = hints.seconds_per_epoch || {};
   const builder = new SpaceBuilder(document.querySelector("#space tbody"), () => changed());
   let trainers = [];
@@ -16,59 +19,84 @@
   let spaceEdited = false;
   let previewAbort = null;
 
-  const INT = (min) => (v) => (Number.isInteger(v) && v >= min ? "" : min === 1 ? "must be a positive integer" : `must be an integer >= ${min}`);
-  const REAL = (rule, ok) => (v) => (Number.isFinite(v) && ok(v) ? "" : "must be " + rule);
-  // name -> [check, required]; the library's rules (hpopt/settings.py, hpopt/plan.py).
-  const FIELDS = {
-    full_dataset_size: [INT(1), true],
-    num_full_iterations: [INT(1), true],
-    seconds_per_epoch: [REAL("a number > 0", (v) => v > 0), true],
-    parallelism: [(v) => (Number.isInteger(v) && v >= 1 && v <= 1024 ? "" : "must be an integer from 1 to 1024"), true],
-    expected_time_ratio: [REAL("a finite number > 1", (v) => v > 1), true],
-    non_pure_train_ratio: [REAL("in [0, 1)", (v) => v >= 0 && v < 1), true],
-    num_init_trial: [INT(1), true, "bayes_opt"],
-    kappa: [REAL("a finite number >= 0", (v) => v >= 0), true, "bayes_opt"],
-    kappa_decay: [REAL("a number in (0, 1]", (v) => v > 0 && v <= 1), true, "bayes_opt"],
-    kappa_decay_delay: [INT(0), true, "bayes_opt"],
-    min_iterations: [INT(1), false, "asha"],
-    reduction_factor: [INT(2), true, "asha"],
-    num_brackets: [INT(1), false, "asha"],
-    num_trials: [INT(1), false],
-    max_iterations: [INT(1), false],
-    subset_ratio: [REAL("in (0, 1] (values > 1 mean the full set)", (v) => v > 0), false],
-    min_subset_size: [INT(1), true],
-    seed: [INT(0), false],
-  };
+  // The numeric fields with an input of their own: name -> rule.
+  const FIELDS = Object.fromEntries(Object.entries(RULES).filter(([name, rule]) => ["int", "number"].includes(rule.kind) && $("f-" + name)));
+
+  const inBounds = (rule, v) => (rule.minimum === null || (rule.min_open ? v > rule.minimum : v >= rule.minimum))
+    && (rule.maximum === null || (rule.max_open ? v < rule.maximum : v <= rule.maximum));
+  const follows = (rule, v) => Number.isFinite(v) && (rule.kind !== "int" || Number.isInteger(v)) && inBounds(rule, v);
+
+  // A value as Python's repr shows it in the server's messages: JSON sends an
+  // integral number as an int, any other as a float, which repr writes with
+  // an exponent below 1e-4 ("1e-05"); a text as a quoted string.
+  function pyRepr(value, text) {
+    if (!Number.isFinite(value)) return `'${text}'`;
+    const s = !Number.isInteger(value) && Math.abs(value) < 1e-4 ? value.toExponential() : String(value);
+    return s.replace(/e([+-])(\d)$/, (_, sign, digit) => `e${sign}0${digit}`);
+  }
+
+  // The rules' defaults (and bounds, as the inputs' min/max) into the form.
+  function applyRules() {
+    for (const [name, rule] of Object.entries(RULES)) {
+      const radios = [...form.querySelectorAll(`input[type=radio][name="${name}"]`)];
+      radios.forEach((radio) => { radio.checked = radio.value === String(rule.default); });
+      if (radios.length && !radios.some((radio) => radio.checked)) radios[0].checked = true;
+      const input = $("f-" + name);
+      if (!input) continue;
+      if (input.type === "checkbox") input.checked = Boolean(rule.default);
+      else input.value = rule.default === null ? "" : String(rule.default);
+      input.title = `${name}: ${rule.words}`;
+      if (!FIELDS[name]) continue;
+      const step = rule.kind === "int" ? 1 : 0;
+      if (rule.minimum !== null) input.min = String(rule.minimum + (rule.min_open ? step : 0));
+      if (rule.maximum !== null) input.max = String(rule.maximum - (rule.max_open ? step : 0));
+    }
+    form.querySelectorAll(".hint[data-rule]").forEach((hint) => {
+      const rule = RULES[hint.dataset.rule];
+      if (rule) hint.textContent = `${hint.textContent.trim()}: ${rule.words}`;
+    });
+    $("f-expected_time_ratio-range").value = $("f-expected_time_ratio").value;
+  }
 
   const algorithm = () => form.querySelector("input[name=search_alg]:checked").value;
   const mode = () => form.querySelector("input[name=mode]:checked").value;
 
-  // The request body, and the client-side errors by field.
+  // The request body, and the browser's findings by field: `errors` (every
+  // one, worded as the server words them) and `missing` (the fields whose
+  // value could not go into the body: empty or not a number; the rows of
+  // the builder that are not complete count in `rowErrors`). A value that
+  // breaks a rule still goes into the body: the server then says so too,
+  // along with the rules only it checks.
   function collect() {
     const body = { name: $("f-name").value.trim(), trainer: $("f-trainer").value, search_alg: algorithm(), mode: mode() };
     const errors = {};
-    if (!body.name) errors.name = "name is required";
-    if (!body.trainer) errors.trainer = "pick a trainer";
-    for (const [name, [check, required, alg]] of Object.entries(FIELDS)) {
-      if (alg && alg !== body.search_alg) continue;
+    const missing = new Set();
+    const fail = (name, message) => { errors[name] = message; missing.add(name); };
+    if (!body.name) fail("name", "name is required");
+    if (!body.trainer) fail("trainer", "pick a trainer");
+    for (const [name, rule] of Object.entries(FIELDS)) {
+      if (rule.algorithm && rule.algorithm !== body.search_alg) continue;
       const text = $("f-" + name).value.trim();
       if (text === "") {
-        if (required) errors[name] = `${name} is required`;
+        if (!rule.optional) fail(name, `${name} is required`);
         continue;
       }
       const value = SpaceRules.parseNumber(text);
-      const problem = Number.isNaN(value) ? "must be a number" : check(value);
-      if (problem) errors[name] = `${name} ${problem} (got ${text})`;
-      else body[name] = value;
+      if (!Number.isFinite(value)) { fail(name, `${name} must be ${rule.words} (got ${pyRepr(value, text)})`); continue; }
+      if (!follows(rule, value)) errors[name] = `${name} must be ${rule.words} (got ${pyRepr(value, text)})`;
+      body[name] = value;
     }
-    if (body.search_alg === "bayes_opt" && $("f-early_stop").value) body.early_stop = $("f-early_stop").value;
-    if (body.search_alg === "asha" && !$("f-backfill").checked) body.backfill = false;
-    if ($("f-batch_size_name").value) body.batch_size_name = $("f-batch_size_name").value;
+    for (const [name, rule] of Object.entries(RULES)) {
+      if (rule.algorithm && rule.algorithm !== body.search_alg) continue;
+      const input = $("f-" + name);
+      if (!input || FIELDS[name]) continue;
+      if (input.type === "checkbox") body[name] = input.checked;
+      else if (input.tagName === "SELECT" && input.value) body[name] = input.value;
+    }
     const space = builder.collect();
     body.search_space = space.spec;
-    if (!space.count) errors.search_space = "search_space must have at least one parameter";
     const rowErrors = Object.keys(space.errors).length;
-    return { body, errors, rowErrors };
+    return { body, errors, missing, rowErrors };
   }
 
   function showErrors() {
@@ -124,6 +152,7 @@
     for (const key of ["full_dataset_size", "num_full_iterations", "expected_time_ratio", "non_pure_train_ratio", "min_subset_size"]) {
       if (d[key] !== undefined && d[key] !== null) $("f-" + key).value = d[key];
     }
+    $("f-expected_time_ratio-range").value = $("f-expected_time_ratio").value;
     if (pastSeconds[trainer.name]) {
       $("f-seconds_per_epoch").value = Number(pastSeconds[trainer.name].toPrecision(3));
       $("seconds-hint").textContent = "measured in your earlier runs of this trainer";
@@ -224,16 +253,21 @@
   // -- preview ---------------------------------------------------------------------
   const schedulePreview = hp.debounce(preview, 300);
 
+  // Only what cannot go into the body (an empty or unreadable field, an
+  // unfinished row) holds the preview back; every rule, the served ones the
+  // browser also checks and those only the library knows, is the server's
+  // to report, all at once, each at its field or row.
   async function preview() {
-    const { body, errors, rowErrors } = collect();
-    delete errors.name;
-    delete errors.trainer;
-    const blocking = Object.keys(errors).length + rowErrors;
+    const { body, errors, missing, rowErrors } = collect();
+    missing.delete("name");
+    missing.delete("trainer");
+    if (previewAbort) previewAbort.abort();
+    previewAbort = null;
+    const blocking = missing.size + rowErrors;
     if (blocking) {
-      renderPreviewProblem(`Fix ${blocking} field${blocking > 1 ? "s" : ""} to see the plan.`, Object.values(errors));
+      renderPreviewProblem(`Fix ${blocking} field${blocking > 1 ? "s" : ""} to see the plan.`, [...missing].map((k) => errors[k]));
       return;
     }
-    if (previewAbort) previewAbort.abort();
     previewAbort = new AbortController();
     const { name, ...planBody } = body;
     let result;
@@ -313,9 +347,10 @@
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     showAll = true;
-    const { body, errors, rowErrors } = collect();
+    const { body, missing, rowErrors } = collect();
     body.start = event.submitter ? event.submitter.value === "start" : false;
-    if (Object.keys(errors).length || rowErrors) {
+    // the server checks every rule; only a body that cannot be made stays here
+    if (missing.size || rowErrors) {
       showErrors();
       $("submit-status").textContent = "Fix the highlighted fields.";
       form.querySelector(".invalid")?.scrollIntoView({ block: "center", behavior: "smooth" });
@@ -336,6 +371,7 @@
     form.querySelector(".invalid, .form-error:not([hidden])")?.scrollIntoView({ block: "center", behavior: "smooth" });
   });
 
+  applyRules();
   refreshAlgorithm();
   loadTrainers();
 })();

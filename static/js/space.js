@@ -1,18 +1,27 @@
 // The search-space builder of the new-study page: one table row per
-// parameter, fields that follow the type, the library's rules checked as the
-// user types (hpopt/space.py is the authority; the server checks again).
+// parameter, with the range fields of its type. The types and their range
+// layouts come from the server (the page's "form-rules": space_types). The
+// browser checks only what it needs to build the spec (required fields
+// filled, numbers and lists that parse, names present and not repeated); the
+// library's rules are the server's, whose messages come back per row from the
+// preview and the submit (setServerErrors).
 "use strict";
 
 const SpaceRules = (() => {
-  const TYPES = ["uniform", "quniform", "loguniform", "qloguniform", "choice"];
-  const FIELDS = {
-    uniform: ["low", "high"],
-    quniform: ["low", "high", "q"],
-    loguniform: ["low", "high", "base"],
-    qloguniform: ["low", "high", "q", "base"],
-    choice: ["choices"],
-  };
-  const OPTIONAL = new Set(["base"]);
+  // type -> its range layouts, e.g. loguniform: [["low", "high"], ["low", "high", "base"]]
+  const LAYOUTS = (hp.readJSON("form-rules") || {}).space_types || {};
+  const TYPES = Object.keys(LAYOUTS);
+  // A layout of this one name is a list of any length (choice); the builder
+  // keeps it under the row key "choices".
+  const LIST = "values";
+  const keyOf = (name) => (name === LIST ? "choices" : name);
+  const bySize = (type) => [...LAYOUTS[type]].sort((a, b) => a.length - b.length);
+  // type -> the row keys of its longest layout, in order
+  const FIELDS = Object.fromEntries(TYPES.map((t) => [t, bySize(t)[bySize(t).length - 1].map(keyOf)]));
+  // type -> the row keys every layout has (the others are optional)
+  const REQUIRED = Object.fromEntries(TYPES.map((t) => [t, new Set(bySize(t)[0].map(keyOf))]));
+  const isList = (type) => FIELDS[type].length === 1 && FIELDS[type][0] === keyOf(LIST);
+  const labelOf = (key) => (key === keyOf(LIST) ? LIST : key);
   const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
   // "" -> undefined; a number -> the number; anything else -> NaN.
@@ -21,8 +30,6 @@ const SpaceRules = (() => {
     if (t === "") return undefined;
     return NUMBER.test(t) ? Number(t) : NaN;
   }
-
-  const show = (v) => (typeof v === "string" ? `'${v}'` : v === null ? "None" : typeof v === "boolean" ? (v ? "True" : "False") : String(v));
 
   // "relu, tanh" -> ["relu", "tanh"]; "32, 64" -> [32, 64]; true/false/None
   // as in Python; a JSON array for values that contain commas.
@@ -49,74 +56,69 @@ const SpaceRules = (() => {
   // The inverse of parseChoices: a comma list when that reads back the same, else JSON.
   function choicesText(values) {
     const plain = (v) => v !== "" && v.trim() === v && !/[,"'\[]/.test(v) && !NUMBER.test(v) && !KEYWORDS.includes(v);
-    if (!values.every((v) => typeof v !== "string" || plain(v))) return JSON.stringify(values);
+    const simple = (v) => v === null || typeof v === "number" || typeof v === "boolean" || (typeof v === "string" && plain(v));
+    if (!values.every(simple)) return JSON.stringify(values);
     return values.map((v) => (v === null ? "None" : typeof v === "boolean" ? (v ? "True" : "False") : String(v))).join(", ");
   }
 
-  // One row {name, type, low, high, q, base, choices} (texts as typed) ->
-  // {spec, error}: the library's spec, or the first rule it breaks.
+  // One row {name, type, low, high, ..., choices} (texts as typed) ->
+  // {spec} (the library's {type, range}, for the server to check), or
+  // {error, field} when the row cannot be turned into a spec yet.
   function check(row) {
     const type = row.type;
-    if (!TYPES.includes(type)) return { error: `unknown type '${type}'; valid types are: ${TYPES.join(", ")}` };
-    if (type === "choice") {
+    if (!LAYOUTS[type]) return { error: `unknown type '${type}'; valid types are: ${TYPES.join(", ")}` };
+    if (isList(type)) {
+      const key = keyOf(LIST);
       let values;
-      try { values = parseChoices(row.choices); } catch (err) { return { error: "choices: " + err.message, field: "choices" }; }
-      if (!values.length) return { error: "choice range must not be empty (give at least one value)", field: "choices" };
-      const seen = new Map();
-      for (let i = 0; i < values.length; i++) {
-        const v = values[i];
-        if (v !== null && !["string", "number", "boolean"].includes(typeof v)) {
-          return { error: `choices must be str, int, float, bool or None (got ${JSON.stringify(v)} at index ${i})`, field: "choices" };
-        }
-        const key = typeof v + ":" + String(v);
-        if (seen.has(key)) return { error: `duplicate choice ${show(v)} at index ${seen.get(key)} and ${i}`, field: "choices" };
-        seen.set(key, i);
-      }
+      try { values = parseChoices(row[key]); } catch (err) { return { error: `${LIST}: ${err.message}`, field: key }; }
+      if (!values.length) return { error: `${LIST} is required`, field: key };
       return { spec: { type, range: values } };
     }
-    const v = {};
+    const values = {};
     for (const key of FIELDS[type]) {
-      const n = parseNumber(row[key]);
-      if (n === undefined && OPTIONAL.has(key)) continue;
-      if (n === undefined) return { error: `${key} is required`, field: key };
-      if (!Number.isFinite(n)) return { error: `${key} must be a number (got '${String(row[key]).trim()}')`, field: key };
-      v[key] = n;
-    }
-    const quantized = type.startsWith("q");
-    const log = type.endsWith("loguniform");
-    if (quantized && v.low > v.high) return { error: `low must be <= high (got low=${v.low}, high=${v.high})`, field: "low" };
-    if (!quantized && v.low >= v.high) return { error: `low must be < high (got low=${v.low}, high=${v.high})`, field: "low" };
-    if (log && v.low <= 0) return { error: `low must be > 0 on a log scale (got low=${v.low})`, field: "low" };
-    if (v.base !== undefined && v.base <= 1) return { error: `base must be > 1 (got base=${v.base})`, field: "base" };
-    if (quantized) {
-      if (v.q <= 0) return { error: `q must be > 0 (got q=${v.q})`, field: "q" };
-      const span = v.high - v.low;
-      if (v.low < v.high && v.q > span * (1 + 1e-9)) {
-        return { error: `q must be <= high - low unless low == high (got q=${v.q}, high - low=${span})`, field: "q" };
+      const text = String(row[key] ?? "").trim();
+      const n = parseNumber(text);
+      if (n === undefined) {
+        if (REQUIRED[type].has(key)) return { error: `${key} is required`, field: key };
+        continue;
       }
+      if (!Number.isFinite(n)) return { error: `${key} must be a number (got '${text}')`, field: key };
+      values[key] = n;
     }
-    const range = [v.low, v.high];
-    if (quantized) range.push(v.q);
-    if (v.base !== undefined) range.push(v.base);
-    return { spec: { type, range } };
+    // the longest layout whose fields are all filled (the shortest one is)
+    const layout = bySize(type).reverse().find((names) => names.every((k) => k in values));
+    return { spec: { type, range: layout.map((k) => values[k]) } };
   }
 
-  // Library spec {type, range} -> row texts; throws on a malformed spec.
+  // Library spec {type, range} -> row texts; throws on a spec that does not
+  // fit one of its type's layouts.
   function rowFromSpec(name, spec) {
-    if (!spec || typeof spec !== "object" || !TYPES.includes(spec.type) || !Array.isArray(spec.range)) {
+    if (!spec || typeof spec !== "object" || !LAYOUTS[spec.type] || !Array.isArray(spec.range)) {
       throw new Error(`parameter '${name}': a spec must be {"type": one of ${TYPES.join(", ")}, "range": [...]}`);
     }
-    const row = { name, type: spec.type, low: "", high: "", q: "", base: "", choices: "" };
-    if (spec.type === "choice") {
-      row.choices = choicesText(spec.range);
+    const row = { name, type: spec.type };
+    TYPES.forEach((t) => FIELDS[t].forEach((k) => { row[k] = ""; }));
+    if (isList(spec.type)) {
+      row[keyOf(LIST)] = choicesText(spec.range);
       return row;
     }
-    const keys = FIELDS[spec.type].filter((k) => k !== "base" || spec.range.length > FIELDS[spec.type].length - 1);
-    keys.forEach((k, i) => { row[k] = spec.range[i] === undefined ? "" : String(spec.range[i]); });
+    const layout = LAYOUTS[spec.type].find((names) => names.length === spec.range.length);
+    if (!layout) {
+      const shapes = LAYOUTS[spec.type].map((names) => `[${names.join(", ")}]`).join(" or ");
+      throw new Error(`parameter '${name}': the range of a ${spec.type} parameter is ${shapes} (got ${spec.range.length} values)`);
+    }
+    layout.forEach((k, i) => { row[k] = spec.range[i] === undefined ? "" : String(spec.range[i]); });
     return row;
   }
 
-  return { TYPES, FIELDS, parseNumber, parseChoices, choicesText, check, rowFromSpec };
+  // A blank row of `type`'s fields.
+  function blankRow(type) {
+    const row = { name: "", type };
+    TYPES.forEach((t) => FIELDS[t].forEach((k) => { row[k] = ""; }));
+    return row;
+  }
+
+  return { TYPES, FIELDS, REQUIRED, LIST, labelOf, isList, parseNumber, parseChoices, choicesText, check, rowFromSpec, blankRow };
 })();
 
 class SpaceBuilder {
@@ -136,23 +138,24 @@ class SpaceBuilder {
   }
 
   add() {
-    const row = { id: this.nextId++, name: "", type: "uniform", low: "", high: "", q: "", base: "", choices: "", touched: false };
+    const row = { id: this.nextId++, touched: false, ...SpaceRules.blankRow(SpaceRules.TYPES[0]) };
     this.rows.push(row);
     this.render();
     const input = this.tbody.querySelector(`tr[data-row="${row.id}"] input[data-key=name]`);
     if (input) input.focus();
   }
 
-  // {spec, errors: {rowId: message}}; spec holds the valid rows.
+  // {spec, errors: {rowId: {error, field}}}; spec holds the rows that could
+  // be turned into the library's format (the server checks their rules).
   collect() {
     const spec = {};
     const errors = {};
-    const names = new Map();
+    const names = new Set();
     for (const row of this.rows) {
       const name = row.name.trim();
-      if (!name) { errors[row.id] = { error: "parameter names must be non-empty strings", field: "name" }; continue; }
+      if (!name) { errors[row.id] = { error: "name is required", field: "name" }; continue; }
       if (names.has(name)) { errors[row.id] = { error: `duplicate parameter name '${name}'`, field: "name" }; continue; }
-      names.set(name, row.id);
+      names.add(name);
       const result = SpaceRules.check(row);
       if (result.error) errors[row.id] = result;
       else spec[name] = result.spec;
@@ -160,11 +163,13 @@ class SpaceBuilder {
     return { spec, errors, count: this.rows.length };
   }
 
+  // Names of the rows of a quantized type (one with a q in its range).
   quantizedNames() {
-    return this.rows.filter((r) => r.type === "quniform" || r.type === "qloguniform").map((r) => r.name.trim()).filter(Boolean);
+    return this.rows.filter((r) => SpaceRules.FIELDS[r.type]?.includes("q")).map((r) => r.name.trim()).filter(Boolean);
   }
 
-  // Server messages come keyed "search_space.<name>".
+  // Server messages come keyed "search_space.<name>"; they replace the
+  // previous ones.
   setServerErrors(errors) {
     this.serverErrors = {};
     for (const [key, message] of Object.entries(errors || {})) {
@@ -173,6 +178,8 @@ class SpaceBuilder {
     this.showErrors();
   }
 
+  // A row's own problem (once touched, or after a submit) comes first; else
+  // the server's message for that parameter.
   showErrors() {
     const { errors } = this.collect();
     for (const row of this.rows) {
@@ -184,7 +191,7 @@ class SpaceBuilder {
       tr.querySelector(".field-error").textContent = message;
       tr.classList.toggle("invalid", Boolean(message));
       tr.querySelectorAll("input, select").forEach((input) => {
-        input.classList.toggle("invalid", Boolean(message) && local && visible && input.dataset.key === local.field);
+        input.classList.toggle("invalid", Boolean(message) && Boolean(local) && visible && input.dataset.key === local.field);
       });
     }
   }
@@ -201,21 +208,23 @@ class SpaceBuilder {
 
   renderRow(row, index) {
     const update = (key) => (event) => {
+      // the server's message was about the row as it was
+      delete this.serverErrors[row.name.trim()];
       row[key] = event.target.value;
       if (key === "type") { this.render(); return; }
-      this.serverErrors = {};
       this.showErrors();
       this.onChange();
     };
     const touch = () => { row.touched = true; this.showErrors(); };
-    const input = (key, placeholder, width) => hp.el("label", { class: "mini " + key },
-      hp.el("span", {}, key === "choices" ? "values" : key),
-      hp.el("input", { "data-key": key, value: row[key], placeholder, size: width, "aria-label": `${row.name || "parameter"} ${key}`, oninput: update(key), onblur: touch }));
+    const input = (key) => {
+      const list = SpaceRules.isList(row.type);
+      const placeholder = list ? "relu, tanh   or   [\"a,b\", 3, true]" : SpaceRules.REQUIRED[row.type].has(key) ? "" : "optional";
+      return hp.el("label", { class: "mini " + key },
+        hp.el("span", {}, SpaceRules.labelOf(key)),
+        hp.el("input", { "data-key": key, value: row[key] ?? "", placeholder, size: list ? 30 : 8, "aria-label": `${row.name || "parameter"} ${SpaceRules.labelOf(key)}`, oninput: update(key), onblur: touch }));
+    };
     const range = hp.el("div", { class: "range-fields" });
-    for (const key of SpaceRules.FIELDS[row.type]) {
-      if (key === "choices") range.append(input(key, "relu, tanh   or   [\"a,b\", 3, true]", 30));
-      else range.append(input(key, key === "base" ? "10" : "", 8));
-    }
+    for (const key of SpaceRules.FIELDS[row.type] || []) range.append(input(key));
     const move = (delta) => () => {
       const j = index + delta;
       if (j < 0 || j >= this.rows.length) return;

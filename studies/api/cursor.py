@@ -9,11 +9,13 @@ back by OVERLAP to cover commits that land slightly after their timestamp
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.db.models import Max
 from django.utils import timezone
 
+from hpopt.status import TrialState
 from studies.api.serialize import TRIAL_LIST_FIELDS
 from studies.models import Score
 
@@ -42,7 +44,7 @@ FIRST_LOAD_CURVES = 150
 def curve_trials(study) -> list[int]:
     """Trial numbers whose learning curves the first load sends."""
     trials = study.trials.exclude(last_iteration=0)
-    chosen = list(trials.filter(state__in=["running", "paused"]).order_by("-number")
+    chosen = list(trials.filter(state__in=[TrialState.RUNNING.value, TrialState.PAUSED.value]).order_by("-number")
                   .values_list("number", flat=True)[:FIRST_LOAD_CURVES])
     order = "-best_score" if study.mode == "max" else "best_score"
     for qs in (trials.exclude(best_score=None).order_by(order), trials.order_by("-number")):

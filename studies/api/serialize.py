@@ -12,7 +12,8 @@ def _iso(dt):
 def trial_dict(t) -> dict:
     return {
         "id": t.pk, "number": t.number, "params": t.params, "state": t.state, "bracket": t.bracket,
-        "rungs": t.rungs, "iterations": t.iterations, "subset_ratio": t.subset_ratio, "last_iteration": t.last_iteration,
+        "rungs": t.rungs, "iterations": t.iterations, "subset_ratio": t.subset_ratio,
+        "last_iteration": t.last_iteration,
         "best_score": t.best_score, "attempt": t.attempt, "pending": t.pending, "host": t.host, "gpu": t.gpu,
         "error": t.error, "started": _iso(t.started), "finished": _iso(t.finished), "heartbeat": _iso(t.heartbeat),
     }
@@ -32,7 +33,8 @@ def study_dict(study, with_summary: bool = True) -> dict:
         "search_space": study.space, "initial_search_space": study.initial_space, "plan": study.plan,
         "parallelism": study.parallelism, "seconds_per_epoch": study.seconds_per_epoch, "error": study.error,
         "created": _iso(study.created), "started": _iso(study.started), "finished": _iso(study.finished),
-        "best": None if best is None else {"trial": best.number, "score": final_score(best), "best_score": best.best_score,
+        "best": None if best is None else {"trial": best.number, "score": final_score(best),
+                                            "best_score": best.best_score,
                                             "params": best.params},
     }
     if with_summary:

@@ -1,7 +1,8 @@
 """ASHA: rung decisions, brackets, and the loop's stop/continue answers."""
 import pytest
 from conftest import create, run_loop, stored, train
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hpopt.algorithms.asha import continues, rung_quota
 from hpopt.plan import asha_rungs

@@ -5,7 +5,6 @@ Several workers are simulated by interleaving engine.next_sample and
 engine.report on one FileStorage in an event loop: each worker trains its
 trial epoch by epoch, at its own speed per epoch."""
 import heapq
-import math
 
 import pytest
 from conftest import accuracy, create, run_loop, stored

@@ -92,7 +92,8 @@ BAD_VALUES = [
     ("batch_size_name", "batch"), ("batch_size_name", "lr"), ("num_trials", 0),
     ("num_trials", 2.5), ("max_iterations", 0), ("expected_time_ratio", 1),
     ("subset_ratio", 0), ("subset_ratio", -0.5), ("non_pure_train_ratio", 1), ("num_workers", 0),
-    ("reduction_factor", 1), ("min_subset_size", 0), ("resume", "yes"), ("backfill", 1), ("backfill", None), ("seed", -1),
+    ("reduction_factor", 1), ("min_subset_size", 0), ("resume", "yes"), ("backfill", 1), ("backfill", None),
+    ("seed", -1),
     ("search_alg", "random"), ("save_path", ""), ("full_dataset_size", 0),
     ("num_full_iterations", -3), ("search_space", {}),
 ]
@@ -180,3 +181,21 @@ def test_the_study_lives_under_save_path(save_path):
 
     assert os.listdir(save_path)
     assert len(stored(save_path)[0]) == 2
+
+
+def test_validate_reports_every_broken_rule_under_its_field():
+    """hpopt.settings.validate: what the dashboard shows all at once; the
+    library raises the first of them (make_settings)."""
+    from hpopt.errors import FieldError
+    from hpopt.settings import validate
+
+    space = {"lr": {"type": "loguniform", "range": [1.0, 0.1]}, "bs": hpopt.search_space("quniform", [8, 64, 8])}
+    settings, errors = validate(dict(search_space=space, full_dataset_size=0, num_full_iterations=5,
+                                     mode="maximum", batch_size_name="lr", seed=-1))
+    assert settings is None
+    assert set(errors) == {"search_space.lr", "full_dataset_size", "mode", "seed"}
+    assert all(isinstance(e, FieldError) and e.field == f and str(e).startswith(f.split(".")[-1] if "." not in f
+               else "parameter 'lr'") for f, e in errors.items())
+    with pytest.raises(FieldError) as first:
+        create("unused", search_space=space, full_dataset_size=0, num_full_iterations=5)
+    assert first.value.field in errors

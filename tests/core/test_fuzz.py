@@ -91,6 +91,6 @@ def test_create_accepts_or_says_why_and_suggests_valid_configs(args, scores):
                 return
             space = hpopt.SearchSpace.from_spec(hpo.settings.search_space)
             assert space.contains(config["params"]), config["params"]
-            expect_clean(lambda: hpopt.report(config, score))
-            expect_clean(lambda: hpopt.report(config, score * 0.5))
+            expect_clean(lambda config=config, score=score: hpopt.report(config, score))
+            expect_clean(lambda config=config, score=score: hpopt.report(config, score * 0.5))
         expect_clean(hpo.get_best_config)

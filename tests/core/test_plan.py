@@ -6,11 +6,19 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hpopt.plan import (
-    ALGORITHMS, ALIASES, Plan, asha_rungs, asha_trial_epochs, canonical_algorithm,
-    epoch_cost, max_brackets, plan,
+    ALGORITHMS,
+    ALIASES,
+    Plan,
+    asha_rungs,
+    asha_trial_epochs,
+    canonical_algorithm,
+    epoch_cost,
+    max_brackets,
+    plan,
 )
 
 TOL = 0.10

@@ -30,3 +30,21 @@ def test_importing_the_core_pulls_in_no_web_stack(tmp_path):
     loaded = set(json.loads(done.stdout.splitlines()[-1]))
     assert {"hpopt", "bayes_opt"} <= loaded
     assert loaded.isdisjoint(WEB_MODULES), loaded & set(WEB_MODULES)
+
+
+NO_FCNTL = """
+import sys
+sys.modules["fcntl"] = None          # as on Windows: importing it raises ImportError
+import hpopt
+space = {"lr": hpopt.search_space("loguniform", [1e-4, 1e-1])}
+p = hpopt.plan("asha", 1000, 8)
+print(p.num_trials > 0, "fcntl" in sys.modules and sys.modules["fcntl"] is not None)
+"""
+
+
+def test_importing_the_core_needs_no_fcntl(tmp_path):
+    """The file lock is imported where it is taken (hpopt.storage.oslock)."""
+    done = subprocess.run([sys.executable, "-c", NO_FCNTL], cwd=tmp_path, env=python_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "False"]

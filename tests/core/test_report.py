@@ -6,7 +6,7 @@ import pytest
 from conftest import create, stored
 
 import hpopt
-from hpopt import controls, engine
+from hpopt import controls
 
 
 @pytest.fixture

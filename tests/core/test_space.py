@@ -4,7 +4,8 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hpopt.space import SPACE_TYPES, Param, SearchSpace, SpaceExhausted, search_space
 

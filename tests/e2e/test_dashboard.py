@@ -50,15 +50,17 @@ def test_a_study_is_built_started_steered_and_downloaded(page, user, workers):
     expect(rows.nth(1).locator("select[data-key=type]")).to_have_value("qloguniform")
     page.fill("#f-name", "e2e lifecycle")
 
-    # an invalid range shows the library's rule at its row, and nothing is saved
+    # an invalid range shows the library's rule at its row (the server's
+    # answer to the preview and to the submit), and nothing is saved
     x_row = rows.nth(0)
     x_row.locator("input[data-key=low]").fill("3")
     x_row.locator("input[data-key=low]").press("Tab")
     expect(x_row.locator(".field-error")).to_contain_text("low must be < high (got low=3, high=2)")
     page.click("#create-start")
-    expect(page.locator("#submit-status")).to_contain_text("Fix the highlighted fields")
+    expect(page.locator("#submit-status")).to_contain_text("Nothing was saved: fix the highlighted fields")
     assert Study.objects.count() == 0
-    expect(page.locator("#preview-problem")).to_contain_text("Fix 1 field to see the plan")
+    expect(x_row.locator(".field-error")).to_contain_text("low must be < high (got low=3, high=2)")
+    expect(page.locator("#preview-problem")).to_contain_text("The library rejects these settings")
     page.screenshot("02a-new-study-invalid")
 
     # a rule only the server knows comes back inline from the API (ASHA's bracket count)

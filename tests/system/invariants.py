@@ -92,7 +92,8 @@ def check_invariants(study, report_dir: Path | None = None) -> dict:
         if t.state in FINISHED:
             assert t.finished is not None, f"trial {t.number} is {t.state} without a finished time"
             late = t.scores.filter(created__gt=t.finished)
-            assert not late.exists(), f"trial {t.number} stored scores after it ended: {list(late.values_list('iteration', flat=True))}"
+            late_iterations = list(late.values_list("iteration", flat=True))
+            assert not late_iterations, f"trial {t.number} stored scores after it ended: {late_iterations}"
         rows = list(t.scores.values_list("iteration", flat=True))
         assert len(rows) == len(set(rows)), f"trial {t.number} stored an iteration twice"
         if t.state == TrialState.COMPLETED.value:

@@ -5,7 +5,7 @@ import os
 import signal
 import subprocess
 import sys
-
+from pathlib import Path
 from datetime import timedelta
 
 import pytest
@@ -51,7 +51,8 @@ def test_ctrl_c_stops_the_workers_and_the_trial_they_run(cli_worker, api, traine
 
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal: the whole foreground group
     proc.wait(timeout=30)
-    assert [p for p in pids if alive(p)] == [], "hpopt-web worker exited and left processes running"
+    left = {p: Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ")[:120] for p in pids if alive(p)}
+    assert left == {}, "hpopt-web worker exited and left processes running"
     assert study.scores.count() < 30, "the trial was stopped, not run to its end"
 
 

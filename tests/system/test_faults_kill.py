@@ -8,7 +8,11 @@ import pytest
 from studies.models import Trial
 from tests.conftest import wait_for
 from tests.system.invariants import (
-    check_invariants, dashboard_answers, pause_and_resume, start_study, wait_until_finished,
+    check_invariants,
+    dashboard_answers,
+    pause_and_resume,
+    start_study,
+    wait_until_finished,
 )
 
 pytestmark = pytest.mark.system
@@ -39,7 +43,8 @@ def test_a_study_survives_a_worker_killed_in_the_middle_of_a_trial(api, trainers
 
     def given_out_again():
         dashboard_answers(api, study)
-        return Trial.objects.get(pk=victim_trial.pk).attempt >= 2 or Trial.objects.get(pk=victim_trial.pk).state != "running"
+        victim = Trial.objects.get(pk=victim_trial.pk)
+        return victim.attempt >= 2 or victim.state != "running"
 
     wait_for(given_out_again, HEARTBEAT_TIMEOUT + 30, interval=0.25, message="the lost trial to be given out again")
     pause_and_resume(api, study)

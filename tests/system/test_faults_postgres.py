@@ -14,7 +14,11 @@ from django.db import connection, connections
 
 from tests.conftest import wait_for
 from tests.system.invariants import (
-    check_invariants, dashboard_answers, pause_and_resume, start_study, wait_until_finished,
+    check_invariants,
+    dashboard_answers,
+    pause_and_resume,
+    start_study,
+    wait_until_finished,
 )
 from tests.system.services import pg_ctl, postgres_answers, postgres_cluster, wait_for_postgres
 
@@ -65,5 +69,31 @@ def test_reports_made_while_postgres_is_down_are_stored_once_it_is_back(cluster,
     study = wait_until_finished(api, study, 240)
     assert study.state == "completed", study.error
     states = set(study.trials.values_list("state", flat=True))
-    assert states <= {"completed", "stopped"}, f"a trial failed with the outage: {study.trials.exclude(state__in=['completed', 'stopped']).values_list('number', 'state', 'error')}"
+    broken = list(study.trials.exclude(state__in=["completed", "stopped"]).values_list("number", "state", "error"))
+    assert states <= {"completed", "stopped"}, f"a trial failed with the outage: {broken}"
+    check_invariants(study, reports)
+
+
+def test_a_restart_between_two_reports_keeps_the_trial_in_its_attempt(cluster, api, trainers, workers, tmp_path):
+    """The trainer's connection dies with the server between two of its
+    reports: the next report meets the dead connection, retries on a new one,
+    and the trial goes on in the same attempt with every score stored."""
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    workers.start(HPOPT_TEST_EPOCH_SECONDS=5, HPOPT_HEARTBEAT_TIMEOUT=60, HPOPT_TEST_REPORT_DIR=reports)
+    study = start_study(api, search_alg="bayes_opt", num_trials=1, max_iterations=3, parallelism=1)
+    trial = study.trials.get()
+    wait_for(lambda: trial.scores.exists(), 60, message="the first report")
+    first_report = trial.scores.get().created
+    pg_ctl("restart")
+    wait_for_postgres()
+    connections.close_all()
+    restarted = time.time()
+    assert restarted - first_report.timestamp() < 5, "the restart fell between the first two reports"
+
+    study = wait_until_finished(api, study, 120)
+    trial.refresh_from_db()
+    assert (study.state, trial.state, trial.attempt) == ("completed", "completed", 1), trial.error
+    assert trial.scores.get(iteration=2).created.timestamp() > restarted, "the second report came after the restart"
+    assert sorted(trial.scores.values_list("iteration", flat=True)) == [1, 2, 3]
     check_invariants(study, reports)

@@ -13,7 +13,11 @@ import pytest
 from runner.models import Worker
 from tests.conftest import wait_for
 from tests.system.invariants import (
-    check_invariants, dashboard_answers, pause_and_resume, start_study, wait_until_finished,
+    check_invariants,
+    dashboard_answers,
+    pause_and_resume,
+    start_study,
+    wait_until_finished,
 )
 from tests.system.services import RedisServer
 

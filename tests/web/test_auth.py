@@ -110,8 +110,9 @@ def test_using_a_token_records_when_it_was_last_used(api, alice):
 
 
 def test_a_session_post_of_json_with_the_csrf_token_header_creates_a_study(alice, trainers):
-    from tests.conftest import study_data
     import json
+
+    from tests.conftest import study_data
 
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(alice)

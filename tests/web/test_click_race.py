@@ -11,10 +11,10 @@ from django.db import connections
 import hpopt
 from hpopt import engine
 from runner.jobs import run_trial
+from studies import control
 from studies.models import Trial
 from studies.storage import DbStorage
 from tests.conftest import claim, stored_scores
-from studies import control
 
 ITERATIONS = 40
 LONG = dict(search_alg="bayes_opt", num_trials=2, full_dataset_size=10_000, num_full_iterations=ITERATIONS,
@@ -128,11 +128,11 @@ def test_a_kill_racing_the_trainers_return_ends_in_exactly_one_state(make_study,
         barrier = threading.Barrier(2)
         result = {}
 
-        def finish(number=config["trial_id"]):
+        def finish(number=config["trial_id"], barrier=barrier, result=result):
             barrier.wait()
             result["finish"] = engine.finish(storage, number)
 
-        def kill(trial=trial):
+        def kill(trial=trial, barrier=barrier, result=result):
             barrier.wait()
             result["kill"] = control.kill_trial(trial, fill=False)
 

@@ -118,3 +118,24 @@ def test_an_unknown_parameter_type_is_reported_at_its_parameter(api):
 def test_a_batch_size_name_outside_the_space_is_rejected(api):
     errors = rejected(api, study_data(batch_size_name="batch"))
     assert "batch_size_name" in errors
+
+
+def test_a_bad_search_space_does_not_hide_the_other_fields_errors(api):
+    """Every broken rule at once: a parameter's range, the budget, the
+    algorithm's own arguments and a misspelled name, each at its field."""
+    space = {"lr": {"type": "loguniform", "range": [0.1, 0.01]}, "bs": {"type": "quniform", "range": [8, 64, 0]},
+             "act": {"type": "choice", "range": ["relu"]}}
+    errors = rejected(api, study_data(search_space=space, expected_time_ratio=0.5, reduction_factor=1,
+                                      kappa=-1, ealry_stop="median_stop", num_trials=0))
+    assert {"search_space.lr", "search_space.bs", "expected_time_ratio", "reduction_factor", "kappa",
+            "ealry_stop", "num_trials"} <= set(errors), errors
+    assert "search_space.act" not in errors
+    assert errors["expected_time_ratio"] == "expected_time_ratio must be a number in (1, 1e+06] (got 0.5)"
+    assert errors["reduction_factor"].startswith("reduction_factor must be an integer from 2 to")
+    assert not Study.objects.exists()
+
+
+def test_rules_that_join_fields_are_checked_once_the_fields_are_valid(api):
+    errors = rejected(api, study_data(min_iterations=6, max_iterations=4))
+    assert set(errors) == {"min_iterations"}
+    assert errors["min_iterations"] == "min_iterations (6) must be <= max_iterations (4)"

@@ -9,7 +9,6 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 import hpopt
-from hpopt import engine
 from studies.models import Score, Trial
 from studies.storage import DbStorage
 from tests.conftest import claim, stored_scores

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 import hpopt
 from runner.sweeper import reconcile_jobs
-from studies.sweeps import sweep_lost
 from studies.models import Study, Trial
+from studies.sweeps import sweep_lost
 from tests.conftest import claim, stored_scores
 from tests.trainers import curve
 
@@ -95,3 +95,44 @@ def test_queued_trials_whose_jobs_vanished_from_redis_get_new_jobs(make_study, r
     study.refresh_from_db()
     assert study.state == "completed"
     assert set(study.trials.values_list("state", flat=True)) == {"completed"}
+
+
+def test_two_sweepers_at_once_give_a_lost_trial_one_new_attempt(make_study, transactional_db):
+    """Several sweepers may run (one per host): each change is conditional on
+    the trial's state and attempt, so a lost attempt is given up once."""
+    import threading
+
+    from django.db import connections
+
+    trial = make_study(**STEADY).trials.get(number=0)
+    hpopt.report(claim(trial), 0.5)
+    barrier, counts, errors = threading.Barrier(2), [], []
+
+    def sweep():
+        try:
+            barrier.wait()
+            counts.append(sweep_lost(now=later()))
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors
+    assert sorted(counts) == [0, 1]
+    trial.refresh_from_db()
+    assert (trial.state, trial.attempt) == ("queued", 1)
+    assert trial.error.startswith("attempt 1 lost")
+
+
+def test_a_sweeper_round_is_skipped_while_another_holds_the_lock(redis_conn):
+    from runner import sweeper
+
+    assert sweeper._my_turn("host-a:1") is True
+    assert sweeper._my_turn("host-b:2") is False, "one sweeper per round"
+    redis_conn.delete(sweeper.LOCK_KEY)
+    assert sweeper._my_turn("host-b:2") is True

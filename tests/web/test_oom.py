@@ -6,8 +6,8 @@ study fails with a clear error."""
 import pytest
 
 from hpopt.engine import MAX_OOM_RETRIES
-from studies.models import Study
 from studies import control
+from studies.models import Study
 
 OOM_LIMIT = 64  # tests/trainers.py: bs > 64 runs out of memory
 

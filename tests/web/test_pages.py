@@ -139,7 +139,8 @@ def test_the_new_study_page_suggests_the_last_trainer_and_its_measured_speed(ali
 
     started = study.started
     Trial.objects.filter(pk=trial.pk).update(
-        state="completed", started=started, finished=started + timedelta(seconds=8), last_iteration=4, resume_iteration=0,
+        state="completed", started=started, finished=started + timedelta(seconds=8), last_iteration=4,
+        resume_iteration=0,
     )
     html = alice_client.get("/studies/new/").content.decode()
     hints = re.search(r'<script id="form-hints" type="application/json">(.*?)</script>', html).group(1)

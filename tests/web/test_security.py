@@ -206,7 +206,8 @@ def test_api_answers_are_json_with_nosniff_also_for_errors(api, alices, client):
     for r in [api.get("/api/studies"), api.get(f"/api/studies/{study.pk}"), api.get(f"/api/trials/{trial.pk}"),
               api.get("/api/trainers"), api.get("/api/workers"), api.get("/api/studies/999999"),
               api.get("/api/trials/999999"), api.get("/api/studies?state=<script>"),
-              api.post("/api/studies", {"name": "<script>alert(1)</script>"}), api.post(f"/api/studies/{study.pk}/nope"),
+              api.post("/api/studies", {"name": "<script>alert(1)</script>"}),
+              api.post(f"/api/studies/{study.pk}/nope"),
               api.get(f"/api/studies/{study.pk}/start"), client.get("/api/studies")]:
         assert r["Content-Type"] == "application/json", (r.status_code, r["Content-Type"])
         assert r["X-Content-Type-Options"] == "nosniff"

@@ -1,8 +1,8 @@
 """POST /api/studies/<id>/start|pause|resume|kill."""
 import pytest
 
-from studies.models import Study
 from studies import control
+from studies.models import Study
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 
 import hpopt
+from studies import control
 from studies.models import Trial
 from tests.conftest import claim
-from studies import control
 
 pytestmark = pytest.mark.django_db
 

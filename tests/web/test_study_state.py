@@ -5,9 +5,9 @@ import pytest
 
 from hpopt.status import StudyState, TrialState
 from runner.dispatch import queue_name
+from studies import control
 from studies.models import Study
 from tests.conftest import trainer_queues
-from studies import control
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +107,8 @@ def test_a_killed_study_cannot_be_started_paused_resumed_or_killed_again(make_st
     study = make_study(start=True)
     control.kill(study)
     study = reloaded(study)
-    assert (control.start(study), control.pause(study), control.resume(study), control.kill(study)) == (False, False, False, False)
+    answers = (control.start(study), control.pause(study), control.resume(study), control.kill(study))
+    assert answers == (False, False, False, False)
     assert reloaded(study).state == "killed"
 
 

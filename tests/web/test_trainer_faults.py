@@ -14,11 +14,11 @@ import pytest
 from django.utils import timezone
 
 import hpopt
-from studies.sweeps import sweep_silent
+from studies import control
 from studies.models import Study, Trial
+from studies.sweeps import sweep_silent
 from tests.conftest import claim, stored_scores, study_data
 from tests.trainers import curve
-from studies import control
 
 ONE_AT_A_TIME = dict(search_alg="bayes_opt", num_trials=2, parallelism=1, start=True)
 

@@ -5,11 +5,11 @@ from rq.job import Job
 
 import hpopt
 from hpopt import engine
+from studies import control
 from studies.models import Trial
 from studies.storage import DbStorage
 from tests.conftest import claim, stored_scores
 from tests.trainers import curve
-from studies import control
 
 STEADY = dict(search_alg="bayes_opt", num_trials=2, max_iterations=8, parallelism=1, start=True)
 

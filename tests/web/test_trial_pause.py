@@ -4,10 +4,10 @@ its next run continues after its last iteration, in the same checkpoint_dir."""
 import pytest
 
 import hpopt
+from studies import control
 from studies.models import Trial
 from tests.conftest import claim, stored_scores
 from tests.trainers import curve
-from studies import control
 
 pytestmark = pytest.mark.django_db
 
