@@ -103,7 +103,8 @@ def targets(results: dict) -> list[dict]:
             worst99 = max(v["report"]["p99_ms"] for alg in ("asha", "bayes_opt") for v in _sizes(ov[db][alg]))
             optuna50 = max(v["report"]["p50_ms"] for v in _sizes(ov[db]["optuna"]))
             add(f"report p50 <= 2 ms, p99 <= 10 ms ({db})",
-                f"worst over ASHA/bayes_opt and {_size_range(ov[db])} trials: p50 {worst50:.2f} ms, p99 {worst99:.2f} ms "
+                f"worst over ASHA/bayes_opt and {_size_range(ov[db])} trials: "
+                f"p50 {worst50:.2f} ms, p99 {worst99:.2f} ms "
                 f"(Optuna RDB report+should_prune p50 up to {optuna50:.1f} ms)",
                 worst50 <= 2 and worst99 <= 10)
     bs = results.get("bayes_speed")

@@ -362,8 +362,8 @@ def paired_table(res: dict, trials: int) -> str:
         for other in [v for v in VARIANTS if v != "budgeted"]:
             b = {s: r[-1] for s, r, _ in res[fname, other]}
             w = sum(a[s] < b[s] - 1e-12 for s in a)
-            l = sum(a[s] > b[s] + 1e-12 for s in a)
-            rows.append(f"| {describe(fname)} | {other} | {w} / {len(a) - w - l} / {l} |")
+            lost = sum(a[s] > b[s] + 1e-12 for s in a)
+            rows.append(f"| {describe(fname)} | {other} | {w} / {len(a) - w - lost} / {lost} |")
     return "\n".join(rows)
 
 

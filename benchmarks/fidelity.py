@@ -155,7 +155,8 @@ def plan_grid() -> dict:
             pl = plan(alg, size, n, expected_time_ratio=ratio, num_workers=workers)
             errors.append((abs(pl.cost / pl.budget - 1), bool(pl.warnings)))
     outside = [(e, warned) for e, warned in errors if e > 0.10 + 1e-9]
-    return {"plans": len(errors), "outside_10pct": len(outside), "outside_without_warning": sum(not w for _, w in outside),
+    return {"plans": len(errors), "outside_10pct": len(outside),
+            "outside_without_warning": sum(not w for _, w in outside),
             "max_error": max(e for e, _ in errors), "max_error_without_warning": max(e for e, w in errors if not w)}
 
 

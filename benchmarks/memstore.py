@@ -57,7 +57,7 @@ class MemoryStorage(Storage):
         self._trials.append(_copy(record))
         return record
 
-    def _write_trial(self, record: TrialRecord, state: TrialState, attempt: int) -> bool:
+    def _write_trial(self, record: TrialRecord, state: TrialState, attempt: int, changed: frozenset) -> bool:
         trial_id = record.trial_id
         if not isinstance(trial_id, int) or not 0 <= trial_id < len(self._trials):
             raise KeyError(f"no trial {trial_id!r}")

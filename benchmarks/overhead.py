@@ -103,7 +103,8 @@ def measure_hpopt(storage, alg: str, sizes, reps, sample, rng) -> dict:
             hpopt.report(config=config, score=0.0)   # scored, so that it ends completed
         config = sample()
         step = iter(range(1, 10**6))
-        report_times = timed(lambda: hpopt.report(config=config, score=1e6 + next(step)), reps["report"])
+        report_times = timed(lambda config=config, step=step: hpopt.report(config=config, score=1e6 + next(step)),
+                             reps["report"])
         assert hpopt.report(config=config, score=2e6) == hpopt.Status.RUNNING
         out[n] = {"sample": latency_stats(sample_times[1:]), "report": latency_stats(report_times)}
     return out
@@ -134,7 +135,8 @@ def db_backend(url: str, quick: bool) -> dict:
         with quiet():
             study = djangodb.create_study(kw, name=f"overhead {alg}")
             storage = DbStorage(study.pk)
-            out[alg] = measure_hpopt(storage, alg, sizes, reps, lambda: engine.next_sample(storage, "bench"),
+            out[alg] = measure_hpopt(storage, alg, sizes, reps,
+                                     lambda storage=storage: engine.next_sample(storage, "bench"),
                                      np.random.default_rng(0))
         out[alg]["queries_per_report"] = queries_per_report(storage)
     out["optuna"] = optuna_rdb(optuna_url(url), sizes, reps)
@@ -193,7 +195,7 @@ def optuna_rdb(url: str, sizes, reps) -> dict:
         trial = study.ask(dists)
         step = iter(range(1, 10**6))
 
-        def report():
+        def report(trial=trial, step=step):
             s = next(step)
             trial.report(1e6 + s, s)
             assert not trial.should_prune()

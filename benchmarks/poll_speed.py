@@ -44,7 +44,8 @@ def _build(n_trials: int, per_trial: int):
 
     user = get_user_model().objects.create_user("bench", password="bench-password")
     Trainer.objects.create(name="bench")
-    space = {"lr": {"type": "loguniform", "range": [1e-4, 1e-1]}, "bs": {"type": "qloguniform", "range": [8, 256, 8, 2]}}
+    space = {"lr": {"type": "loguniform", "range": [1e-4, 1e-1]},
+             "bs": {"type": "qloguniform", "range": [8, 256, 8, 2]}}
     cleaned, errors = validate_study({
         "name": "big", "trainer": "bench", "search_alg": "asha", "search_space": space, "full_dataset_size": 50_000,
         "num_full_iterations": per_trial, "num_trials": n_trials, "parallelism": 64,

@@ -344,7 +344,8 @@ class Tabular(Problem):
 
     def _table(self, loader: str):
         g = self.grid
-        key = hashlib.sha1(json.dumps([CACHE_VERSION, TAB_EPOCHS, self.name, g], sort_keys=True).encode()).hexdigest()[:10]
+        payload = json.dumps([CACHE_VERSION, TAB_EPOCHS, self.name, g], sort_keys=True).encode()
+        key = hashlib.sha1(payload).hexdigest()[:10]
         path = CACHE / f"{self.name}-{key}.npz"
         if path.exists():
             data = np.load(path)

@@ -98,7 +98,7 @@ def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: f
     while events:
         now, _, w, run = heapq.heappop(events)
         if run is None:   # the worker asks for a trial
-            config, now = serve(now, lambda: engine.next_sample(storage, f"w{w}"))
+            config, now = serve(now, lambda w=w: engine.next_sample(storage, f"w{w}"))
             # the plan as stored now: ASHA's budget guard may have ended it early
             planned_now = storage.load_meta()["plan"]["num_trials"]
             if drain_from is None and (config is None or config["trial_id"] >= planned_now):
@@ -116,7 +116,8 @@ def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: f
             config, epoch = run["config"], run["epoch"]
             tid = config["trial_id"]
             score = float(run["ys"][epoch - 1])
-            status, now = serve(now, lambda: engine.report(storage, tid, score, epoch, attempt=config["attempt"]))
+            status, now = serve(now, lambda tid=tid, score=score, epoch=epoch, config=config: engine.report(
+                storage, tid, score, epoch, attempt=config["attempt"]))
             spent += 1
             runs[tid][2] = epoch
             changed = incumbent.update(tid, problem.better * score)
@@ -148,10 +149,12 @@ def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: f
     best = best_trial(trials, problem.mode, plan.max_iterations)
     return {
         "workers": workers, "trials": len(trials), "epochs": spent, "makespan": makespan,
-        "planned_trials": plan.num_trials, "auto_planned_trials": first_plan.num_trials, "backfill_trials": max(0, len(trials) - plan.num_trials),
+        "planned_trials": plan.num_trials, "auto_planned_trials": first_plan.num_trials,
+        "backfill_trials": max(0, len(trials) - plan.num_trials),
         "backfill_epochs": backfill_epochs, "plan_end": plan_end,
         "idle_share_before_plan_end": (workers * plan_end - (work - after_plan)) / (workers * makespan),
-        "idle_share_after_plan_end": (workers * (makespan - plan_end) - after_plan) / (workers * makespan), "final_regret": problem.regret(best.params) if best else math.nan,
+        "idle_share_after_plan_end": (workers * (makespan - plan_end) - after_plan) / (workers * makespan),
+        "final_regret": problem.regret(best.params) if best else math.nan,
         "incumbent_agrees": best is not None and best.trial_id == incumbent.trial,
         "utilisation": work / (workers * makespan), "saturated_until": drain_from,
         "utilisation_saturated": saturated / (workers * drain_from) if drain_from else math.nan,
@@ -269,7 +272,8 @@ def markdown(res: dict) -> str:
              f"{100 * s['utilisation']['median']:.1f}%", f"{100 * s['utilisation_saturated']['median']:.2f}%",
              f"{100 * s['saturated_share']:.0f}%", f"{100 * s['idle_after_plan_end']:.1f}%",
              f"{100 * s['scheduler_load']:.3f}%", fmt(s["ms_per_call"]),
-             fmt_mi(s["time_to_target_h"]), fmt_mi(s["final_regret"]), f"{s['wall_seconds']:.1f}"] for s in res["summary"]]
+             fmt_mi(s["time_to_target_h"]), fmt_mi(s["final_regret"]), f"{s['wall_seconds']:.1f}"]
+            for s in res["summary"]]
     head = (f"Problem {res['problem']} (epochs of 1.6-30 simulated s), hpopt ASHA with Auto Config at "
             f"expected_time_ratio {res['budget_ratio']:g} for each worker count, {res['seeds']} seed(s); "
             "medians [IQR] over seeds. 'idle after the plan' is the share of W x makespan that workers "

@@ -9,6 +9,7 @@ by hand).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from typing import Mapping
 
@@ -40,15 +41,19 @@ class Meta:
 
     raw: Mapping
     settings: Settings
-    space: SearchSpace
     plan: Plan
 
     @classmethod
     def from_dict(cls, raw: dict | None) -> "Meta":
         if raw is None:
             raise HpoError("no study is stored here; create one with hpopt.create()")
-        return cls(raw=dict(raw), settings=Settings(**raw["settings"]), space=SearchSpace.from_spec(raw["space"]),
-                   plan=plan_from_dict(raw["plan"]))
+        return cls(raw=dict(raw), settings=Settings(**raw["settings"]), plan=plan_from_dict(raw["plan"]))
+
+    @functools.cached_property
+    def space(self) -> SearchSpace:
+        """The current search space, parsed when first asked for (a report
+        decides without it)."""
+        return SearchSpace.from_spec(self.raw["space"])
 
     @classmethod
     def new(cls, settings: Settings) -> "Meta":
@@ -86,17 +91,21 @@ class Needs:
 
     trials: bool = False
     scores: bool = False
+    #: ASHA rungs, as (bracket, milestone): the scores recorded there
+    rungs: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)
 class Snapshot:
-    """The values one decision is taken from. ``trials`` (all, by id) and
-    ``scores`` (trial id -> [(iteration, value)]) are None when the decision
-    did not ask for them (see Needs)."""
+    """The values one decision is taken from. ``trials`` (all, by id),
+    ``scores`` (trial id -> [(iteration, value)]) and ``rungs`` ((bracket,
+    milestone) -> [(trial id, score recorded there)]) hold what the decision
+    asked for (see Needs): None, or only the rungs asked for, otherwise."""
 
     meta: Meta
     trials: tuple[TrialRecord, ...] | None = None
     scores: Mapping[int, list] | None = None
+    rungs: Mapping[tuple, list] | None = None
 
     def with_trial(self, record: TrialRecord) -> "Snapshot":
         """The snapshot after ``record`` was added (a hand-out of several trials)."""
@@ -106,4 +115,5 @@ class Snapshot:
 def load(storage, meta: Meta, needs: Needs = Needs(trials=True)) -> Snapshot:
     """Reads what ``needs`` asks for, once. Call inside ``storage.locked()``."""
     return Snapshot(meta, tuple(storage.trials()) if needs.trials else None,
-                    storage.all_scores() if needs.scores else None)
+                    storage.all_scores() if needs.scores else None,
+                    {rung: storage.rung_scores(*rung) for rung in needs.rungs})

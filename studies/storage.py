@@ -105,8 +105,8 @@ class DbStorage(Storage):
         Trial.objects.create(study_id=self.study_id, number=record.trial_id, **values_from_record(record))
         return record
 
-    def _write_trial(self, record: TrialRecord, state: TrialState, attempt: int) -> bool:
-        return sql.write_trial(self.study_id, record, state.value, attempt)
+    def _write_trial(self, record: TrialRecord, state: TrialState, attempt: int, changed: frozenset) -> bool:
+        return sql.write_trial(self.study_id, record, state.value, attempt, changed)
 
     # -- scores ---------------------------------------------------------------------
     def add_score(self, trial_id: int, iteration: int, value: float) -> bool:
@@ -133,6 +133,11 @@ class DbStorage(Storage):
         for number, iteration, value in rows.values_list("trial__number", "iteration", "value"):
             out.setdefault(number, []).append((iteration, value))
         return out
+
+    def rung_scores(self, bracket: int | None, milestone: int) -> list[tuple[int, float]]:
+        key = str(milestone)
+        rows = self._trials().filter(bracket=bracket).exclude(rungs={}).values_list("number", "rungs")
+        return [(number, rungs[key]) for number, rungs in rows if key in rungs]
 
     def checkpoint_dir(self, trial_id: int) -> str:
         root = getattr(django_settings, "HPOPT_CHECKPOINT_DIR", None) or os.path.join(

@@ -8,7 +8,7 @@ ALGORITHM_CLASSES = {"bayes_opt": BayesOpt, "asha": ASHA}
 
 def build(meta) -> Algorithm:
     """The algorithm of a study (an hpopt.snapshot.Meta)."""
-    return ALGORITHM_CLASSES[meta.plan.search_alg](meta.settings, meta.space, meta.plan)
+    return ALGORITHM_CLASSES[meta.plan.search_alg](meta.settings, None, meta.plan, meta=meta)
 
 
 __all__ = ["Algorithm", "NewTrial", "Outcome", "ASHA", "BayesOpt", "build", "ALGORITHM_CLASSES"]

@@ -55,12 +55,6 @@ def continues(signed_score: float, others_signed: list[float], eta: int) -> bool
     return rank <= rung_quota(len(others_signed) + 1, eta)
 
 
-def rung_scores(trials, bracket, milestone: int, exclude: int) -> list[float]:
-    """Scores recorded at one rung of one bracket by trials other than ``exclude``."""
-    return [t.rungs[milestone] for t in trials
-            if t.bracket == bracket and milestone in t.rungs and t.trial_id != exclude]
-
-
 class ASHA(Algorithm):
     def next_trial(self, snap: Snapshot) -> NewTrial | None:
         trial_id = len(snap.trials)
@@ -161,7 +155,8 @@ class ASHA(Algorithm):
     def report_needs(self, trial: TrialRecord, iteration: int) -> Needs:
         if iteration >= trial.iterations:
             return Needs()
-        return Needs(trials=bool(self._new_milestones(trial, iteration)) or self.is_backfill(trial))
+        return Needs(trials=self.is_backfill(trial),
+                     rungs=tuple((trial.bracket, m) for m in self._new_milestones(trial, iteration)))
 
     def on_report(self, snap: Snapshot, trial: TrialRecord, iteration: int) -> Outcome:
         outcome = self._rung_decision(snap, trial, iteration)
@@ -182,7 +177,7 @@ class ASHA(Algorithm):
         rungs = dict(trial.rungs)
         for milestone in reached:
             rungs[milestone] = trial.best_score
-            others = rung_scores(snap.trials, trial.bracket, milestone, exclude=trial.trial_id)
+            others = [s for tid, s in snap.rungs[(trial.bracket, milestone)] if tid != trial.trial_id]
             if not continues(self.sign * trial.best_score, [self.sign * s for s in others],
                              self.plan.reduction_factor):
                 return Outcome(Decision.STOP, rungs)

@@ -42,12 +42,21 @@ class Outcome:
 
 
 class Algorithm(abc.ABC):
-    def __init__(self, settings: Settings, space: SearchSpace, plan: Plan):
+    def __init__(self, settings: Settings, space: SearchSpace | None, plan: Plan, meta=None):
+        """``space`` may be None with ``meta`` (an hpopt.snapshot.Meta): the
+        space is then parsed from it when first needed (a report decides
+        without it)."""
         self.settings = settings
-        self.space = space
+        self._space, self._meta = space, meta
         self.plan = plan
         #: +1 when higher scores are better; every comparison is on sign * score
         self.sign = 1.0 if settings.mode == "max" else -1.0
+
+    @property
+    def space(self) -> SearchSpace:
+        if self._space is None:
+            self._space = self._meta.space
+        return self._space
 
     def rng(self, trial_id: int) -> np.random.Generator:
         """A generator fixed by (seed, trial_id): a seeded run samples the same

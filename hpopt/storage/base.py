@@ -86,6 +86,9 @@ class TrialRecord:
         return dataclasses.replace(self, **changes)
 
 
+FIELDS = dataclasses.fields(TrialRecord)
+
+
 class Storage(abc.ABC):
     """Small interface the core runs on. See the module docstring for invariants."""
 
@@ -134,14 +137,17 @@ class Storage(abc.ABC):
         if old.trial_id != new.trial_id:
             raise ValueError(f"update_trial: trial {old.trial_id} cannot be written as trial {new.trial_id}")
         transitions.check_trial(old.state, new.state, old.trial_id)
-        if not self._write_trial(new, old.state, old.attempt):
+        changed = frozenset(f.name for f in FIELDS if getattr(old, f.name) != getattr(new, f.name))
+        if not self._write_trial(new, old.state, old.attempt, changed):
             raise StaleWrite(f"trial {old.trial_id} changed since it was read as {old.state.value} "
                              f"attempt {old.attempt}; nothing was written")
 
     @abc.abstractmethod
-    def _write_trial(self, record: TrialRecord, state: TrialState, attempt: int) -> bool:
+    def _write_trial(self, record: TrialRecord, state: TrialState, attempt: int, changed: frozenset) -> bool:
         """Writes ``record`` if the stored trial is in ``state`` and
-        ``attempt``; True when it did. Only ``update_trial`` calls it."""
+        ``attempt``; True when it did. ``changed``: the names of the fields
+        that differ from the stored ones (a backend may write only those).
+        Only ``update_trial`` calls it."""
 
     @abc.abstractmethod
     def add_score(self, trial_id: int, iteration: int, value: float) -> bool:
@@ -160,6 +166,13 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def clear_scores(self, trial_id: int) -> None:
         """Forgets a trial's scores (an OOM re-run starts from scratch)."""
+
+    def rung_scores(self, bracket: int | None, milestone: int) -> list[tuple[int, float]]:
+        """(trial id, score) of every trial that recorded a score at this
+        ASHA rung. Backends may read just that (a rung decision is part of
+        a report, the hot path)."""
+        return [(t.trial_id, t.rungs[milestone]) for t in self.trials()
+                if t.bracket == bracket and milestone in t.rungs]
 
     def checkpoint_dir(self, trial_id: int) -> str | None:
         """A stable per-trial folder a trainer may keep checkpoints in (not created here)."""

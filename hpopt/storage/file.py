@@ -118,7 +118,7 @@ class FileStorage(Storage):
         self._touch()
         return record
 
-    def _write_trial(self, record: TrialRecord, state: TrialState, attempt: int) -> bool:
+    def _write_trial(self, record: TrialRecord, state: TrialState, attempt: int, changed: frozenset) -> bool:
         stored = self.get_trial(record.trial_id)  # raises for an unknown id
         if (stored.state, stored.attempt) != (state, attempt):
             return False

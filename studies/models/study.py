@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from hpopt import best, transitions
+from hpopt.errors import IllegalTransition
 from hpopt.snapshot import Meta
 from hpopt.status import StudyState, TrialState
 
@@ -81,10 +82,12 @@ class Study(models.Model):
         """Moves the study to ``to`` if it is in a state the table allows that
         move from (and in ``among``, when given), as one conditional update.
         True when this call made the change."""
+        sources = [s.value for s in transitions.study_sources(to, among)]
+        if not sources:  # asked for a move the table never allows: a bug, not a click
+            raise IllegalTransition(f"a study cannot move from {', '.join(s.value for s in among)} to {to.value}")
         values = {"state": to.value, "updated": timezone.now(), **fields}
         if to.is_finished():
             values.setdefault("finished", timezone.now())
-        sources = [s.value for s in transitions.study_sources(to, among)]
         n = Study.objects.filter(pk=self.pk, state__in=sources).update(**values)
         if n == 1:
             for k, v in values.items():

@@ -41,10 +41,12 @@ def browser():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.fail("the browser tests need Playwright: pip install playwright (or pip install -e '.[test]')", pytrace=False)
+        pytest.fail("the browser tests need Playwright: pip install playwright (or pip install -e '.[test]')",
+                    pytrace=False)
     path = chromium_path()
     if path is None:
-        pytest.fail("the browser tests need Chromium: apt-get install -y chromium (or set HPOPT_CHROMIUM)", pytrace=False)
+        pytest.fail("the browser tests need Chromium: apt-get install -y chromium (or set HPOPT_CHROMIUM)",
+                    pytrace=False)
     with sync_playwright() as p:
         try:
             chromium = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)

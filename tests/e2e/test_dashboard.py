@@ -69,7 +69,8 @@ def test_a_study_is_built_started_steered_and_downloaded(page, user, workers):
     page.fill("#f-num_brackets", "50")
     x_row.locator("input[data-key=low]").fill("-2")
     expect(x_row.locator(".field-error")).to_have_text("")
-    expect(page.locator('.field[data-field="num_brackets"] .field-error')).to_contain_text("num_brackets must be between 1 and")
+    expect(page.locator('.field[data-field="num_brackets"] .field-error')).to_contain_text(
+        "num_brackets must be between 1 and")
     page.fill("#f-num_brackets", "")
     page.click("label:has(input[name=search_alg][value=bayes_opt])")
 

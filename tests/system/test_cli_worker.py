@@ -5,8 +5,8 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.conf import settings

@@ -168,3 +168,15 @@ def test_resuming_a_study_before_its_running_trial_reported_cancels_the_pending_
     assert hpopt.report(config, 0.5) == hpopt.Status.RUNNING
     trial.refresh_from_db()
     assert (trial.state, trial.pending) == ("running", "")
+
+
+def test_a_move_the_table_never_allows_is_a_named_error_not_a_no(make_study):
+    """A click on a study in the wrong state answers False (409 in the API);
+    code asking for a move the transition table has no arrow for raises."""
+    from hpopt.errors import IllegalTransition
+
+    study = make_study()
+    with pytest.raises(IllegalTransition, match="from completed to running"):
+        study.move(StudyState.RUNNING, among=[StudyState.COMPLETED])
+    assert study.move(StudyState.PAUSED) is False, "a draft is not running: nothing to pause"
+    assert reloaded(study).state == "draft"
