@@ -20,11 +20,11 @@ import math
 import numbers
 import time
 
-from hpopt import algorithms, snapshot
+from hpopt import algorithms, budget, snapshot
 from hpopt.best import best_of
 from hpopt.errors import HpoError
 from hpopt.fields import MAX_ITERATION
-from hpopt.snapshot import Meta, Snapshot
+from hpopt.snapshot import Meta, Needs, Snapshot
 from hpopt.space import SpaceExhausted
 from hpopt.status import Decision, Pending, Status, TrialState
 from hpopt.storage.base import Storage, TrialRecord
@@ -93,11 +93,16 @@ def propose(storage: Storage, snap: Snapshot, count: int = 1) -> tuple[Meta, lis
             algorithm, snap = algorithms.build(meta), Snapshot(meta, snap.trials)
         new = algorithm.next_trial(snap)
         if new is None:
-            if not meta.search_over and handed_out < meta.plan.num_trials:
-                # the space ran out of new configs before num_trials: remembered
-                # so that progress still reaches 1.0
+            if algorithm.space_exhausted and not meta.search_over:
+                # the space ran out of new configs: remembered so that progress still reaches 1.0
                 meta = _save(storage, meta, search_over=True)
+            elif algorithm.budgeted and not meta.budget_refused:
+                # the hard budget cannot pay for another trial now (it may once
+                # an open trial stops early): the pages say so
+                meta = _save(storage, meta, budget_refused=True)
             break
+        if meta.budget_refused:
+            meta = _save(storage, meta, budget_refused=False)
         record = storage.add_trial(TrialRecord(trial_id=-1, params=new.params, iterations=new.iterations,
                                                subset_ratio=new.subset_ratio, bracket=new.bracket))
         snap = snap.with_trial(record)
@@ -105,10 +110,20 @@ def propose(storage: Storage, snap: Snapshot, count: int = 1) -> tuple[Meta, lis
     return meta, made
 
 
-def start(storage: Storage, meta: Meta, trial: TrialRecord, owner: str) -> dict:
-    """QUEUED -> RUNNING as a new attempt; returns the train config. Inside ``locked()``."""
+def start(storage: Storage, meta: Meta, trial: TrialRecord, owner: str) -> dict | None:
+    """QUEUED -> RUNNING as a new attempt; returns the train config. Inside
+    ``locked()``. Under the hard budget a trial that ran before (paused and
+    resumed, or a lost attempt run again) starts again only if the budget can
+    pay for the rest of it; otherwise it is stopped, and None is returned."""
     if trial.state is not TrialState.QUEUED:
         raise HpoError(f"trial {trial.trial_id} is {trial.state.value}, not queued")
+    algorithm = algorithms.build(meta)
+    if trial.attempt and algorithm.budgeted:
+        snap = snapshot.load(storage, meta, Needs(budget=True))
+        if not budget.ledger(algorithm, snap.spent, snap.open, exclude=trial.trial_id).fits(
+                algorithm.certain_cost(trial)):
+            move(storage, trial, TrialState.STOPPED, stop_reason="budget reached: no room to run it again")
+            return None
     params = dict(trial.params)
     name = meta.settings.batch_size_name
     if name is not None and params[name] > meta.space[name].high:
@@ -116,6 +131,8 @@ def start(storage: Storage, meta: Meta, trial: TrialRecord, owner: str) -> dict:
         params[name] = meta.space[name].grid()[-1]
     new = move(storage, trial, TrialState.RUNNING, params=params, attempt=trial.attempt + 1, owner=owner,
                last_iteration=trial.resume_iteration, started=time.time(), reported=None,
+               # every attempt pays its start-up
+               spent=trial.spent + meta.plan.startup_epochs,
                # from scratch: no report of this attempt yet
                last_score=None if trial.resume_iteration == 0 else trial.last_score)
     return train_config(storage, meta, new)
@@ -127,13 +144,12 @@ def next_sample(storage: Storage, owner: str) -> dict | None:
         meta = Meta.from_dict(raw)
         _raise_if_failed(meta)
         snap = snapshot.load(storage, meta)
-        trial = next((t for t in snap.trials if t.state is TrialState.QUEUED), None)
-        if trial is None:
-            meta, made = propose(storage, snap)
-            trial = made[0] if made else None
-        if trial is None:
-            return None
-        return start(storage, meta, trial, owner)
+        for trial in (t for t in snap.trials if t.state is TrialState.QUEUED):
+            config = start(storage, meta, trial, owner)
+            if config is not None:
+                return config
+        meta, made = propose(storage, snapshot.load(storage, meta))
+        return start(storage, meta, made[0], owner) if made else None
 
 
 # -- reports ------------------------------------------------------------------
@@ -167,7 +183,9 @@ def report(storage: Storage, trial_id: int, score, iteration: int | None = None,
     """Stores one score and decides. Returns Status.RUNNING or Status.STOP.
 
     ``iteration`` defaults to the trial's last iteration + 1 (the first
-    report of an attempt is resume_iteration + 1). Reporting an iteration that
+    report of an attempt is resume_iteration + 1) and may not pass the
+    trial's ``iterations`` (ValueError, nothing stored: a trainer reporting
+    global steps would end its trial at once). Reporting an iteration that
     is already stored replaces its score (a re-run trains it again); a report
     for a trial that is not running, or from an attempt that is not the
     trial's current one, stores nothing and answers STOP.
@@ -186,6 +204,10 @@ def report(storage: Storage, trial_id: int, score, iteration: int | None = None,
                 return Status.STOP
             if resolved[0] is None:
                 resolved[0] = trial.last_iteration + 1
+            if resolved[0] > trial.iterations:
+                raise ValueError(f"iteration {resolved[0]} is beyond this trial's iterations "
+                                 f"({trial.iterations}): report epochs 1 to {trial.iterations}, not steps; "
+                                 f"nothing was stored")
             return _store_and_decide(storage, Meta.from_dict(raw), trial, resolved[0], value)
 
     return storage.retrying(block)
@@ -201,7 +223,8 @@ def _store_and_decide(storage: Storage, meta: Meta, trial: TrialRecord, iteratio
     else:
         # best_score is the best of the stored scores, and one was added
         best = best_of([v for v in (trial.best_score, value) if v is not None], mode)
-    reported = trial.replace(best_score=best, last_iteration=iteration, last_score=value, reported=time.time())
+    reported = trial.replace(best_score=best, last_iteration=iteration, last_score=value,
+                             **_accounted(meta, trial, iteration, time.time()))
     algorithm = algorithms.build(meta)
     outcome = algorithm.on_report(snapshot.load(storage, meta, algorithm.report_needs(reported, iteration)),
                                   reported, iteration)
@@ -209,7 +232,7 @@ def _store_and_decide(storage: Storage, meta: Meta, trial: TrialRecord, iteratio
         reported.rungs = outcome.rungs
     decision = outcome.decision
     if decision is Decision.STOP:
-        move(storage, trial, TrialState.STOPPED, **_fields(reported))
+        move(storage, trial, TrialState.STOPPED, **_fields(reported), stop_reason=outcome.reason)
     elif decision is Decision.COMPLETE:
         move(storage, trial, TrialState.COMPLETED, **_fields(reported))
     elif trial.pending is Pending.PAUSE:
@@ -221,10 +244,27 @@ def _store_and_decide(storage: Storage, meta: Meta, trial: TrialRecord, iteratio
     return Status.RUNNING if decision is Decision.CONTINUE else Status.STOP
 
 
+_REPORTED = ("best_score", "last_iteration", "last_score", "reported", "rungs", "spent", "first_report",
+             "epoch_seconds", "epoch_count")
+
+
 def _fields(record: TrialRecord) -> dict:
     """What a report changed, to write with a move."""
-    return {"best_score": record.best_score, "last_iteration": record.last_iteration,
-            "last_score": record.last_score, "reported": record.reported, "rungs": record.rungs}
+    return {name: getattr(record, name) for name in _REPORTED}
+
+
+def _accounted(meta: Meta, trial: TrialRecord, iteration: int, now: float) -> dict:
+    """What a report at ``iteration`` adds to the trial's accounts: the epochs
+    it trained since its last report (hpopt.budget), and their time (the
+    first report of an attempt times its start-up and first epochs together)."""
+    epochs = max(0, iteration - trial.last_iteration)
+    out = {"reported": now, "spent": trial.spent + epochs * meta.plan.epoch_cost(trial.subset_ratio)}
+    if trial.reported is None:
+        out["first_report"] = None if trial.started is None else max(0.0, now - trial.started)
+    elif epochs:
+        out["epoch_seconds"] = trial.epoch_seconds + max(0.0, now - trial.reported)
+        out["epoch_count"] = trial.epoch_count + epochs
+    return out
 
 
 def report_oom(storage: Storage, trial_id: int, attempt: int | None = None) -> Status:

@@ -166,6 +166,11 @@ RULES: dict[str, Rule] = {
     "num_brackets": Rule(**_INT, maximum=MAX_COUNT, optional=True, algorithm="asha"),
     "backfill": Rule("bool", default=True, algorithm="asha"),
     "seed": Rule("int", minimum=0, optional=True),
+    #: a trial's start-up (process start, data loading, model build) in
+    #: full-epoch equivalents: seconds of start-up / seconds of a full epoch
+    "startup_epochs": Rule("number", default=0.0, minimum=0, maximum=MAX_TIME_RATIO),
+    #: the budget caps what a study spends (see README, "The budget is a promise")
+    "hard_budget": Rule("bool", default=True),
 }
 #: every argument's default (None: Auto Config chooses, or the feature is off)
 DEFAULTS = {name: rule.default for name, rule in RULES.items()}

@@ -6,16 +6,21 @@ Cost model
   ``num_full_iterations`` (N) epochs on the full dataset.
 * One epoch on a subset of ratio ``s`` costs ``c(s) = (1 - p) * s + p`` full epochs,
   ``p = non_pure_train_ratio`` (the fixed part of an epoch: validation, setup...).
+* Each trial also costs ``u = startup_epochs`` full epochs before its first epoch
+  (process start, data loading, model build; 0 unless given).
 * Planned cost (full trainings) is the study's wall time, ``wall_epochs * c(s) / N``:
 * ``bayes_opt``: ``expected_epochs = num_trials * max_iterations``; every trial trains
   ``max_iterations`` epochs, so the trials run in ``ceil(num_trials / num_workers)``
   rounds: ``wall_epochs = ceil(num_trials / num_workers) * max_iterations`` (a last,
-  partial round takes as long as a full one).
+  partial round takes as long as a full one), and each round pays one start-up.
 * ``asha``: trial ``i`` runs in bracket ``i % num_brackets``; one trial of a bracket with
   milestones ``m_0 < ... < m_K`` (rungs + [max_iterations]) is expected to train
   ``m_0 + sum_j eta**-j * (m_j - m_{j-1})`` epochs (a fraction 1/eta survives each rung).
   Trials of any length follow each other on a worker without waiting, so workers divide
-  the epochs: ``wall_epochs = expected_epochs / min(num_workers, num_trials)``.
+  the epochs and the start-ups: ``wall_epochs = expected_epochs / min(num_workers, num_trials)``.
+* Planned cost (full trainings) = ``(wall_epochs * c(s) + wall start-ups * u) / N``; the
+  compute it stands for is ``Plan.expected_compute`` (full epochs, all workers together),
+  and ``Plan.budget_compute`` is the compute the budget buys under the same parallelism.
 
 Invariants of :func:`plan`
 --------------------------
@@ -116,10 +121,35 @@ class Plan:
     cost: float
     auto: tuple
     warnings: tuple
+    #: a trial's start-up, in full-epoch equivalents
+    startup_epochs: float = 0.0
 
     @property
     def budget_used(self) -> float:
         return self.cost / self.budget
+
+    @property
+    def parallel(self) -> float:
+        """How many trials run side by side in the cost model: bayes_opt's
+        rounds of num_workers trials, ASHA's workers taking trial after trial."""
+        if self.search_alg == "bayes_opt":
+            return self.num_trials / math.ceil(self.num_trials / self.num_workers)
+        return float(min(self.num_workers, self.num_trials))
+
+    def epoch_cost(self, subset_ratio: float | None = None) -> float:
+        """Full-epoch equivalents of one epoch on ``subset_ratio`` (default: the plan's)."""
+        return epoch_cost(self.subset_ratio if subset_ratio is None else subset_ratio, self.non_pure_train_ratio)
+
+    @property
+    def expected_compute(self) -> float:
+        """Full-epoch equivalents the plan expects to spend, all workers together."""
+        return self.num_trials * self.startup_epochs + self.expected_epochs * self.epoch_cost()
+
+    @property
+    def budget_compute(self) -> float:
+        """Full-epoch equivalents of compute the budget buys, all workers
+        together: what a study may spend at most under a hard budget."""
+        return self.budget * self.num_full_iterations * self.parallel
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -132,9 +162,8 @@ class Plan:
         return self.cost * self.num_full_iterations * seconds_per_full_epoch
 
     def trial_cost_epochs(self) -> float:
-        """Expected full-epoch equivalents per trial (ignores parallelism)."""
-        c = epoch_cost(self.subset_ratio, self.non_pure_train_ratio)
-        return self.expected_epochs * c / self.num_trials
+        """Expected full-epoch equivalents per trial, its start-up included (ignores parallelism)."""
+        return self.expected_compute / self.num_trials
 
 
 def _geo(a, b, t, integer):
@@ -153,7 +182,7 @@ D = DEFAULTS
 def plan(search_alg, full_dataset_size, num_full_iterations, *, expected_time_ratio=D["expected_time_ratio"],
          non_pure_train_ratio=D["non_pure_train_ratio"], num_workers=D["num_workers"], num_trials=None,
          max_iterations=None, subset_ratio=None, min_subset_size=D["min_subset_size"], min_iterations=None,
-         reduction_factor=D["reduction_factor"], num_brackets=None) -> Plan:
+         reduction_factor=D["reduction_factor"], num_brackets=None, startup_epochs=D["startup_epochs"]) -> Plan:
     """Fill in the unset num_trials / max_iterations / subset_ratio to spend the budget.
 
     Free values move along one monotone path of anchor points (T trials, I epochs, s subset;
@@ -182,7 +211,7 @@ def plan(search_alg, full_dataset_size, num_full_iterations, *, expected_time_ra
         expected_time_ratio=expected_time_ratio, non_pure_train_ratio=non_pure_train_ratio,
         num_workers=num_workers, num_trials=num_trials, max_iterations=max_iterations,
         subset_ratio=subset_ratio, min_subset_size=min_subset_size, min_iterations=min_iterations,
-        reduction_factor=reduction_factor, num_brackets=num_brackets).items()}
+        reduction_factor=reduction_factor, num_brackets=num_brackets, startup_epochs=startup_epochs).items()}
     return _Planner(**args).result()
 
 
@@ -191,10 +220,10 @@ class _Planner:
 
     def __init__(self, *, search_alg, full_dataset_size, num_full_iterations, expected_time_ratio,
                  non_pure_train_ratio, num_workers, num_trials, max_iterations, subset_ratio,
-                 min_subset_size, min_iterations, reduction_factor, num_brackets):
+                 min_subset_size, min_iterations, reduction_factor, num_brackets, startup_epochs):
         self.alg, self.n_data, self.n_full = search_alg, full_dataset_size, num_full_iterations
         self.ratio, self.p, self.workers = expected_time_ratio, non_pure_train_ratio, num_workers
-        self.min_subset, self.eta = min_subset_size, reduction_factor
+        self.min_subset, self.eta, self.u = min_subset_size, reduction_factor, startup_epochs
         self.user_t, self.user_i = num_trials, max_iterations
         self.user_s = None if subset_ratio is None else min(1.0, subset_ratio)
         self.min_it = 1 if min_iterations is None else min_iterations
@@ -251,8 +280,15 @@ class _Planner:
             return math.ceil(t / self.workers) * i
         return self.total_epochs(t, i) / min(self.workers, t)
 
+    def startup_wall(self, t):
+        """Full epochs of wall time that start-ups take: one per round for
+        bayes_opt, a share of every trial's for ASHA."""
+        if self.bracket_epochs is None:
+            return math.ceil(t / self.workers) * self.u
+        return t * self.u / min(self.workers, t)
+
     def cost_of(self, t, i, s):
-        return self.wall_epochs(t, i) * epoch_cost(s, self.p) / self.n_full
+        return (self.wall_epochs(t, i) * epoch_cost(s, self.p) + self.startup_wall(t)) / self.n_full
 
     # -- the path ------------------------------------------------------------------------
     def _anchors(self) -> None:
@@ -270,7 +306,7 @@ class _Planner:
             # Last segment: trials alone, far enough that its end surely exceeds the budget.
             e_min = self.i_last if self.bracket_epochs is None else min(self.bracket_epochs)
             t_big = math.ceil(2 * self.budget * self.n_full * self.workers
-                              / (e_min * epoch_cost(self.s_last, self.p))) + 1
+                              / (e_min * epoch_cost(self.s_last, self.p) + self.u)) + 1
             anchors.append((max(self.t_end, self.workers, t_big), self.i_last, self.s_last))
         self.anchors, self.last = anchors, len(anchors) - 1
 
@@ -304,14 +340,14 @@ class _Planner:
     def solve_s(self, t, i, s):
         if self.user_s is not None or self.grown(t):
             return s
-        c = self.budget * self.n_full / self.wall_epochs(t, i)
+        c = (self.budget * self.n_full - self.startup_wall(t)) / self.wall_epochs(t, i)
         return min(1.0, max(self.s_min, (c - self.p) / (1.0 - self.p)))
 
     def solve_t(self, t, i, s, capped=True):
         if self.user_t is not None:
             return
         per = i if self.bracket_epochs is None else self.prefix[-1] / self.nb
-        x = self.budget * self.n_full * self.workers / (per * epoch_cost(s, self.p))
+        x = self.budget * self.n_full * self.workers / (per * epoch_cost(s, self.p) + self.u)
         if not capped and x <= self.t_end:   # the cap is not in the way: nothing new
             return
         maxed = i >= self.i_last and s >= self.s_last
@@ -323,7 +359,7 @@ class _Planner:
             ks += [self.workers * max(1, math.floor(x / self.workers)), self.workers * math.ceil(x / self.workers)]
         # Up to W trials the round-robin bracket mix, not the count, sets the cost (it
         # is not monotone there): scan them if such a plan could be cheap enough.
-        dearest_mix = max(self.bracket_epochs or [0]) * epoch_cost(self.s_last, self.p) / self.n_full
+        dearest_mix = (max(self.bracket_epochs or [0]) * epoch_cost(self.s_last, self.p) + self.u) / self.n_full
         if capped and self.nb > 1 and self.budget * (1 - TOLERANCE) <= dearest_mix:
             ks += range(self.t_abs, min(self.workers, hi_t, self.t_abs + 256) + 1)
         for k in ks:
@@ -338,7 +374,7 @@ class _Planner:
         ts = [t] if self.user_t is not None else [t] + [min(self.workers * r, self.t_end)
                                                           for r in {max(1, rounds - 1), rounds}]
         for t in dict.fromkeys(ts):
-            x = self.budget * self.n_full / (math.ceil(t / self.workers) * epoch_cost(s, self.p))
+            x = (self.budget * self.n_full / math.ceil(t / self.workers) - self.u) / epoch_cost(s, self.p)
             for k in {min(max(math.floor(x), 1), self.i_end), min(max(math.ceil(x), 1), self.i_end)}:
                 yield t, k, self.solve_s(t, k, s)
                 yield from self.solve_t(t, k, self.solve_s(t, k, s))
@@ -356,7 +392,9 @@ class _Planner:
             yield from self.solve_t(t, k, s if self.user_s is not None else self.s_last, capped=False)
 
     def choose(self) -> tuple:
-        """The candidate plan: within 2% the simplest stage wins (least
+        """The candidate plan: one within 10% of the budget and not over it
+        if there is one (a hard budget would cut a plan over it short;
+        hpopt.budget), then within 2% the simplest stage wins (least
         distortion of the path); otherwise the closest; exact ties go under
         budget (the user's time first). The trial cap gives way only if
         nothing capped lands within 10%."""
@@ -375,7 +413,8 @@ class _Planner:
                     err = abs(cost / self.budget - 1.0)
                     band = 0 if err <= _AIM else 1 if err <= TOLERANCE else 2
                     over_cap = self.grown(cand[0]) and (cand[1] < self.i_last or cand[2] < self.s_last)
-                    key = (band == 2, over_cap, band, stage if band == 0 else 0, round(err, 12), cost > self.budget)
+                    over = cost > self.budget * (1 + 1e-12)
+                    key = (band == 2, over_cap, over, band, stage if band == 0 else 0, round(err, 12))
                     if best is None or key < best[0]:
                         best = (key, cand)
         return best[1]
@@ -407,4 +446,4 @@ class _Planner:
                     brackets=self.brackets, num_workers=self.workers, num_full_iterations=self.n_full,
                     full_dataset_size=self.n_data, non_pure_train_ratio=self.p, budget=self.budget,
                     expected_epochs=float(self.total_epochs(t, i)), cost=cost, auto=auto,
-                    warnings=tuple(self.notes))
+                    warnings=tuple(self.notes), startup_epochs=float(self.u))

@@ -54,6 +54,8 @@ class Settings:
     #: trials that end before the running ones (see README, "Backfill")
     backfill: bool = D["backfill"]
     seed: int | None = D["seed"]
+    startup_epochs: float = D["startup_epochs"]
+    hard_budget: bool = D["hard_budget"]
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -63,7 +65,7 @@ class Settings:
         names = (
             "expected_time_ratio", "non_pure_train_ratio", "num_workers", "num_trials",
             "max_iterations", "subset_ratio", "min_subset_size", "min_iterations",
-            "reduction_factor", "num_brackets",
+            "reduction_factor", "num_brackets", "startup_epochs",
         )
         return dict(
             search_alg=self.search_alg, full_dataset_size=self.full_dataset_size,

@@ -80,6 +80,11 @@ class Meta:
         return bool(self.raw.get("search_over"))
 
     @property
+    def budget_refused(self) -> bool:
+        """The hard budget refused the last new trial asked for (until one fits again)."""
+        return bool(self.raw.get("budget_refused"))
+
+    @property
     def planned_trials(self) -> int:
         """num_trials as Auto Config planned it, before the budget guard cut it."""
         return int(self.raw["plan"].get("planned_trials", self.plan.num_trials))
@@ -93,27 +98,40 @@ class Needs:
     scores: bool = False
     #: ASHA rungs, as (bracket, milestone): the scores recorded there
     rungs: tuple = ()
+    #: what the budget needs: the compute spent, and the open trials
+    budget: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
 class Snapshot:
     """The values one decision is taken from. ``trials`` (all, by id),
-    ``scores`` (trial id -> [(iteration, value)]) and ``rungs`` ((bracket,
-    milestone) -> [(trial id, score recorded there)]) hold what the decision
-    asked for (see Needs): None, or only the rungs asked for, otherwise."""
+    ``scores`` (trial id -> [(iteration, value)]), ``rungs`` ((bracket,
+    milestone) -> [(trial id, score recorded there)]), ``spent`` and ``open``
+    hold what the decision asked for (see Needs): None, or only the rungs
+    asked for, otherwise. With every trial loaded, ``spent`` and ``open``
+    come from them."""
 
     meta: Meta
     trials: tuple[TrialRecord, ...] | None = None
     scores: Mapping[int, list] | None = None
     rungs: Mapping[tuple, list] | None = None
+    #: compute spent by every trial, and the queued, running and paused trials
+    spent: float | None = None
+    open: tuple[TrialRecord, ...] | None = None
 
     def with_trial(self, record: TrialRecord) -> "Snapshot":
         """The snapshot after ``record`` was added (a hand-out of several trials)."""
-        return dataclasses.replace(self, trials=(*self.trials, record))
+        return dataclasses.replace(self, trials=(*self.trials, record), open=(*self.open, record))
 
 
 def load(storage, meta: Meta, needs: Needs = Needs(trials=True)) -> Snapshot:
     """Reads what ``needs`` asks for, once. Call inside ``storage.locked()``."""
-    return Snapshot(meta, tuple(storage.trials()) if needs.trials else None,
-                    storage.all_scores() if needs.scores else None,
-                    {rung: storage.rung_scores(*rung) for rung in needs.rungs})
+    trials = tuple(storage.trials()) if needs.trials else None
+    if trials is not None:
+        spent, open_ = sum(t.spent for t in trials), tuple(t for t in trials if not t.state.is_finished())
+    elif needs.budget:
+        spent, open_ = storage.spent(), tuple(storage.open_trials())
+    else:
+        spent = open_ = None
+    return Snapshot(meta, trials, storage.all_scores() if needs.scores else None,
+                    {rung: storage.rung_scores(*rung) for rung in needs.rungs}, spent, open_)

@@ -9,7 +9,7 @@ dashboard's conditional updates). A finished trial or study never changes.
 Trial:  queued -> running -> completed | stopped | failed | killed | lost
         running -> paused (a pause at a report) -> queued (resume)
         running -> queued (an out-of-memory re-run, a lost attempt run again)
-        queued  -> paused | killed;  paused -> killed
+        queued  -> paused | killed | stopped (a re-run the budget cannot pay);  paused -> killed
 Study:  draft -> running <-> paused -> completed | killed | failed
 """
 from __future__ import annotations
@@ -20,7 +20,8 @@ from hpopt.status import StudyState, TrialState
 _T = TrialState
 #: state -> the states a trial may move to from it (staying is allowed while unfinished)
 TRIAL_MOVES: dict[TrialState, frozenset[TrialState]] = {
-    _T.QUEUED: frozenset({_T.RUNNING, _T.PAUSED, _T.KILLED}),
+    # queued -> stopped: a re-run the hard budget cannot pay for any more
+    _T.QUEUED: frozenset({_T.RUNNING, _T.PAUSED, _T.KILLED, _T.STOPPED}),
     _T.RUNNING: frozenset({_T.COMPLETED, _T.STOPPED, _T.FAILED, _T.KILLED, _T.LOST, _T.PAUSED, _T.QUEUED}),
     _T.PAUSED: frozenset({_T.QUEUED, _T.KILLED}),
     **{s: frozenset() for s in (_T.COMPLETED, _T.STOPPED, _T.FAILED, _T.KILLED, _T.LOST)},

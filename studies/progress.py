@@ -7,9 +7,9 @@ import statistics
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from hpopt import algorithms
 from hpopt import progress as core_progress
 from hpopt.plan import epoch_cost
-from hpopt.snapshot import plan_from_dict
 from hpopt.status import TrialState
 
 OPEN_STATES = (TrialState.QUEUED.value, TrialState.RUNNING.value, TrialState.PAUSED.value)
@@ -47,23 +47,19 @@ def observed_epoch_seconds(study, sample: int = 50) -> float | None:
 
 
 def summary(study) -> dict:
-    """progress, epochs_spent, epochs_planned, epochs_remaining: the core's
-    rule (hpopt.progress); eta_seconds: the remaining epochs at the observed
-    (else the declared) speed divided by the parallelism, and at least the
-    longest running trial's remaining epochs (to its end); None once the
-    study has ended. With ASHA's backfill the study may create more than
-    num_trials trials; their epochs count as spent, and the plan's trials
-    bound the end."""
-    plan = plan_from_dict(study.plan)
+    """progress and budget: the core's rule (hpopt.progress: compute in
+    full-epoch equivalents, spent against the budget); eta_seconds: the
+    remaining compute at the observed (else the declared) speed divided
+    over the parallelism, and at least the longest running trial's rest to
+    its end; None once the study has ended. With ASHA's backfill the study
+    may create more trials than num_trials; their epochs count as spent."""
+    meta = study.meta()
+    plan = meta.plan
     totals = state_totals(study)
-    rows = list(study.trials.filter(state__in=OPEN_STATES).values_list(
-        "state", "last_iteration", "resume_iteration", "iterations", "bracket"))
-    running = TrialState.RUNNING.value
-    open_trials = [(last if state == running else resume, iterations, bracket)
-                   for state, last, resume, iterations, bracket in rows]
+    open_records = [t.to_record() for t in study.trials.filter(state__in=OPEN_STATES).order_by("number")]
     ended = study.study_state.is_finished()
-    p = core_progress.progress(plan, epochs_spent(study, totals), open_trials, sum(n for n, _ in totals.values()),
-                               search_over=study.search_over, ended=ended)
+    spent = study.trials.aggregate(s=Sum("spent"))["s"] or 0.0
+    p = core_progress.progress(meta, spent, open_records, sum(n for n, _ in totals.values()), ended=ended)
     per_epoch = observed_epoch_seconds(study)
     if per_epoch is None:
         per_epoch = study.seconds_per_epoch * epoch_cost(plan.subset_ratio, plan.non_pure_train_ratio)
@@ -73,10 +69,14 @@ def summary(study) -> dict:
         # trial with the most epochs left to its end can (the tail of a
         # parallel run). Its end, not its next rung: benchmarks/fidelity.py
         # measured both, and only this floor catches ASHA's drain
-        longest = max((i - last for state, last, _, i, _ in rows if state == running), default=0)
-        eta = max(p.remaining / max(1, study.parallelism), longest) * per_epoch
+        longest = max((t.iterations - t.last_iteration for t in open_records if t.state is TrialState.RUNNING),
+                      default=0)
+        per_full_epoch = per_epoch / epoch_cost(plan.subset_ratio, plan.non_pure_train_ratio)
+        eta = max(p.remaining * per_full_epoch / max(1, study.parallelism), longest * per_epoch)
     return {
-        "progress": p.fraction, "epochs_spent": p.spent, "epochs_planned": p.planned,
-        "epochs_remaining": p.remaining, "seconds_per_epoch_observed": per_epoch, "eta_seconds": eta,
+        "progress": p.fraction,
+        "budget": {"unit": "full epochs", "total": p.total, "spent": p.spent, "remaining": p.remaining,
+                   "hard": algorithms.build(meta).budgeted, "refused": meta.budget_refused},
+        "epochs_trained": epochs_spent(study, totals), "seconds_per_epoch_observed": per_epoch, "eta_seconds": eta,
         "counts": state_counts(study, totals),
     }

@@ -23,6 +23,7 @@ import time
 
 from django.conf import settings as django_settings
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from hpopt.status import TrialState
@@ -30,6 +31,7 @@ from hpopt.storage.base import Storage, TrialRecord, register_backend
 from studies import sqlite_lock
 from studies import storage_sql as sql
 from studies.models import Score, Study, Trial
+from studies.models.study import META_COLUMNS, meta_from_values
 from studies.models.trial import values_from_record
 
 KIND = "django"
@@ -78,13 +80,14 @@ class DbStorage(Storage):
 
     # -- meta ----------------------------------------------------------------------
     def load_meta(self) -> dict | None:
-        row = Study.objects.filter(pk=self.study_id).values(*sql.META_COLUMNS).first()
-        return None if row is None else sql.meta_from_row(row)
+        row = Study.objects.filter(pk=self.study_id).values(*META_COLUMNS).first()
+        return None if row is None else meta_from_values(row)
 
     def save_meta(self, meta: dict) -> None:
         Study.objects.filter(pk=self.study_id).update(
             settings=meta["settings"], space=meta["space"], plan=meta["plan"], error=meta.get("error", ""),
-            search_over=bool(meta.get("search_over")), updated=timezone.now(),
+            search_over=bool(meta.get("search_over")), budget_refused=bool(meta.get("budget_refused")),
+            updated=timezone.now(),
         )
 
     # -- trials ---------------------------------------------------------------------
@@ -133,6 +136,13 @@ class DbStorage(Storage):
         for number, iteration, value in rows.values_list("trial__number", "iteration", "value"):
             out.setdefault(number, []).append((iteration, value))
         return out
+
+    def spent(self) -> float:
+        return self._trials().aggregate(s=Sum("spent"))["s"] or 0.0
+
+    def open_trials(self) -> list[TrialRecord]:
+        unfinished = [s.value for s in TrialState if not s.is_finished()]
+        return [t.to_record() for t in self._trials().filter(state__in=unfinished).order_by("number")]
 
     def rung_scores(self, bracket: int | None, milestone: int) -> list[tuple[int, float]]:
         key = str(milestone)

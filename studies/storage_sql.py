@@ -23,7 +23,7 @@ from django.utils.dateparse import parse_datetime
 
 from hpopt.storage.base import TrialRecord
 from studies.models import Score, Study, Trial
-from studies.models.study import META_COLUMNS
+from studies.models.study import META_COLUMNS, meta_from_values
 from studies.models.trial import CORE_FIELDS, record_from_values, values_from_record
 
 JSON_META = ("settings", "initial_space", "space", "plan")
@@ -113,18 +113,13 @@ def lock_study(study_id: int) -> dict | None:
             cur.execute("SET LOCAL synchronous_commit TO OFF", [])
         cur.execute(_lock_sql(connection.features.has_select_for_update), [study_id])
         row = cur.fetchone()
-    return None if row is None else meta_from_row(dict(zip(META_COLUMNS, row)))
-
-
-def meta_from_row(row: dict) -> dict:
-    """The core's meta dict from the study's META_COLUMNS."""
-    meta = dict(row)
+    if row is None:
+        return None
+    values = dict(zip(META_COLUMNS, row))
     for key in JSON_META:
-        meta[key] = _json(meta[key])
-    meta["search_over"] = bool(meta["search_over"])
-    meta["created"] = _aware(meta["created"]).timestamp()
-    meta["version"] = 1
-    return meta
+        values[key] = _json(values[key])
+    values["created"] = _aware(values["created"])
+    return meta_from_values(values)
 
 
 # -- trials -----------------------------------------------------------------------------

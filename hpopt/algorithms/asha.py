@@ -11,20 +11,34 @@ trials.  Brackets stagger the first rung (bracket b starts at
 ``min_iterations * eta**b``) so that late bloomers get a longer look; trials
 are spread over brackets round-robin.
 
-Backfill (``backfill=True``, the default): once ``plan.num_trials`` are handed
-out, a parallel study drains while its last trials train on. An idle worker
-then gets an extra trial whose ``iterations`` are the most whole epochs any of
-the plan's running trials is certain to start still (to its next rung, or its
-end), so that at a similar speed per epoch it ends first; rungs below its
+Under the hard budget (hpopt.budget) the number of trials follows the budget:
+a new full-length trial is handed out while what it is expected to spend (in
+Auto Config's model: a fraction 1/eta of the trials passes each rung) fits
+beside what the open trials are expected to spend still, and while its first
+stretch fits in what the budget has left after their certain spending and
+after the reserve that keeps the deepest open trial able to finish. So new
+trials stop before promotions do; a trial that ranks to continue at a rung
+but whose next stretch the budget cannot pay is stopped ("budget reached").
+With num_trials fixed by the user, no more than num_trials full-length trials
+are handed out. Without the hard budget the plan's num_trials are handed out
+as planned (with the budget guard of ``budget_spent`` when Auto Config chose
+num_trials).
+
+Backfill (``backfill=True``, the default): once no full-length trial is handed
+out any more, a parallel study drains while its last trials train on. An idle
+worker then gets an extra trial whose ``iterations`` are the most whole epochs
+any running full-length trial is certain to start still (to its next rung, or
+its end), so that at a similar speed per epoch it ends first; rungs below its
 budget apply to it. Backfill trials never extend that bound themselves, and
-one still training when the plan's last trial has ended is stopped at its
-next report. With one process nothing runs when the loop asks, so exactly
-``num_trials`` trials are created, as without backfill.
+one still training when the last full-length trial has ended is stopped at
+its next report. With one process nothing runs when the loop asks, so no
+backfill trial is created.
 """
 from __future__ import annotations
 
+from hpopt import budget
 from hpopt.algorithms import tpe
-from hpopt.algorithms.base import Algorithm, NewTrial, Outcome
+from hpopt.algorithms.base import Algorithm, NewTrial, Outcome, position
 from hpopt.plan import asha_trial_epochs
 from hpopt.snapshot import Needs, Snapshot
 from hpopt.status import Decision, TrialState
@@ -42,12 +56,6 @@ def certain_epochs(at: int, iterations: int, milestones) -> int:
     return max(0, next((m for m in milestones if at < m < iterations), iterations) - at)
 
 
-def position(trial: TrialRecord) -> int:
-    """The iteration an unfinished trial trains on from: where a running one
-    is, where a queued or paused one will start after."""
-    return trial.last_iteration if trial.state is TrialState.RUNNING else trial.resume_iteration
-
-
 def continues(signed_score: float, others_signed: list[float], eta: int) -> bool:
     """True when ``signed_score`` ranks inside the rung's quota (higher is better).
     Ties rank in the trial's favour."""
@@ -56,24 +64,64 @@ def continues(signed_score: float, others_signed: list[float], eta: int) -> bool
 
 
 class ASHA(Algorithm):
+    # -- handing out ------------------------------------------------------------------------
     def next_trial(self, snap: Snapshot) -> NewTrial | None:
-        trial_id = len(snap.trials)
-        iterations = self.plan.max_iterations
-        if trial_id >= self.plan.num_trials:
-            # the plan is handed out: backfill an idle worker while others drain
-            iterations = self.backfill_iterations(snap.trials) if self.settings.backfill else 0
-            if iterations < 1:
-                return None
-        params = tpe.suggest(self, snap.trials, self.rng(trial_id))
-        if params is None:
-            return None
-        return NewTrial(
-            params=params,
-            iterations=iterations,
-            subset_ratio=self.plan.subset_ratio,
-            bracket=trial_id % self.plan.num_brackets,
-        )
+        if self.budgeted:
+            return self._next_within_budget(snap)
+        trials = snap.trials
+        if len(trials) < self.plan.num_trials:
+            return self._new(trials, self.plan.max_iterations)
+        # the plan is handed out: backfill an idle worker while others drain
+        iterations = self.backfill_iterations(trials) if self.settings.backfill else 0
+        return self._new(trials, iterations) if iterations >= 1 else None
 
+    def _new(self, trials, iterations: int) -> NewTrial | None:
+        trial_id = len(trials)
+        params = tpe.suggest(self, trials, self.rng(trial_id))
+        if params is None:
+            self.space_exhausted = True
+            return None
+        return NewTrial(params=params, iterations=iterations, subset_ratio=self.plan.subset_ratio,
+                        bracket=trial_id % self.plan.num_brackets)
+
+    def _next_within_budget(self, snap: Snapshot) -> NewTrial | None:
+        trials = snap.trials
+        led = budget.ledger(self, snap.spent, snap.open)
+        expected_left = sum(self.expected_cost_left(t) for t in snap.open)
+        reserve = self.promotion_reserve(snap.open)
+        full = sum(1 for t in trials if not self.is_backfill(t))
+        c, u = self.plan.epoch_cost(), self.plan.startup_epochs
+        if "num_trials" in self.plan.auto or full < self.plan.num_trials:
+            rungs = self.plan.brackets[len(trials) % self.plan.num_brackets]
+            expected = u + self.fresh_trial_epochs(len(trials)) * c
+            first = u + certain_epochs(0, self.plan.max_iterations, rungs) * c
+            if self._fits(led, expected_left, expected, first + reserve):
+                return self._new(trials, self.plan.max_iterations)
+        iterations = self.backfill_iterations(trials) if self.settings.backfill else 0
+        if iterations >= 1:
+            cost = u + iterations * c
+            if self._fits(led, expected_left, cost, cost + reserve):
+                return self._new(trials, iterations)
+        return None
+
+    @staticmethod
+    def _fits(led: budget.Ledger, expected_left: float, expected: float, certain: float) -> bool:
+        """New work fits: what it is expected to spend (Auto Config's model)
+        beside what the open trials are expected to spend still, and what it
+        is certain to spend (with the reserve) in what the budget has left."""
+        return led.budget - led.spent - expected_left >= expected - budget.SLACK * led.budget and led.fits(certain)
+
+    def promotion_reserve(self, open_trials) -> float:
+        """What the deepest open full-length trial (the one that passed the
+        most rungs) needs beyond its next decision to train to the end: kept
+        from new trials, so that the best candidate can finish to full length
+        while the budget allows one."""
+        deepest = max((t for t in open_trials if not self.is_backfill(t)), key=position, default=None)
+        if deepest is None:
+            return 0.0
+        return (deepest.iterations - position(deepest) - self.certain_epochs(deepest)) * self.epoch_cost(deepest)
+
+    # -- what a trial has left -----------------------------------------------------------------
     def milestones(self, trial: TrialRecord) -> list[int]:
         """The trial's rung milestones: its bracket's, below its own end (a
         backfill trial ends before the plan's max_iterations)."""
@@ -86,7 +134,8 @@ class ASHA(Algorithm):
 
     def expected_epochs_left(self, trial: TrialRecord) -> float:
         """Epochs an unfinished trial is expected to train still, in Auto
-        Config's model: a fraction 1/eta of the trials passes each rung."""
+        Config's model: a fraction 1/eta of the trials passes each rung (the
+        stretch to its next rung is certain)."""
         at = position(trial)
         left, survive, prev = 0.0, 1.0, at
         for m in self.milestones(trial) + [trial.iterations]:
@@ -108,20 +157,17 @@ class ASHA(Algorithm):
         return sum(self.plan.max_iterations - self.fresh_trial_epochs(b) for b in range(self.plan.num_brackets))
 
     def budget_spent(self, snap: Snapshot) -> bool:
-        """When Auto Config chose num_trials: True once the epochs trained,
-        plus those the unfinished trials are expected to train, plus half a
-        new trial's, reach the plan's expected epochs (its time budget) plus
-        ``budget_allowance()``.
-
-        The plan assumes 1/eta of the trials pass each rung. A sampler that
-        improves over time breaks that: later trials outrank earlier ones, so
-        more pass (benchmarks/RESULTS.md, part 5, measures how much). Counting
-        what was really spent keeps the study within its budget; it then has
-        fewer trials than planned. The allowance keeps a small study from
-        being cut to one trial because its very first trial trained to the
-        end (with a budget of one full training on one worker, the first
-        trial alone spends it). A num_trials the user fixed is kept."""
-        if "num_trials" not in self.plan.auto:
+        """Without the hard budget, when Auto Config chose num_trials: True once
+        the epochs trained, plus those the unfinished trials are expected to
+        train, plus half a new trial's, reach the plan's expected epochs plus
+        ``budget_allowance()`` (the engine then ends the plan at the trials it
+        has). The plan assumes 1/eta of the trials pass each rung; a sampler
+        that improves over time makes later trials outrank earlier ones, so
+        more pass (benchmarks/RESULTS.md, part 5, measures how much). The
+        allowance keeps a small study from being cut to one trial because
+        its very first trial trained to the end. A num_trials the user fixed
+        is kept. (Under the hard budget the budget itself decides.)"""
+        if "num_trials" not in self.plan.auto or self.budgeted:
             return False
         trials = snap.trials
         spent = sum(t.last_iteration for t in trials if t.state is not TrialState.QUEUED)
@@ -130,23 +176,25 @@ class ASHA(Algorithm):
         limit = self.plan.expected_epochs + self.budget_allowance()
         return spent + ahead + self.fresh_trial_epochs(len(trials)) / 2 >= limit
 
+    # -- backfill ------------------------------------------------------------------------------
     def is_backfill(self, trial: TrialRecord) -> bool:
-        """Trials past the plan's num_trials are backfill (ids are handed out in order)."""
-        return trial.trial_id >= self.plan.num_trials
+        """Backfill trials train fewer iterations than the plan's max_iterations."""
+        return trial.iterations < self.plan.max_iterations
 
     def backfill_iterations(self, trials) -> int:
-        """The budget of a backfill trial: the most whole epochs a trial of the
-        plan (trial id < num_trials) is certain to start still, so that a new
-        trial at the same speed per epoch ends before it: for a running trial
-        its certain epochs less the one in progress, for a queued one all of
-        them. 0 when no trial of the plan has that much left: nothing to hand out.
+        """The budget of a backfill trial: the most whole epochs a full-length
+        trial is certain to start still, so that a new trial at the same speed
+        per epoch ends before it: for a running trial its certain epochs less
+        the one in progress, for a queued one all of them. 0 when no
+        full-length trial has that much left: nothing to hand out.
 
         Backfill trials never set the bound: a trial handed 1 epoch stays
         "certain to train 1 epoch" until it reports, so counting them would
         let short trials prolong each other without end."""
         return max((self.certain_epochs(t) - (t.state is TrialState.RUNNING)
-                    for t in trials[: self.plan.num_trials] if t.state.is_active()), default=0)
+                    for t in trials if t.state.is_active() and not self.is_backfill(t)), default=0)
 
+    # -- reports -------------------------------------------------------------------------------
     def _new_milestones(self, trial: TrialRecord, iteration: int) -> list[int]:
         """Rungs this report reaches that the trial has no decision at yet (a
         re-run passes its rungs again, decided before)."""
@@ -155,17 +203,18 @@ class ASHA(Algorithm):
     def report_needs(self, trial: TrialRecord, iteration: int) -> Needs:
         if iteration >= trial.iterations:
             return Needs()
-        return Needs(trials=self.is_backfill(trial),
-                     rungs=tuple((trial.bracket, m) for m in self._new_milestones(trial, iteration)))
+        reached = self._new_milestones(trial, iteration)
+        return Needs(trials=self.is_backfill(trial), rungs=tuple((trial.bracket, m) for m in reached),
+                     budget=bool(reached) and self.budgeted)
 
     def on_report(self, snap: Snapshot, trial: TrialRecord, iteration: int) -> Outcome:
         outcome = self._rung_decision(snap, trial, iteration)
         if (outcome.decision is Decision.CONTINUE and self.is_backfill(trial)
-                # newest first: the plan's last trials are the ones still running
-                and all(t.state.is_finished() for t in reversed(snap.trials[: self.plan.num_trials]))):
-            # the plan's trials are done, so is the study: a backfill trial
-            # with slower epochs than theirs does not hold it up
-            return Outcome(Decision.STOP, outcome.rungs)
+                # newest first: the last full-length trials are the ones still running
+                and all(t.state.is_finished() for t in reversed(snap.trials) if not self.is_backfill(t))):
+            # the full-length trials are done, so is the study: a backfill
+            # trial with slower epochs than theirs does not hold it up
+            return Outcome(Decision.STOP, outcome.rungs, "the study's full-length trials are done")
         return outcome
 
     def _rung_decision(self, snap: Snapshot, trial: TrialRecord, iteration: int) -> Outcome:
@@ -178,9 +227,14 @@ class ASHA(Algorithm):
         for milestone in reached:
             rungs[milestone] = trial.best_score
             others = [s for tid, s in snap.rungs[(trial.bracket, milestone)] if tid != trial.trial_id]
-            if not continues(self.sign * trial.best_score, [self.sign * s for s in others],
-                             self.plan.reduction_factor):
-                return Outcome(Decision.STOP, rungs)
+            eta = self.plan.reduction_factor
+            if not continues(self.sign * trial.best_score, [self.sign * s for s in others], eta):
+                return Outcome(Decision.STOP, rungs, f"below the top 1/{eta} at rung {milestone}")
+        if self.budgeted:
+            ahead = certain_epochs(iteration, trial.iterations, self.milestones(trial))
+            if not budget.ledger_at_report(self, snap, trial).fits(ahead * self.epoch_cost(trial)):
+                return Outcome(Decision.STOP, rungs, f"budget reached at rung {max(reached)}: "
+                                                     f"no room for its next {ahead} epochs")
         return Outcome(Decision.CONTINUE, rungs)
 
     def config_extra(self, trial: TrialRecord) -> dict:

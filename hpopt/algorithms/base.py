@@ -14,11 +14,12 @@ import dataclasses
 
 import numpy as np
 
+from hpopt import budget
 from hpopt.plan import Plan
 from hpopt.settings import Settings
 from hpopt.snapshot import Needs, Snapshot
 from hpopt.space import SearchSpace
-from hpopt.status import Decision
+from hpopt.status import Decision, TrialState
 from hpopt.storage.base import TrialRecord
 
 
@@ -34,11 +35,19 @@ class NewTrial:
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-    """An algorithm's answer to a report: its decision, and the trial's ASHA
-    rungs when this report recorded one (None: unchanged)."""
+    """An algorithm's answer to a report: its decision, the trial's ASHA
+    rungs when this report recorded one (None: unchanged), and why it
+    stopped the trial (for the pages: "below the top 1/3 at rung 4")."""
 
     decision: Decision
     rungs: dict | None = None
+    reason: str = ""
+
+
+def position(trial: TrialRecord) -> int:
+    """The iteration an unfinished trial trains on from: where a running one
+    is, where a queued or paused one will start after."""
+    return trial.last_iteration if trial.state is TrialState.RUNNING else trial.resume_iteration
 
 
 class Algorithm(abc.ABC):
@@ -49,6 +58,8 @@ class Algorithm(abc.ABC):
         self.settings = settings
         self._space, self._meta = space, meta
         self.plan = plan
+        #: set when a suggestion found no config left to try (a discrete space)
+        self.space_exhausted = False
         #: +1 when higher scores are better; every comparison is on sign * score
         self.sign = 1.0 if settings.mode == "max" else -1.0
 
@@ -82,6 +93,36 @@ class Algorithm(abc.ABC):
         """Decides after ``trial`` (already updated with this report's score)
         reported at ``iteration``; ``snap`` holds what report_needs asked for
         (``snap.trials`` has the trials as they were before this report)."""
+
+    # -- what trials cost (hpopt.budget) ---------------------------------------------------
+    def epoch_cost(self, trial: TrialRecord) -> float:
+        """Full-epoch equivalents of one epoch of ``trial``."""
+        return self.plan.epoch_cost(trial.subset_ratio)
+
+    def certain_epochs(self, trial: TrialRecord) -> int:
+        """Epochs an unfinished trial trains for sure from where it is (here:
+        to its end; ASHA: to its next rung)."""
+        return max(0, trial.iterations - position(trial))
+
+    def expected_epochs_left(self, trial: TrialRecord) -> float:
+        """Epochs an unfinished trial is expected to train still (here: to its end)."""
+        return float(self.certain_epochs(trial))
+
+    def _startup_due(self, trial: TrialRecord) -> float:
+        return 0.0 if trial.state is TrialState.RUNNING else self.plan.startup_epochs
+
+    def certain_cost(self, trial: TrialRecord) -> float:
+        """Compute an unfinished trial is certain to spend still, its start-up
+        included when it has still to start."""
+        return self.certain_epochs(trial) * self.epoch_cost(trial) + self._startup_due(trial)
+
+    def expected_cost_left(self, trial: TrialRecord) -> float:
+        return self.expected_epochs_left(trial) * self.epoch_cost(trial) + self._startup_due(trial)
+
+    @property
+    def budgeted(self) -> bool:
+        """Whether the study runs under the hard budget (hpopt.budget)."""
+        return budget.applies(self.settings, self.plan)
 
     def budget_spent(self, snap: Snapshot) -> bool:
         """True when the time budget is spent before ``plan.num_trials`` trials

@@ -38,6 +38,7 @@ import warnings
 
 import numpy as np
 
+from hpopt import budget
 from hpopt.algorithms.base import Algorithm, NewTrial, Outcome
 from hpopt.snapshot import Needs, Snapshot
 from hpopt.status import SCORED_STATES, Decision, TrialState
@@ -182,8 +183,11 @@ class BayesOpt(Algorithm):
     def next_trial(self, snap: Snapshot) -> NewTrial | None:
         trials = snap.trials
         trial_id = len(trials)
-        if trial_id >= self.plan.num_trials:
-            return None
+        if trial_id >= self.plan.num_trials and not (self.budgeted and "num_trials" in self.plan.auto):
+            return None  # under the hard budget, trials stopped early leave room for more
+        cost = self.plan.startup_epochs + self.plan.max_iterations * self.plan.epoch_cost()
+        if self.budgeted and not budget.ledger(self, snap.spent, snap.open).fits(cost):
+            return None  # the hard budget cannot pay for another full trial
         rng = self.rng(trial_id)
         observed = [t for t in trials if t.state in SCORED_STATES and t.best_score is not None]
         params = None
@@ -197,6 +201,7 @@ class BayesOpt(Algorithm):
         if params is None or self.space.key(params) in {self.space.key(t.params) for t in trials}:
             params = self.unique_sample(trials, rng)
         if params is None:
+            self.space_exhausted = True
             return None
         return NewTrial(params=params, iterations=self.plan.max_iterations, subset_ratio=self.plan.subset_ratio)
 
@@ -317,7 +322,7 @@ class BayesOpt(Algorithm):
         if iteration >= trial.iterations:
             return Outcome(Decision.COMPLETE)
         if self._median_stop(trial, iteration) and self._below_median(snap.scores, trial, iteration):
-            return Outcome(Decision.STOP)
+            return Outcome(Decision.STOP, reason=f"median stop at iteration {iteration}")
         return Outcome(Decision.CONTINUE)
 
     def _below_median(self, all_scores, trial: TrialRecord, iteration: int) -> bool:

@@ -65,6 +65,17 @@ class TrialRecord:
     #: when the current attempt started, and when it last reported (Unix seconds)
     started: float | None = None
     reported: float | None = None
+    #: compute the trial spent over all its attempts, in full-epoch
+    #: equivalents: a start-up per attempt and every epoch it trained
+    spent: float = 0.0
+    #: timing of its training, for the time model: seconds from the start of
+    #: its latest attempt to that attempt's first report, and the seconds
+    #: between consecutive reports over all attempts with the epochs they covered
+    first_report: float | None = None
+    epoch_seconds: float = 0.0
+    epoch_count: int = 0
+    #: why the algorithm stopped it ("" while it runs, or when it was not stopped)
+    stop_reason: str = ""
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -166,6 +177,14 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def clear_scores(self, trial_id: int) -> None:
         """Forgets a trial's scores (an OOM re-run starts from scratch)."""
+
+    def spent(self) -> float:
+        """Compute spent by every trial (TrialRecord.spent summed)."""
+        return sum(t.spent for t in self.trials())
+
+    def open_trials(self) -> list[TrialRecord]:
+        """The queued, running and paused trials (what is still to train)."""
+        return [t for t in self.trials() if not t.state.is_finished()]
 
     def rung_scores(self, bracket: int | None, milestone: int) -> list[tuple[int, float]]:
         """(trial id, score) of every trial that recorded a score at this

@@ -19,7 +19,17 @@ from hpopt.status import StudyState, TrialState
 
 STATE_CHOICES = [(s.value, s.value) for s in StudyState]
 #: the columns that hold the core's meta (hpopt.snapshot.Meta)
-META_COLUMNS = ("settings", "initial_space", "space", "plan", "error", "search_over", "created")
+META_COLUMNS = ("settings", "initial_space", "space", "plan", "error", "search_over", "budget_refused", "created")
+
+
+def meta_from_values(values: dict) -> dict:
+    """The core's meta dict (hpopt.snapshot.Meta) from a study's META_COLUMNS as Python values."""
+    meta = dict(values)
+    meta["search_over"] = bool(meta["search_over"])
+    meta["budget_refused"] = bool(meta["budget_refused"])
+    meta["created"] = meta["created"].timestamp()
+    meta["version"] = 1
+    return meta
 
 
 class StudyQuerySet(models.QuerySet):
@@ -52,6 +62,8 @@ class Study(models.Model):
     plan = models.JSONField()
     #: the space ran out of new configs before the plan's num_trials (hpopt.snapshot.Meta.search_over)
     search_over = models.BooleanField(default=False)
+    #: the hard budget refused the last new trial asked for (hpopt.snapshot.Meta.budget_refused)
+    budget_refused = models.BooleanField(default=False)
     parallelism = models.PositiveIntegerField(default=1)
     seconds_per_epoch = models.FloatField(default=1.0, help_text="seconds per full-data epoch, for the ETA")
     state = models.CharField(max_length=12, choices=STATE_CHOICES, default=StudyState.DRAFT.value, db_index=True)
@@ -77,6 +89,10 @@ class Study(models.Model):
     @property
     def mode(self) -> str:
         return self.settings.get("mode", "max")
+
+    def meta(self) -> Meta:
+        """The study's definition as the core reads it."""
+        return Meta.from_dict(meta_from_values({c: getattr(self, c) for c in META_COLUMNS}))
 
     def move(self, to: StudyState, among=None, **fields) -> bool:
         """Moves the study to ``to`` if it is in a state the table allows that

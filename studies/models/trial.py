@@ -25,7 +25,7 @@ PENDING_CHOICES = [(p.value, p.name.lower()) for p in Pending]
 CORE_FIELDS = (
     "params", "iterations", "subset_ratio", "state", "bracket", "attempt", "last_iteration",
     "best_score", "last_score", "rungs", "resume_iteration", "owner", "oom_count", "error", "pending",
-    "started", "last_report",
+    "started", "last_report", "spent", "first_report", "epoch_seconds", "epoch_count", "stop_reason",
 )
 
 
@@ -86,6 +86,15 @@ class Trial(models.Model):
     oom_count = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
     pending = models.CharField(max_length=8, blank=True, default=Pending.NONE.value, choices=PENDING_CHOICES)
+    #: compute spent over all attempts, in full-epoch equivalents (hpopt.budget)
+    spent = models.FloatField(default=0.0)
+    #: timing for the time model: seconds from the latest attempt's start to its
+    #: first report; seconds between consecutive reports, and the epochs they covered
+    first_report = models.FloatField(null=True, blank=True)
+    epoch_seconds = models.FloatField(default=0.0)
+    epoch_count = models.PositiveIntegerField(default=0)
+    #: why the algorithm stopped it (a rung, median stopping, the budget)
+    stop_reason = models.CharField(max_length=200, blank=True, default="")
     # runner's side
     host = models.CharField(max_length=200, blank=True, default="")
     gpu = models.CharField(max_length=50, blank=True, default="")

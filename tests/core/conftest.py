@@ -46,9 +46,12 @@ def loss(params: dict, epoch: int) -> float:
 
 def create(path, **kwargs) -> hpopt.HPO:
     """hpopt.create(save_path=path) with small defaults; Auto Config warnings
-    (fixed values off the budget) are silenced, they are not what these tests check."""
+    (fixed values off the budget) are silenced, they are not what these tests
+    check. The hard budget is off unless a test turns it on: most tests fix
+    num_trials and max_iterations to check a mechanism on exactly that plan
+    (tests/core/test_hard_budget.py checks the budget)."""
     args = dict(search_space=small_space(), full_dataset_size=1000, num_full_iterations=6,
-                save_path=str(path))
+                save_path=str(path), hard_budget=False)
     args.update(kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)

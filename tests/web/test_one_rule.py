@@ -49,7 +49,7 @@ def test_the_dashboards_progress_is_the_cores_while_a_study_runs(make_study):
         storage = DbStorage(study.pk)
         core = progress.of_trials(Meta.from_dict(storage.load_meta()), storage.trials())
         page = summary(study)
-        assert (page["progress"], page["epochs_spent"], page["epochs_remaining"]) == \
-            (core.fraction, core.spent, core.remaining)
+        assert (page["progress"], page["budget"]["spent"], page["budget"]["remaining"],
+                page["budget"]["total"]) == (core.fraction, core.spent, core.remaining, core.total)
         seen.append(page["progress"])
     assert 0 < seen[0] < seen[-1] < 1

@@ -120,16 +120,18 @@ def test_the_list_filters_by_state(alice_client, make_study):
 def test_the_list_shows_budget_spent_best_score_and_eta(alice_client, study, trial):
     from studies.models import Trial
 
-    Trial.objects.filter(pk=trial.pk).update(state="completed", best_score=0.8125, last_iteration=trial.iterations)
+    spent = trial.iterations * study.meta().plan.epoch_cost(trial.subset_ratio)
+    Trial.objects.filter(pk=trial.pk).update(state="completed", best_score=0.8125, last_iteration=trial.iterations,
+                                             spent=spent)
     html = alice_client.get("/").content.decode()
     row = re.search(rf'<tr data-id="{study.pk}".*?</tr>', html, re.S).group(0)
     assert "0.8125" in row and f"#{trial.number}" in row
     from studies.progress import summary
 
-    # progress counts the work still committed (queued trials up to their next
-    # decision), so it is at most the share of the plan's epochs spent
-    progress = summary(study)["progress"]
-    assert 0 < progress <= trial.iterations / study.plan["expected_epochs"]
+    # the share of the budget's compute spent
+    s = summary(study)
+    progress = s["progress"]
+    assert 0 < progress == pytest.approx(spent / s["budget"]["total"])
     assert f"{round(100 * progress, 1)}%" in row
     assert re.search(r'data-field="eta">\d+(s|m \d\ds|h \d\dm)<', row)
 

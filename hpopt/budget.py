@@ -1,0 +1,65 @@
+"""The budget is a promise: a study never spends more compute than its budget
+buys.
+
+Units are full-epoch equivalents of compute, all workers together: one epoch
+on a subset costs ``Plan.epoch_cost(subset)``, each attempt of a trial a
+start-up (``Plan.startup_epochs``). Every trial counts what it spent
+(``TrialRecord.spent``: every epoch it trained, in every attempt, and each
+attempt's start-up), and the budget is ``Plan.budget_compute``, what
+``expected_time_ratio`` buys under the plan's parallelism.
+
+A study runs under the hard budget when ``hard_budget`` is on (the default)
+and Auto Config chose at least one of num_trials, max_iterations and
+subset_ratio. With every one of them fixed, the user's plan runs as given
+(Auto Config warns when it exceeds the budget); with ``hard_budget=False``
+the budget only plans, as before hpopt kept it.
+
+Under the hard budget nothing is started that the budget cannot finish: what
+the open trials are certain to spend still (``committed``: a running trial up
+to its next decision, an ASHA rung or its end; a queued or paused one its
+start-up too) is set aside, and a new trial, a promotion past an ASHA rung,
+or a re-run after a lost attempt is taken on only if it fits in what is left.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+#: spent / budget above 1 by less than this is rounding, not overspending
+SLACK = 1e-9
+
+
+def applies(settings, plan) -> bool:
+    """Whether the study runs under the hard budget (see the module doc)."""
+    return bool(settings.hard_budget and plan.auto)
+
+
+@dataclasses.dataclass(frozen=True)
+class Ledger:
+    """A study's budget, what it spent, and what its open trials are certain to spend still."""
+
+    budget: float
+    spent: float
+    committed: float
+
+    @property
+    def left(self) -> float:
+        """What can still be given to new work."""
+        return self.budget - self.spent - self.committed
+
+    def fits(self, cost: float) -> bool:
+        return cost <= self.left + SLACK * max(1.0, self.budget)
+
+
+def ledger(algorithm, spent: float, open_trials, exclude: int | None = None) -> Ledger:
+    """The ledger of a study (``algorithm`` knows what a trial is certain to
+    spend); ``exclude``: a trial whose commitment is being decided."""
+    committed = sum(algorithm.certain_cost(t) for t in open_trials if t.trial_id != exclude)
+    return Ledger(algorithm.plan.budget_compute, spent, committed)
+
+
+def ledger_at_report(algorithm, snap, trial) -> Ledger:
+    """The ledger while ``trial`` (already updated with a report) decides on
+    its next step: the snapshot holds the trial as stored before the report."""
+    stored = next((t for t in snap.open if t.trial_id == trial.trial_id), None)
+    spent = snap.spent - (stored.spent if stored is not None else 0.0) + trial.spent
+    return ledger(algorithm, spent, snap.open, exclude=trial.trial_id)
