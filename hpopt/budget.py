@@ -24,6 +24,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from hpopt.errors import FieldError
+from hpopt.fields import RULES
+from hpopt.plan import plan as make_plan
+
 #: spent / budget above 1 by less than this is rounding, not overspending
 SLACK = 1e-9
 
@@ -63,3 +67,34 @@ def ledger_at_report(algorithm, snap, trial) -> Ledger:
     stored = next((t for t in snap.open if t.trial_id == trial.trial_id), None)
     spent = snap.spent - (stored.spent if stored is not None else 0.0) + trial.spent
     return ledger(algorithm, spent, snap.open, exclude=trial.trial_id)
+
+
+def extended(meta, expected_time_ratio: float | None = None, add_trials: int | None = None):
+    """The study's meta with more budget: a larger ``expected_time_ratio``,
+    or ``add_trials`` more trials (the ratio then grows by what they cost).
+    The study goes on from its stored state: the subset, the epochs per
+    trial and ASHA's brackets stay; Auto Config plans the trials the new
+    budget buys (or keeps the user's count, raised by ``add_trials``), and
+    what the plan counts as chosen by Auto Config stays, so the hard budget
+    applies as before. Raises FieldError for a budget that is not larger."""
+    plan, settings = meta.plan, meta.settings
+    if (expected_time_ratio is None) == (add_trials is None):
+        raise FieldError("budget", "give either expected_time_ratio or add_trials")
+    trials = plan.num_trials if "num_trials" not in plan.auto else None
+    if add_trials is not None:
+        add_trials = RULES["num_trials"].check("add_trials", add_trials)
+        expected_time_ratio = settings.expected_time_ratio + add_trials * plan.trial_cost_epochs() / (
+            plan.num_full_iterations * plan.parallel)
+        trials = plan.num_trials + add_trials if trials is not None else None
+    ratio = RULES["expected_time_ratio"].check("expected_time_ratio", expected_time_ratio)
+    if ratio <= settings.expected_time_ratio:
+        raise FieldError("expected_time_ratio", f"expected_time_ratio must be above the study's "
+                                                f"{settings.expected_time_ratio:g} to give it more budget "
+                                                f"(got {ratio:g})")
+    kwargs = {**settings.plan_kwargs(), "expected_time_ratio": ratio, "num_trials": trials,
+              "subset_ratio": plan.subset_ratio, "max_iterations": plan.max_iterations,
+              "min_iterations": plan.min_iterations, "num_brackets": plan.num_brackets}
+    new = dataclasses.replace(make_plan(**kwargs), auto=plan.auto)
+    raw_plan = {k: v for k, v in new.to_dict().items()}
+    raw_settings = {**meta.raw["settings"], "expected_time_ratio": ratio}
+    return meta.replace(settings=raw_settings, plan=raw_plan, budget_refused=False)

@@ -18,7 +18,7 @@ import socket
 import sys
 import warnings
 
-from hpopt import best, controls, engine, progress
+from hpopt import best, budget, controls, engine, progress
 from hpopt.errors import HpoError
 from hpopt.plan import Plan
 from hpopt.results import format_results
@@ -147,6 +147,16 @@ class HPO:
             return progress.of_trials(Meta.from_dict(raw), self.storage.trials()).fraction
 
     def get_plan(self) -> Plan:
+        return self.plan
+
+    def add_budget(self, expected_time_ratio: float | None = None, add_trials: int | None = None) -> Plan:
+        """Gives the study more budget (a larger expected_time_ratio, or
+        add_trials more trials) and returns the new plan; the loop then goes
+        on from the stored state (hpopt.budget.extended)."""
+        with self.storage.locked() as raw:
+            meta = budget.extended(Meta.from_dict(raw), expected_time_ratio, add_trials)
+            self.storage.save_meta(meta.to_dict())
+        self.settings, self.plan = meta.settings, meta.plan
         return self.plan
 
     def trials(self) -> list[dict]:

@@ -11,6 +11,7 @@ Trial:  queued -> running -> completed | stopped | failed | killed | lost
         running -> queued (an out-of-memory re-run, a lost attempt run again)
         queued  -> paused | killed | stopped (a re-run the budget cannot pay);  paused -> killed
 Study:  draft -> running <-> paused -> completed | killed | failed
+        completed -> running (given more budget)
 """
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ STUDY_MOVES: dict[StudyState, frozenset[StudyState]] = {
     _S.DRAFT: frozenset({_S.RUNNING, _S.KILLED}),
     _S.RUNNING: frozenset({_S.PAUSED, _S.COMPLETED, _S.KILLED, _S.FAILED}),
     _S.PAUSED: frozenset({_S.RUNNING, _S.KILLED, _S.FAILED}),
-    **{s: frozenset() for s in (_S.COMPLETED, _S.KILLED, _S.FAILED)},
+    # completed -> running: given more budget, it goes on from its stored state
+    _S.COMPLETED: frozenset({_S.RUNNING}),
+    **{s: frozenset() for s in (_S.KILLED, _S.FAILED)},
 }
 
 

@@ -6,14 +6,26 @@ from django.conf import settings
 from django.http import JsonResponse
 
 from runner.models import Trainer, Worker
+from studies import timing
 from studies.api.auth import api
+from studies.models import Study
+
+
+def _time_model(studies, name: str) -> dict | None:
+    """The trainer's time model from the user's studies, per host where hosts differ."""
+    model = timing.of_trainer(studies, name)
+    if model is None:
+        return None
+    hosts = {host: m.to_dict() for host, m in timing.per_host(studies, name).items()}
+    return {**model.to_dict(), "hosts": hosts}
 
 
 @api()
 def trainers(request):
+    studies = Study.objects.visible_to(request.user)
     return JsonResponse({"trainers": [
         {"name": t.name, "description": t.description, "search_space": t.search_space, "defaults": t.defaults,
-         "hosts": t.hosts, "last_seen": t.last_seen.isoformat()}
+         "hosts": t.hosts, "last_seen": t.last_seen.isoformat(), "time_model": _time_model(studies, t.name)}
         for t in Trainer.objects.all()
     ]})
 

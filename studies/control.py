@@ -17,11 +17,11 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from hpopt import controls, engine, snapshot
+from hpopt import budget, controls, engine, snapshot
 from hpopt.errors import HpoError
 from hpopt.snapshot import Meta
 from hpopt.status import SCORED_STATES, StudyState, TrialState
-from studies import dispatch
+from studies import dispatch, timing
 from studies.models import Study, Trial
 from studies.models.study import ACTIVE_OR_PAUSED
 from studies.storage import DbStorage
@@ -107,6 +107,31 @@ def fail(study: Study, error: str) -> bool:
             for trial in study.trials.filter(state__in=_values(ACTIVE_OR_PAUSED)):
                 kill_trial(trial, fill=False, reason=f"the study failed: {error}")
     return moved
+
+
+def add_budget(study: Study, expected_time_ratio=None, add_trials=None, seconds=None) -> bool:
+    """Gives a running, paused or completed study more budget: a larger
+    expected_time_ratio, ``add_trials`` more trials, or ``seconds`` more
+    wall time (through its time model). It re-plans and goes on from its
+    stored state; a completed one runs again. False when its state does not
+    allow it (a draft, killed or failed study); FieldError for bad values."""
+    storage = DbStorage(study.pk)
+    with storage.locked() as raw:
+        study.refresh_from_db()
+        if study.state not in (StudyState.RUNNING.value, StudyState.PAUSED.value, StudyState.COMPLETED.value):
+            return False
+        meta = Meta.from_dict(raw)
+        if seconds is not None:
+            per_epoch = timing.of_study(study).seconds_per_epoch
+            expected_time_ratio = meta.settings.expected_time_ratio + seconds / (
+                meta.plan.num_full_iterations * per_epoch)
+        storage.save_meta(budget.extended(meta, expected_time_ratio, add_trials).to_dict())
+        if study.state == StudyState.COMPLETED.value:
+            study.move(StudyState.RUNNING, among=[StudyState.COMPLETED], finished=None)
+        if study.state == StudyState.RUNNING.value:
+            fill_slots(study.pk)
+    study.refresh_from_db()
+    return True
 
 
 # -- trials ------------------------------------------------------------------------------

@@ -2,15 +2,12 @@
 The progress itself is the core's rule (hpopt.progress), fed with aggregates."""
 from __future__ import annotations
 
-import statistics
-
 from django.db.models import Count, Sum
-from django.utils import timezone
 
 from hpopt import algorithms
 from hpopt import progress as core_progress
-from hpopt.plan import epoch_cost
 from hpopt.status import TrialState
+from studies import timing
 
 OPEN_STATES = (TrialState.QUEUED.value, TrialState.RUNNING.value, TrialState.PAUSED.value)
 
@@ -30,53 +27,50 @@ def epochs_spent(study, totals: dict | None = None) -> int:
     return sum(s for state, (_, s) in (totals or state_totals(study)).items() if state != TrialState.QUEUED.value)
 
 
-def observed_epoch_seconds(study, sample: int = 50) -> float | None:
-    """Median seconds per epoch of the latest trials that trained, or None."""
-    now = timezone.now()
-    rows = (
-        study.trials.exclude(started=None).filter(last_iteration__gt=0)
-        .order_by("-started").values_list("started", "finished", "state", "last_iteration", "resume_iteration")[:sample]
-    )
-    per_epoch = []
-    for started, finished, state, last, resumed in rows:
-        end = finished if state != TrialState.RUNNING.value and finished else now
-        epochs = last - resumed
-        if epochs > 0:
-            per_epoch.append((end - started).total_seconds() / epochs)
-    return statistics.median(per_epoch) if per_epoch else None
-
-
 def summary(study) -> dict:
     """progress and budget: the core's rule (hpopt.progress: compute in
-    full-epoch equivalents, spent against the budget); eta_seconds: the
-    remaining compute at the observed (else the declared) speed divided
-    over the parallelism, and at least the longest running trial's rest to
-    its end; None once the study has ended. With ASHA's backfill the study
-    may create more trials than num_trials; their epochs count as spent."""
+    full-epoch equivalents, spent against the budget); time_model: the
+    study's measured time model (studies.timing); eta_seconds: the remaining
+    compute at the model's speed divided over the parallelism, and at least
+    the longest running trial's rest to its end; None once the study has
+    ended. With ASHA's backfill the study may create more trials than
+    num_trials; their epochs count as spent."""
     meta = study.meta()
-    plan = meta.plan
     totals = state_totals(study)
     open_records = [t.to_record() for t in study.trials.filter(state__in=OPEN_STATES).order_by("number")]
     ended = study.study_state.is_finished()
     spent = study.trials.aggregate(s=Sum("spent"))["s"] or 0.0
-    p = core_progress.progress(meta, spent, open_records, sum(n for n, _ in totals.values()), ended=ended)
-    per_epoch = observed_epoch_seconds(study)
-    if per_epoch is None:
-        per_epoch = study.seconds_per_epoch * epoch_cost(plan.subset_ratio, plan.non_pure_train_ratio)
+    created = sum(n for n, _ in totals.values())
+    p = core_progress.progress(meta, spent, open_records, created, ended=ended)
+    model = timing.of_study(study)
     eta = None
     if not ended:
         # work divides over the slots, but never finishes before the running
         # trial with the most epochs left to its end can (the tail of a
         # parallel run). Its end, not its next rung: benchmarks/fidelity.py
         # measured both, and only this floor catches ASHA's drain
-        longest = max((t.iterations - t.last_iteration for t in open_records if t.state is TrialState.RUNNING),
-                      default=0)
-        per_full_epoch = per_epoch / epoch_cost(plan.subset_ratio, plan.non_pure_train_ratio)
-        eta = max(p.remaining * per_full_epoch / max(1, study.parallelism), longest * per_epoch)
+        longest = max(((t.iterations - t.last_iteration) * meta.plan.epoch_cost(t.subset_ratio)
+                       for t in open_records if t.state is TrialState.RUNNING), default=0.0)
+        eta = max(p.remaining / max(1, study.parallelism), longest) * model.seconds_per_epoch
     return {
         "progress": p.fraction,
         "budget": {"unit": "full epochs", "total": p.total, "spent": p.spent, "remaining": p.remaining,
-                   "hard": algorithms.build(meta).budgeted, "refused": meta.budget_refused},
-        "epochs_trained": epochs_spent(study, totals), "seconds_per_epoch_observed": per_epoch, "eta_seconds": eta,
+                   "hard": algorithms.build(meta).budgeted, "refused": meta.budget_refused,
+                   "note": budget_note(meta, created)},
+        "epochs_trained": epochs_spent(study, totals), "time_model": model.to_dict(), "eta_seconds": eta,
         "counts": state_counts(study, totals),
     }
+
+
+def budget_note(meta, created: int) -> str:
+    """What the budget did to the plan, in words ("" when nothing)."""
+    plan = meta.plan
+    if meta.raw["plan"].get("planned_trials") is not None:   # the guard without a hard budget
+        return (f"the plan was cut from {meta.planned_trials} to {plan.num_trials} trials "
+                "to keep to the budget")
+    if meta.budget_refused and created < plan.num_trials:
+        return (f"the budget stopped the plan at {created} of {plan.num_trials} planned trials: "
+                "promotions cost more than Auto Config's model expected")
+    if meta.budget_refused:
+        return "the budget is spent: no new trial fits in what is left"
+    return ""

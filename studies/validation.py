@@ -10,10 +10,17 @@ browser's instant checks and defaults come from.
 """
 from __future__ import annotations
 
+from django.utils import timezone
+
 from hpopt.errors import FieldError
 from hpopt.fields import RULES, Rule, schema
 from hpopt.params import SPACE_TYPES, search_space_layouts
 from hpopt.settings import validate
+from studies.durations import parse_duration, seconds_until
+
+
+def is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 #: create() arguments with no meaning for a database-backed study
 IGNORED_ARGS = ("save_path", "resume")
@@ -22,9 +29,13 @@ MAX_PARALLELISM = 1024
 MAX_SECONDS_PER_EPOCH = 365 * 86400
 DASHBOARD_RULES: dict[str, Rule] = {
     "parallelism": Rule("int", default=1, minimum=1, maximum=MAX_PARALLELISM),
+    #: the time model (studies.timing): seconds per full-data epoch, and a trial's start-up
     "seconds_per_epoch": Rule("number", default=1.0, minimum=0, maximum=MAX_SECONDS_PER_EPOCH, min_open=True),
+    "startup_seconds": Rule("number", default=0.0, minimum=0, maximum=MAX_SECONDS_PER_EPOCH),
     "start": Rule("bool", default=False),
 }
+#: a wall-clock budget instead of expected_time_ratio (at most one of them)
+TIME_BUDGETS = ("budget", "done_by")
 
 
 def form_schema() -> dict:
@@ -33,6 +44,7 @@ def form_schema() -> dict:
     the layouts of the parameter types."""
     fields = schema([n for n in RULES if n not in IGNORED_ARGS])
     fields.update({name: rule.to_json() for name, rule in DASHBOARD_RULES.items()})
+    fields.pop("startup_epochs", None)  # the form asks for seconds (startup_seconds)
     return {"fields": fields, "space_types": {t: search_space_layouts(t) for t in SPACE_TYPES}}
 
 
@@ -84,6 +96,26 @@ def _dashboard_fields(data: dict, trainer_names, errors: dict) -> dict:
     return out
 
 
+def _time_budget(data: dict, errors: dict) -> float | None:
+    """Seconds of wall time the user gave as the budget ("budget": "3h", or
+    "done_by": a moment), or None; its message goes into ``errors``."""
+    given = [f for f in TIME_BUDGETS if data.get(f) not in (None, "")]
+    if not given:
+        return None
+    if len(given) > 1 or "expected_time_ratio" in data:
+        errors[given[0]] = (f"{given[0]}: give the budget once: as a duration (budget), a moment (done_by) "
+                            "or expected_time_ratio")
+        return None
+    field = given[0]
+    try:
+        if field == "budget":
+            return parse_duration(data[field])
+        return seconds_until(data[field], timezone.now())
+    except ValueError as exc:
+        errors[field] = f"{field} {exc}"
+        return None
+
+
 def _storable_space(space, errors: dict) -> None:
     if isinstance(space, dict):
         for param, spec in space.items():
@@ -102,8 +134,18 @@ def validate_study(data, trainer_names) -> tuple[dict, dict]:
     errors: dict[str, str] = {}
     cleaned = _dashboard_fields(data, trainer_names, errors)
     _storable_space(data.get("search_space"), errors)
-    args = {k: v for k, v in data.items() if k not in ("name", "trainer", *DASHBOARD_RULES, *IGNORED_ARGS)}
+    args = {k: v for k, v in data.items()
+            if k not in ("name", "trainer", *DASHBOARD_RULES, *IGNORED_ARGS, *TIME_BUDGETS)}
     args.setdefault("num_workers", cleaned.get("parallelism", 1))
+    seconds = cleaned.get("seconds_per_epoch")
+    if seconds and "startup_epochs" not in args:
+        # Auto Config's unit: full epochs
+        args["startup_epochs"] = cleaned.get("startup_seconds", 0.0) / seconds
+    wall = _time_budget(data, errors)
+    if wall is not None and seconds and is_count(data.get("num_full_iterations")):
+        # budget = (expected_time_ratio - 1) full trainings of wall time
+        args["expected_time_ratio"] = 1 + wall / (data["num_full_iterations"] * seconds)
+        cleaned["budget_seconds"] = wall
     if any(k.startswith("search_space") for k in errors):
         args["search_space"] = {}  # reported already; the other fields are still checked
     settings, problems = validate(args)

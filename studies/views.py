@@ -4,7 +4,6 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, render
 
-from hpopt.plan import epoch_cost
 from hpopt.status import StudyState, TrialState
 from studies import progress
 from studies.models import Study, Trial
@@ -60,24 +59,10 @@ def study_list(request):
     })
 
 
-def _past_seconds_per_epoch(user) -> dict:
-    """trainer -> seconds per full-data epoch observed in the user's latest
-    study of that trainer that trained anything (to pre-fill the form)."""
-    out = {}
-    for study in Study.objects.visible_to(user).exclude(started=None).order_by("-started")[:50]:
-        if study.trainer in out:
-            continue
-        observed = progress.observed_epoch_seconds(study, sample=20)
-        if observed:
-            plan = study.plan
-            out[study.trainer] = observed / epoch_cost(plan["subset_ratio"], plan["non_pure_train_ratio"])
-    return out
-
-
 @login_required
 def study_new(request):
     last = Study.objects.visible_to(request.user).filter(owner=request.user).values_list("trainer", flat=True).first()
-    hints = {"seconds_per_epoch": _past_seconds_per_epoch(request.user), "last_trainer": last}
+    hints = {"last_trainer": last}
     return render(request, "studies/new.html", {"hints": hints, "rules": form_schema()})
 
 

@@ -10,7 +10,6 @@
   const $ = (id) => document.getElementById(id);
   const hints = hp.readJSON("form-hints") || {};
   const RULES = (hp.readJSON("form-rules") || {}).fields || {};
-  const pastSeconds = hints.seconds_per_epoch || {};
   const builder = new SpaceBuilder(document.querySelector("#space tbody"), () => changed());
   let trainers = [];
   let touched = new Set();
@@ -93,6 +92,14 @@
       if (input.type === "checkbox") body[name] = input.checked;
       else if (input.tagName === "SELECT" && input.value) body[name] = input.value;
     }
+    const wall = wallBudget();
+    if (Object.keys(wall).length) {
+      // the budget as wall time replaces the ratio; the server turns it into one
+      delete body.expected_time_ratio;
+      delete errors.expected_time_ratio;
+      missing.delete("expected_time_ratio");
+      Object.assign(body, wall);
+    }
     const space = builder.collect();
     body.search_space = space.spec;
     const rowErrors = Object.keys(space.errors).length;
@@ -120,7 +127,7 @@
   function placeErrors(errors) {
     const placed = {};
     for (const [key, message] of Object.entries(errors || {})) {
-      const target = key === "num_workers" ? "parallelism" : key;
+      const target = key === "num_workers" ? "parallelism" : key === "done_by" ? "budget" : key;
       if (target.startsWith("search_space.") || form.querySelector(`.field[data-field="${target}"]`)) placed[target] = message;
       else placed.__all__ = (placed.__all__ ? placed.__all__ + "; " : "") + `${key}: ${message}`;
     }
@@ -153,20 +160,49 @@
       if (d[key] !== undefined && d[key] !== null) $("f-" + key).value = d[key];
     }
     $("f-expected_time_ratio-range").value = $("f-expected_time_ratio").value;
-    if (pastSeconds[trainer.name]) {
-      $("f-seconds_per_epoch").value = Number(pastSeconds[trainer.name].toPrecision(3));
-      $("seconds-hint").textContent = "measured in your earlier runs of this trainer";
-    } else if (d.seconds_per_epoch) {
-      $("f-seconds_per_epoch").value = d.seconds_per_epoch;
-      $("seconds-hint").textContent = "the trainer's estimate";
-    } else {
-      $("seconds-hint").textContent = "your estimate, for the time figures";
-    }
+    applyTimeModel(trainer);
     if (d.search_alg) form.querySelector(`input[name=search_alg][value="${CSS.escape(String(d.search_alg))}"]`)?.click();
     builder.setSpec(trainer.search_space || {});
     spaceEdited = false;
     if (d.batch_size_name) $("f-batch_size_name").value = d.batch_size_name;
     changed();
+  }
+
+  // The trainer's measured time model (studies/timing.py) pre-fills the two
+  // time fields and says where the numbers come from, until the user types.
+  function applyTimeModel(trainer) {
+    const d = trainer.defaults || {};
+    const tm = trainer.time_model;
+    const fill = (id, hintId, value, source) => {
+      if (value === undefined || value === null) return;
+      $(id).value = Number(Number(value).toPrecision(3));
+      $(hintId).textContent = source;
+    };
+    if (tm) {
+      fill("f-seconds_per_epoch", "seconds-hint", tm.seconds_per_epoch, tm.description);
+      fill("f-startup_seconds", "startup-hint", tm.startup_seconds, tm.description);
+    } else {
+      fill("f-seconds_per_epoch", "seconds-hint", d.seconds_per_epoch, "the trainer's estimate");
+      fill("f-startup_seconds", "startup-hint", d.startup_seconds, "the trainer's estimate");
+    }
+  }
+  for (const [id, hintId, text] of [["f-seconds_per_epoch", "seconds-hint", "your estimate"], ["f-startup_seconds", "startup-hint", "your estimate"]]) {
+    $(id).addEventListener("input", () => { $(hintId).textContent = text; });
+  }
+
+  // A wall-clock budget: a duration as the server reads it ("3h", "90m"), or
+  // a time of day ("18:00": done by then, today or tomorrow), sent as a moment.
+  function wallBudget() {
+    const text = $("f-budget").value.trim();
+    const clock = /^(\d{1,2}):(\d{2})$/.exec(text);
+    if (!clock) return text ? { budget: text } : {};
+    const when = new Date();
+    when.setHours(Number(clock[1]), Number(clock[2]), 0, 0);
+    if (when <= new Date()) when.setDate(when.getDate() + 1);
+    const offset = -when.getTimezoneOffset();
+    const pad = (n) => String(Math.floor(Math.abs(n))).padStart(2, "0");
+    const local = new Date(when.getTime() + offset * 60000).toISOString().slice(0, 19);
+    return { done_by: `${local}${offset >= 0 ? "+" : "-"}${pad(offset / 60)}:${pad(offset % 60)}` };
   }
 
   $("f-trainer").addEventListener("change", async (event) => {
@@ -314,11 +350,11 @@
       hp.el("span", { class: "muted" }, `on ${body.parallelism} worker${body.parallelism > 1 ? "s" : ""} · done ≈ `,
         finish.toLocaleString(undefined, sameDay ? { hour: "2-digit", minute: "2-digit" } : { weekday: "short", hour: "2-digit", minute: "2-digit" }))));
     const used = plan.budget_used;
-    const budgetSeconds = plan.budget * plan.num_full_iterations * body.seconds_per_epoch;
+    const budgetSeconds = data.budget_seconds;
     box.append(hp.el("div", { class: "pv-budget" },
       hp.el("div", { class: "pv-budget-head" }, hp.el("span", {}, "Budget used"), hp.el("strong", { id: "preview-budget" }, Math.round(used * 100) + "%")),
       hp.el("div", { class: "bar big" + (Math.abs(used - 1) > 0.1 ? " warn" : "") }, hp.el("span", { style: { width: Math.min(100, used * 100) + "%" } })),
-      hp.el("p", { class: "hint" }, `budget: ${hp.num(plan.budget, 3)} full trainings = ${hp.duration(budgetSeconds)} of wall time`)));
+      hp.el("p", { class: "hint", id: "preview-budget-both" }, `budget: expected_time_ratio ${hp.num(data.expected_time_ratio, 3)} = ${hp.num(plan.budget, 3)} full trainings = ${hp.duration(budgetSeconds)} of wall time`)));
     const auto = new Set(plan.auto);
     const samples = Math.round(plan.subset_ratio * plan.full_dataset_size);
     box.append(hp.el("dl", { class: "pv-grid" },

@@ -75,7 +75,12 @@
     root.querySelector("#study-controls .sep").hidden = !Object.values(show).some(Boolean);
     const pct = Math.round(1000 * s.progress) / 10;
     $("progress-bar").style.width = pct + "%";
-    $("progress-text").textContent = `${pct}% done · ${hp.num(s.epochs_spent)} epochs trained, ~${hp.num(Math.round(s.epochs_remaining))} to go`;
+    // one denominator for the bar, the text and the budget card: compute in
+    // full-data epochs against the study's budget (hpopt.progress)
+    const b = s.budget;
+    $("progress-text").textContent = `${pct}% of the budget · ${hp.num(b.spent, 3)} of ${hp.num(b.total, 3)} full epochs`;
+    $("budget-note").hidden = !b.note;
+    $("budget-note").textContent = b.note ? "Budget: " + b.note : "";
     $("eta").textContent = ENDED.has(s.state) ? (s.state === "completed" ? "done" : s.state) : s.state === "draft" ? "not started" : hp.duration(s.eta_seconds);
     const counts = $("counts");
     hp.clear(counts);
@@ -87,11 +92,13 @@
     $("study-error").textContent = s.error || "";
     const total = Object.values(s.counts || {}).reduce((a, b) => a + b, 0);
     const finished = ["completed", "stopped", "killed", "failed", "lost"].reduce((a, k) => a + ((s.counts || {})[k] || 0), 0);
-    // ASHA's backfill may add shorter trials past the plan's num_trials while the last ones run
+    // ASHA under a hard budget hands out trials while the budget pays for them,
+    // and backfills shorter ones at the end: more trials than planned is no error
     const extra = Math.max(0, total - s.plan.num_trials);
-    $("kpi-trials").textContent = `${finished} / ${s.plan.num_trials}` + (extra ? ` (+${extra} backfill)` : "");
+    $("kpi-trials").textContent = `${finished} / ${s.plan.num_trials}` + (extra ? ` (+${extra})` : "");
     $("kpi-running").textContent = String((s.counts || {}).running || 0);
-    $("kpi-epochs").textContent = `${hp.num(s.epochs_spent)} / ${hp.num(Math.round(s.epochs_planned))}`;
+    $("kpi-budget").textContent = `${hp.num(b.spent, 3)} / ${hp.num(b.total, 3)}`;
+    $("kpi-budget-sub").textContent = b.hard ? "full epochs spent / budget (hard)" : "full epochs spent / planned";
     if (s.best) {
       $("kpi-best").textContent = hp.num(s.best.score, 5);
       hp.clear($("kpi-best-trial")).append(hp.el("a", { href: trialHref(s.best.trial) }, `trial #${s.best.trial}`));
@@ -99,8 +106,11 @@
     const end = s.finished ? new Date(s.finished) : new Date();
     $("kpi-elapsed").textContent = s.started ? hp.duration((end - new Date(s.started)) / 1000) : "—";
     $("kpi-started").textContent = s.started ? "started " + hp.time(s.started) : "not started";
-    $("kpi-speed").textContent = s.seconds_per_epoch_observed ? hp.num(s.seconds_per_epoch_observed, 3) + " s" : "—";
-    $("kpi-speed-sub").textContent = total ? "observed, per epoch" : "declared";
+    const tm = s.time_model;
+    $("kpi-speed").textContent = hp.num(tm.seconds_per_epoch, 3) + " s";
+    $("kpi-speed-sub").textContent = `full data · ${tm.description}`;
+    $("kpi-startup").textContent = hp.num(tm.startup_seconds, 3) + " s";
+    $("kpi-startup-sub").textContent = `per trial · ${tm.description}`;
     const best = $("dl-best");
     best.classList.toggle("disabled", !s.best);
     best.setAttribute("aria-disabled", s.best ? "false" : "true");

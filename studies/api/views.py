@@ -7,12 +7,14 @@ import json
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 
+from hpopt.errors import FieldError
 from hpopt.plan import plan as make_plan
 from hpopt.status import StudyState
 from studies import control, dispatch
 from studies.api import cursor
 from studies.api.auth import api, error
 from studies.api.serialize import best_config, study_dict, trial_dict
+from studies.durations import parse_duration
 from studies.models import Study, Trial
 from studies.validation import validate_study
 
@@ -74,6 +76,28 @@ def study_action(request, pk, action):
 
 
 @api(methods=("POST",))
+def study_budget(request, pk):
+    """More budget: {"expected_time_ratio": x}, {"budget": "2h"} (more wall
+    time) or {"add_trials": n}; the study re-plans and goes on."""
+    study = _study_for(request, pk)
+    body = request.json if isinstance(request.json, dict) else {}
+    given = [k for k in ("expected_time_ratio", "budget", "add_trials") if body.get(k) is not None]
+    if len(given) != 1:
+        return error(400, {"budget": "give one of expected_time_ratio, budget (more wall time, e.g. '2h') "
+                                     "or add_trials"})
+    field = given[0]
+    try:
+        seconds = parse_duration(body["budget"]) if field == "budget" else None
+        moved = control.add_budget(study, expected_time_ratio=body.get("expected_time_ratio"),
+                                   add_trials=body.get("add_trials"), seconds=seconds)
+    except (FieldError, ValueError) as exc:
+        return error(400, {field: str(exc) if field != "budget" else f"budget {exc}"})
+    if not moved:
+        return error(409, f"cannot give more budget to a study that is {study.state}")
+    return JsonResponse(study_dict(study))
+
+
+@api(methods=("POST",))
 def trial_action(request, pk, action):
     trial = _trial_for(request, pk)
     if action not in TRIAL_ACTIONS:
@@ -106,7 +130,14 @@ def plan_preview(request):
     if errors:
         return error(400, errors)
     plan = make_plan(**cleaned["settings"].plan_kwargs())
-    return JsonResponse({"plan": plan.to_dict(), "wall_seconds": plan.wall_seconds(cleaned["seconds_per_epoch"])})
+    seconds = cleaned["seconds_per_epoch"]
+    return JsonResponse({
+        "plan": plan.to_dict(), "wall_seconds": plan.wall_seconds(seconds),
+        # the budget both ways: as Auto Config's ratio and as wall time
+        "expected_time_ratio": cleaned["settings"].expected_time_ratio,
+        "budget_seconds": plan.budget * plan.num_full_iterations * seconds,
+        "time_model": {"seconds_per_epoch": seconds, "startup_seconds": cleaned["startup_seconds"]},
+    })
 
 
 @api()

@@ -45,6 +45,7 @@ class StudyQuerySet(models.QuerySet):
             algorithm=meta["plan"]["search_alg"], settings=meta["settings"],
             initial_space=meta["initial_space"], space=meta["space"], plan=meta["plan"],
             parallelism=cleaned["parallelism"], seconds_per_epoch=cleaned["seconds_per_epoch"],
+            startup_seconds=cleaned.get("startup_seconds", 0.0),
         )
 
 
@@ -65,7 +66,9 @@ class Study(models.Model):
     #: the hard budget refused the last new trial asked for (hpopt.snapshot.Meta.budget_refused)
     budget_refused = models.BooleanField(default=False)
     parallelism = models.PositiveIntegerField(default=1)
-    seconds_per_epoch = models.FloatField(default=1.0, help_text="seconds per full-data epoch, for the ETA")
+    #: the time model declared when the study was made (studies.timing measures it as it runs)
+    seconds_per_epoch = models.FloatField(default=1.0, help_text="seconds per full-data epoch")
+    startup_seconds = models.FloatField(default=0.0, help_text="seconds a trial takes before its first epoch")
     state = models.CharField(max_length=12, choices=STATE_CHOICES, default=StudyState.DRAFT.value, db_index=True)
     error = models.TextField(blank=True, default="")
     created = models.DateTimeField(auto_now_add=True)

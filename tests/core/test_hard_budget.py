@@ -178,3 +178,36 @@ def test_the_algorithm_says_what_a_trial_is_certain_to_spend(save_path):
     assert alg.certain_cost(running) == pytest.approx(first_rung * meta.plan.epoch_cost())
     queued = running.replace(state=TrialState.QUEUED, resume_iteration=0)
     assert alg.certain_cost(queued) == pytest.approx(0.5 + first_rung * meta.plan.epoch_cost())
+
+
+@pytest.mark.parametrize("alg", ["asha", "bayes_opt"])
+def test_more_budget_lets_a_finished_study_go_on_from_where_it_stopped(save_path, alg):
+    hpo = create(save_path, search_alg=alg, hard_budget=True, expected_time_ratio=4, seed=3, num_init_trial=2)
+    first = run_loop(hpo)
+    meta, trials, spent = ledger(save_path)
+    plan_before = meta.plan
+    new_plan = hpo.add_budget(expected_time_ratio=8)
+    assert new_plan.budget_compute > plan_before.budget_compute
+    assert (new_plan.subset_ratio, new_plan.max_iterations, new_plan.brackets) == \
+        (plan_before.subset_ratio, plan_before.max_iterations, plan_before.brackets), "the study goes on as it was"
+    more = run_loop(hpo)
+    assert more and {c["trial_id"] for c in more}.isdisjoint({c["trial_id"] for c in first})
+    meta, trials, spent = ledger(save_path)
+    assert spent <= meta.plan.budget_compute * (1 + 1e-9)
+    assert spent >= 0.9 * meta.plan.budget_compute
+    assert meta.settings.expected_time_ratio == 8
+
+
+def test_more_trials_raise_the_budget_by_what_they_cost(save_path):
+    hpo = create(save_path, search_alg="bayes_opt", hard_budget=True, expected_time_ratio=4, num_trials=5,
+                 seed=1)
+    run_loop(hpo)
+    before = hpo.plan
+    after = hpo.add_budget(add_trials=3)
+    assert after.num_trials == 8
+    assert after.budget_compute == pytest.approx(before.budget_compute + 3 * before.trial_cost_epochs())
+    assert len(run_loop(hpo)) == 3
+    with pytest.raises(ValueError, match="expected_time_ratio must be above"):
+        hpo.add_budget(expected_time_ratio=2)
+    with pytest.raises(ValueError, match="give either"):
+        hpo.add_budget()

@@ -39,14 +39,19 @@ def test_a_finished_trial_never_changes(old, new):
 def test_the_sources_of_a_move_are_what_a_conditional_update_filters_on():
     assert transitions.trial_sources(T.KILLED) == {T.QUEUED, T.RUNNING, T.PAUSED}
     assert transitions.trial_sources(T.QUEUED, among=[T.PAUSED, T.COMPLETED]) == {T.PAUSED}
-    assert transitions.study_sources(S.RUNNING) == {S.DRAFT, S.PAUSED}
     assert transitions.study_sources(S.FAILED) == {S.RUNNING, S.PAUSED}
 
 
-@pytest.mark.parametrize("old, new", [(S.DRAFT, S.PAUSED), (S.COMPLETED, S.RUNNING), (S.KILLED, S.KILLED)])
+@pytest.mark.parametrize("old, new", [(S.DRAFT, S.PAUSED), (S.KILLED, S.RUNNING), (S.FAILED, S.RUNNING),
+                                      (S.KILLED, S.KILLED), (S.COMPLETED, S.PAUSED)])
 def test_illegal_study_moves_are_refused(old, new):
     with pytest.raises(IllegalTransition):
         transitions.check_study(old, new)
+
+
+def test_a_completed_study_runs_again_only_when_given_more_budget():
+    transitions.check_study(S.COMPLETED, S.RUNNING)
+    assert transitions.study_sources(S.RUNNING) == {S.DRAFT, S.PAUSED, S.COMPLETED}
 
 
 def test_the_storage_refuses_to_change_a_finished_trial(save_path):

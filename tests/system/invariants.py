@@ -125,6 +125,7 @@ def check_invariants(study, report_dir: Path | None = None) -> dict:
 
     if study.algorithm == "asha":
         check_asha_quotas(study, trials)
+    check_budget(study)
     return {"trials": len(trials), "reports": reports, "scores": Score.objects.filter(study=study).count()}
 
 
@@ -142,6 +143,10 @@ def rung_arrivals(study, trials, bracket: int, milestone: int):
 
 
 def check_asha_quotas(study, trials) -> None:
+    """Every rung decision, replayed in the order it was taken: a trial went
+    past a rung only inside the quota; one stopped there by the quota ranked
+    outside it; one stopped there by the budget ranked inside it (the budget
+    is asked only after the rank)."""
     eta = study.plan["reduction_factor"]
     sign = 1 if study.mode == "max" else -1
     for bracket, milestones in enumerate(study.plan["brackets"]):
@@ -149,18 +154,21 @@ def check_asha_quotas(study, trials) -> None:
             recorded = []
             for trial, score in rung_arrivals(study, trials, bracket, milestone):
                 allowed = continues(sign * score, recorded, eta)
-                where = f"bracket {bracket} rung {milestone}: trial {trial.number} ({trial.state})"
+                where = (f"bracket {bracket} rung {milestone}: trial {trial.number} "
+                         f"({trial.state}, {trial.stop_reason!r})")
                 if trial.last_iteration > milestone:
                     assert allowed, f"{where} went past the rung beyond its quota"
-                elif trial.state == TrialState.STOPPED.value and not stopped_as_backfill(study, trials, trial):
+                elif trial.state == TrialState.STOPPED.value and trial.stop_reason.startswith("below the top"):
                     assert not allowed, f"{where} was stopped at the rung although its quota let it continue"
+                elif trial.state == TrialState.STOPPED.value and trial.stop_reason.startswith("budget reached"):
+                    assert allowed, f"{where} was stopped by the budget although its rank stopped it first"
                 recorded.append(sign * score)
 
 
-def stopped_as_backfill(study, trials, trial) -> bool:
-    """ASHA's backfill trials (numbers past num_trials) are also stopped when
-    the plan's own trials have all ended: true for one that ended after them."""
-    planned = trials[: study.plan["num_trials"]]
-    if trial.number < len(planned) or any(t.finished is None for t in planned):
-        return False
-    return trial.finished is not None and trial.finished >= max(t.finished for t in planned)
+def check_budget(study) -> None:
+    """Under the hard budget a study never spends more than its budget."""
+    from studies.progress import summary
+
+    budget = summary(study)["budget"]
+    if budget["hard"]:
+        assert budget["spent"] <= budget["total"] * (1 + 1e-9), budget

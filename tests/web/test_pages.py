@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -136,21 +135,23 @@ def test_the_list_shows_budget_spent_best_score_and_eta(alice_client, study, tri
     assert re.search(r'data-field="eta">\d+(s|m \d\ds|h \d\dm)<', row)
 
 
-def test_the_new_study_page_suggests_the_last_trainer_and_its_measured_speed(alice_client, study, trial):
+def test_the_new_study_page_suggests_the_last_trainer_and_its_measured_time_model(alice_client, study, trial,
+                                                                                trainers):
+    """The model comes from the intervals between reports (studies.timing):
+    4 epochs timed over 8 s, the first report 5 s after the attempt's start,
+    so 3 s of it was start-up; the epoch counted in full-data epochs."""
     from studies.models import Trial
 
-    started = study.started
     Trial.objects.filter(pk=trial.pk).update(
-        state="completed", started=started, finished=started + timedelta(seconds=8), last_iteration=4,
-        resume_iteration=0,
-    )
+        state="completed", last_iteration=5, epoch_seconds=8.0, epoch_count=4, first_report=5.0)
     html = alice_client.get("/studies/new/").content.decode()
     hints = re.search(r'<script id="form-hints" type="application/json">(.*?)</script>', html).group(1)
-    data = json.loads(hints)
-    assert data["last_trainer"] == "quick"
-    plan = study.plan
-    per_full_epoch = 2.0 / ((1 - plan["non_pure_train_ratio"]) * plan["subset_ratio"] + plan["non_pure_train_ratio"])
-    assert data["seconds_per_epoch"]["quick"] == pytest.approx(per_full_epoch)
+    assert json.loads(hints)["last_trainer"] == "quick"
+    model = next(t for t in alice_client.get("/api/trainers").json()["trainers"] if t["name"] == "quick")["time_model"]
+    per_full_epoch = 2.0 / study.meta().plan.epoch_cost(trial.subset_ratio)
+    assert model["seconds_per_epoch"] == pytest.approx(per_full_epoch)
+    assert model["startup_seconds"] == pytest.approx(3.0)
+    assert model["description"] == "measured over 4 epochs of 1 trial"
 
 
 def test_the_scripts_never_write_html():

@@ -176,7 +176,7 @@ def test_a_move_the_table_never_allows_is_a_named_error_not_a_no(make_study):
     from hpopt.errors import IllegalTransition
 
     study = make_study()
-    with pytest.raises(IllegalTransition, match="from completed to running"):
-        study.move(StudyState.RUNNING, among=[StudyState.COMPLETED])
+    with pytest.raises(IllegalTransition, match="from killed to running"):
+        study.move(StudyState.RUNNING, among=[StudyState.KILLED])
     assert study.move(StudyState.PAUSED) is False, "a draft is not running: nothing to pause"
     assert reloaded(study).state == "draft"
