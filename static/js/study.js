@@ -71,6 +71,7 @@
     badge.className = "badge s-" + s.state;
     badge.textContent = s.state;
     const show = { start: s.state === "draft", pause: s.state === "running", resume: s.state === "paused", kill: !ENDED.has(s.state) };
+    $("more-budget").hidden = !["running", "paused", "completed"].includes(s.state);
     root.querySelectorAll("#study-controls [data-action]").forEach((b) => { b.hidden = !show[b.dataset.action]; });
     root.querySelector("#study-controls .sep").hidden = !Object.values(show).some(Boolean);
     const pct = Math.round(1000 * s.progress) / 10;
@@ -160,6 +161,24 @@
     button.disabled = true;
     await hp.post(`/api/studies/${studyId}/${action}`, `${action} study`);
     button.disabled = false;
+    poller.restart();
+    poller.now();
+  });
+
+  // More budget: "2h" / "+90m" (more wall time) or "5 trials"; the server
+  // re-plans and the study goes on (a completed one runs again).
+  $("more-budget").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = $("more-budget-value").value.trim().replace(/^\+/, "");
+    const trials = /^(\d+)\s*trials?$/i.exec(text);
+    const body = trials ? { add_trials: Number(trials[1]) } : { budget: text };
+    const result = await hp.api(`/api/studies/${studyId}/budget`, { method: "POST", body });
+    if (result.ok) {
+      hp.toast(`more budget: ${text}`);
+      $("more-budget-value").value = "";
+    } else {
+      hp.toast("more budget failed: " + hp.errorText(result), "error");
+    }
     poller.restart();
     poller.now();
   });
