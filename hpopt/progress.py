@@ -10,11 +10,12 @@ denominator:
   ``BEFORE_DONE`` until then (a study can outrun a plan it does not keep to:
   the bar then waits just short of the end instead of claiming it, and never
   moves back while epochs are trained);
-* ``remaining``: the larger of what the total leaves and what the open trials
-  are certain to spend still (each up to its next decision: its next ASHA rung
-  or its end), plus the trials the plan has not created yet at the plan's
-  per-trial average; 0 once the study ended. The dashboard's ETA divides it
-  over the workers.
+* ``remaining``: under the hard budget, what the budget has left (it holds
+  every commitment); otherwise the larger of what the total leaves and what
+  the open trials are certain to spend still (each up to its next decision:
+  its next ASHA rung or its end), plus the trials the plan has not created
+  yet at the plan's per-trial average; 0 once the study ended. The
+  dashboard's ETA (``eta_seconds``) schedules it over the workers.
 
 Nothing is left to run when no trial is open and the plan is handed out: all
 its trials were created, the space ran out of configs, or the hard budget
@@ -23,6 +24,7 @@ could not pay for another trial.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 
 from hpopt import algorithms
 from hpopt.status import TrialState
@@ -50,9 +52,14 @@ def progress(meta, spent: float, open_trials, created: int, *, ended: bool = Fal
     handed_out = created >= plan.num_trials or meta.search_over or meta.budget_refused
     if created and handed_out and not open_trials:
         return Progress(1.0, spent, total, 0.0)
-    committed = sum(algorithm.certain_cost(t) for t in open_trials)
-    committed += max(0, plan.num_trials - created) * plan.trial_cost_epochs()
-    remaining = 0.0 if ended else max(total - spent, committed)
+    if ended:
+        remaining = 0.0
+    elif algorithm.budgeted:
+        # the hard budget holds every commitment inside it
+        remaining = max(0.0, total - spent)
+    else:
+        committed = sum(algorithm.certain_cost(t) for t in open_trials)
+        remaining = max(total - spent, committed + max(0, plan.num_trials - created) * plan.trial_cost_epochs())
     return Progress(min(BEFORE_DONE, spent / total), spent, total, remaining)
 
 
@@ -65,3 +72,33 @@ def of_trials(meta, trials) -> Progress:
 def epochs_trained(trials) -> int:
     """Epochs trained by the trials as they stand (a queued re-run's earlier progress not counted)."""
     return sum(t.last_iteration for t in trials if t.state is not TrialState.QUEUED)
+
+
+def eta_seconds(meta, p: Progress, open_trials, parallel: int, model) -> float:
+    """Seconds left, for a study in progress, at the time model's speed
+    (hpopt.timing: seconds per full epoch, start-up seconds per trial):
+    the work left is scheduled over ``parallel`` workers, each taking the
+    next piece as soon as it is free (as the runner does): the running
+    trials' expected rest on their workers, then the queued trials, then the
+    new trials the remaining compute pays for, each a trial of the plan's
+    expected cost. Rounds of trials (Bayesian optimization) and a drain at
+    the end come out of the schedule. The ETA is never less than the running
+    trial with the most epochs left to its end needs (its end, not its next
+    rung: only this floor catches ASHA's drain in the benchmarks)."""
+    algorithm = algorithms.build(meta)
+    plan, per, startup = meta.plan, model.seconds_per_epoch, model.startup_seconds
+    running = [t for t in open_trials if t.state is TrialState.RUNNING]
+    waiting = [t for t in open_trials if t.state is not TrialState.RUNNING]
+    free = [algorithm.expected_epochs_left(t) * algorithm.epoch_cost(t) * per for t in running]
+    free += [0.0] * max(0, parallel - len(free))
+    heapq.heapify(free)
+    pieces = [startup + algorithm.expected_epochs_left(t) * algorithm.epoch_cost(t) * per for t in waiting]
+    left = p.remaining - sum(algorithm.expected_cost_left(t) for t in open_trials)
+    per_trial = max(plan.trial_cost_epochs() - plan.startup_epochs, 0.0) * per + startup
+    new_trials = max(0.0, left) / max(plan.trial_cost_epochs(), 1e-9)
+    pieces += [per_trial] * int(new_trials) + ([per_trial * (new_trials % 1)] if new_trials % 1 else [])
+    for piece in pieces:
+        heapq.heappush(free, heapq.heappop(free) + piece)
+    longest = max(((t.iterations - t.last_iteration) * plan.epoch_cost(t.subset_ratio) for t in running),
+                  default=0.0) * per
+    return max(max(free), longest)

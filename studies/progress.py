@@ -30,9 +30,8 @@ def epochs_spent(study, totals: dict | None = None) -> int:
 def summary(study) -> dict:
     """progress and budget: the core's rule (hpopt.progress: compute in
     full-epoch equivalents, spent against the budget); time_model: the
-    study's measured time model (studies.timing); eta_seconds: the remaining
-    compute at the model's speed divided over the parallelism, and at least
-    the longest running trial's rest to its end; None once the study has
+    study's measured time model (studies.timing); eta_seconds: the core's
+    (hpopt.progress.eta_seconds) with that model, None once the study has
     ended. With ASHA's backfill the study may create more trials than
     num_trials; their epochs count as spent."""
     meta = study.meta()
@@ -43,15 +42,7 @@ def summary(study) -> dict:
     created = sum(n for n, _ in totals.values())
     p = core_progress.progress(meta, spent, open_records, created, ended=ended)
     model = timing.of_study(study)
-    eta = None
-    if not ended:
-        # work divides over the slots, but never finishes before the running
-        # trial with the most epochs left to its end can (the tail of a
-        # parallel run). Its end, not its next rung: benchmarks/fidelity.py
-        # measured both, and only this floor catches ASHA's drain
-        longest = max(((t.iterations - t.last_iteration) * meta.plan.epoch_cost(t.subset_ratio)
-                       for t in open_records if t.state is TrialState.RUNNING), default=0.0)
-        eta = max(p.remaining / max(1, study.parallelism), longest) * model.seconds_per_epoch
+    eta = None if ended else core_progress.eta_seconds(meta, p, open_records, study.parallelism, model)
     return {
         "progress": p.fraction,
         "budget": {"unit": "full epochs", "total": p.total, "spent": p.spent, "remaining": p.remaining,
