@@ -110,11 +110,14 @@ def propose(storage: Storage, snap: Snapshot, count: int = 1) -> tuple[Meta, lis
     return meta, made
 
 
-def start(storage: Storage, meta: Meta, trial: TrialRecord, owner: str) -> dict | None:
+def start(storage: Storage, meta: Meta, trial: TrialRecord, owner: str, *, since: float | None = None) -> dict | None:
     """QUEUED -> RUNNING as a new attempt; returns the train config. Inside
-    ``locked()``. Under the hard budget a trial that ran before (paused and
-    resumed, or a lost attempt run again) starts again only if the budget can
-    pay for the rest of it; otherwise it is stopped, and None is returned."""
+    ``locked()``. ``since``: when the attempt's clock starts, if not now (a
+    runner that spends time of its own around each trial starts it when the
+    worker was free for it, so the time model counts that time). Under the
+    hard budget a trial that ran before (paused and resumed, or a lost
+    attempt run again) starts again only if the budget can pay for the rest
+    of it; otherwise it is stopped, and None is returned."""
     if trial.state is not TrialState.QUEUED:
         raise HpoError(f"trial {trial.trial_id} is {trial.state.value}, not queued")
     algorithm = algorithms.build(meta)
@@ -130,7 +133,7 @@ def start(storage: Storage, meta: Meta, trial: TrialRecord, owner: str) -> dict 
         # the batch-size range shrank (another trial ran out of memory) while it waited
         params[name] = meta.space[name].grid()[-1]
     new = move(storage, trial, TrialState.RUNNING, params=params, attempt=trial.attempt + 1, owner=owner,
-               last_iteration=trial.resume_iteration, started=time.time(), reported=None,
+               last_iteration=trial.resume_iteration, started=time.time() if since is None else since, reported=None,
                # every attempt pays its start-up
                spent=trial.spent + meta.plan.startup_epochs,
                # from scratch: no report of this attempt yet

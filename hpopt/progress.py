@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 
-from hpopt import algorithms
+from hpopt import algorithms, timing
 from hpopt.status import TrialState
 
 #: the largest fraction shown while work is left
@@ -76,10 +76,11 @@ def epochs_trained(trials) -> int:
 
 def eta_seconds(meta, p: Progress, open_trials, parallel: int, model) -> float:
     """Seconds left, for a study in progress, at the time model's speed
-    (hpopt.timing: seconds per full epoch, start-up seconds per trial):
-    the work left is scheduled over ``parallel`` workers, each taking the
-    next piece as soon as it is free (as the runner does): the running
-    trials' expected rest on their workers, then the queued trials, then the
+    (hpopt.timing: seconds per full epoch, start-up seconds per trial; a
+    trial timed over two epochs or more at its own speed): the work left is
+    scheduled over ``parallel`` workers, each taking the next piece as soon
+    as it is free (as the runner does): the running trials' expected rest
+    on their workers, then the queued trials, then the
     new trials the remaining compute pays for, each a trial of the plan's
     expected cost. Rounds of trials (Bayesian optimization) and a drain at
     the end come out of the schedule. The ETA is never less than the running
@@ -87,18 +88,26 @@ def eta_seconds(meta, p: Progress, open_trials, parallel: int, model) -> float:
     rung: only this floor catches ASHA's drain in the benchmarks)."""
     algorithm = algorithms.build(meta)
     plan, per, startup = meta.plan, model.seconds_per_epoch, model.startup_seconds
+
+    def speed(t) -> float:   # a trial's own seconds per full epoch once timed
+        own = timing.own_seconds_per_epoch(t, plan)
+        return per if own is None else own
+
+    def rest(t) -> float:
+        return algorithm.expected_epochs_left(t) * algorithm.epoch_cost(t) * speed(t)
+
     running = [t for t in open_trials if t.state is TrialState.RUNNING]
     waiting = [t for t in open_trials if t.state is not TrialState.RUNNING]
-    free = [algorithm.expected_epochs_left(t) * algorithm.epoch_cost(t) * per for t in running]
+    free = [rest(t) for t in running]
     free += [0.0] * max(0, parallel - len(free))
     heapq.heapify(free)
-    pieces = [startup + algorithm.expected_epochs_left(t) * algorithm.epoch_cost(t) * per for t in waiting]
+    pieces = [startup + rest(t) for t in waiting]
     left = p.remaining - sum(algorithm.expected_cost_left(t) for t in open_trials)
     per_trial = max(plan.trial_cost_epochs() - plan.startup_epochs, 0.0) * per + startup
     new_trials = max(0.0, left) / max(plan.trial_cost_epochs(), 1e-9)
     pieces += [per_trial] * int(new_trials) + ([per_trial * (new_trials % 1)] if new_trials % 1 else [])
     for piece in pieces:
         heapq.heappush(free, heapq.heappop(free) + piece)
-    longest = max(((t.iterations - t.last_iteration) * plan.epoch_cost(t.subset_ratio) for t in running),
-                  default=0.0) * per
+    longest = max(((t.iterations - t.last_iteration) * plan.epoch_cost(t.subset_ratio) * speed(t) for t in running),
+                  default=0.0)
     return max(max(free), longest)

@@ -50,9 +50,16 @@ class TimeModel:
                 "source": self.source, "epochs": self.epochs, "trials": self.trials, "description": self.describe()}
 
 
-def measure(rows) -> TimeModel | None:
+#: a study's own model (its ETA) is measured over its latest timed trials:
+#: a search drifts towards configs whose epochs are slower or faster than
+#: the first ones' (wider nets, smaller batches)
+RECENT = 50
+
+
+def measure(rows, latest: int | None = None) -> TimeModel | None:
     """The model of ``rows``: (epoch_seconds, epoch_count, first_report,
-    subset_ratio, non_pure_train_ratio) of trials; None when no epoch was
+    subset_ratio, non_pure_train_ratio) of trials, newest first, of which
+    the ``latest`` timed ones count (all by default); None when no epoch was
     timed. Seconds per full epoch: all timed seconds over all timed epochs,
     each epoch weighed by its cost in full epochs. Start-up: the median over
     trials of the first report's delay less one of the trial's epochs."""
@@ -61,6 +68,8 @@ def measure(rows) -> TimeModel | None:
     for epoch_seconds, epoch_count, first_report, subset, p in rows:
         if not epoch_count:
             continue
+        if latest is not None and trials >= latest:
+            break
         per_epoch = epoch_seconds / epoch_count
         seconds += epoch_seconds
         full_epochs += epoch_count * epoch_cost(subset, p)
@@ -72,3 +81,35 @@ def measure(rows) -> TimeModel | None:
         return None
     return TimeModel(seconds / full_epochs, statistics.median(startups) if startups else 0.0, "measured",
                      epochs, trials)
+
+
+def own_seconds_per_epoch(trial, plan) -> float | None:
+    """A trial's own seconds per full epoch from its reports (hpopt.snapshot
+    TrialRecord), once two intervals were timed; None before."""
+    if trial.epoch_count < 2 or trial.epoch_seconds <= 0:
+        return None
+    return trial.epoch_seconds / (trial.epoch_count * plan.epoch_cost(trial.subset_ratio))
+
+
+def pace(model: TimeModel, rows, latest: int = RECENT) -> TimeModel:
+    """The model the ETA runs at: ``model``'s start-up, and seconds per full
+    epoch as the mean pace of the ``latest`` trials of ``rows`` (as for
+    measure(), newest first) that reported: each trial's time beyond the
+    start-up over the full epochs it trained, every trial counted once. A
+    model measured over the intervals between reports sees only trials with
+    two reports or more (under ASHA the promoted ones, and weighed by their
+    epochs, a first trial trained to the end first of all), while what is
+    left is mostly new configs, drawn where the search goes now: when their
+    epochs are slower or faster (wider nets, smaller batches), the latest
+    trials' pace tells."""
+    speeds = []
+    for epoch_seconds, epoch_count, first_report, subset, p in rows:
+        if first_report is None:
+            continue
+        work = (epoch_count + 1) * epoch_cost(subset, p)
+        speeds.append(max(first_report + epoch_seconds - model.startup_seconds, 0.0) / work)
+        if len(speeds) >= latest:
+            break
+    if not speeds:
+        return model
+    return dataclasses.replace(model, seconds_per_epoch=statistics.fmean(speeds))

@@ -1,0 +1,75 @@
+"""The time model (hpopt.timing) and the ETA that runs on it (hpopt.progress.eta_seconds)."""
+import pytest
+
+import hpopt
+from hpopt import progress
+from hpopt.plan import epoch_cost
+from hpopt.snapshot import Meta
+from hpopt.status import TrialState
+from hpopt.storage import TrialRecord
+from hpopt.timing import TimeModel, measure, own_seconds_per_epoch, pace
+
+P = 0.2   # non_pure_train_ratio
+
+
+def row(startup, per_full_epoch, epochs, subset=1.0):
+    """What the engine records for a trial of ``epochs`` reports: (epoch_seconds,
+    epoch_count, first_report, subset, p), its epochs ``per_full_epoch`` each."""
+    epoch = per_full_epoch * epoch_cost(subset, P)
+    return (epoch * (epochs - 1), epochs - 1, startup + epoch, subset, P)
+
+
+def test_start_up_and_epoch_time_are_told_apart_and_subsets_count_in_full_epochs():
+    rows = [row(3.0, 0.5, 10), row(3.0, 0.5, 4, subset=0.25), row(3.0, 0.5, 2, subset=0.5)]
+    model = measure(rows)
+    assert model.seconds_per_epoch == pytest.approx(0.5)
+    assert model.startup_seconds == pytest.approx(3.0)
+    assert (model.epochs, model.trials) == (9 + 3 + 1, 3)
+    assert model.describe() == "measured over 13 epochs of 3 trials"
+
+
+def test_trials_with_one_report_time_no_epoch_and_nothing_timed_is_no_model():
+    assert measure([row(3.0, 0.5, 1), row(3.0, 0.5, 1)]) is None
+    assert measure([]) is None
+
+
+def test_latest_counts_only_the_newest_timed_trials():
+    newest_first = [row(1.0, 0.2, 5), row(1.0, 0.2, 5), row(1.0, 2.0, 30)]
+    assert measure(newest_first, latest=2).seconds_per_epoch == pytest.approx(0.2)
+    assert measure(newest_first).seconds_per_epoch > 1.0
+
+
+def test_pace_follows_the_configs_tried_now_not_the_long_trials_of_the_start():
+    """ASHA's first trial trains to the end (nothing to rank it against) and
+    weighs most in an epoch-weighted model; the configs drawn since are
+    faster and mostly stop after one epoch, which an interval model never times."""
+    newest_first = [row(1.0, 0.2, 1)] * 8 + [row(1.0, 0.2, 3)] * 2 + [row(1.0, 2.0, 30)]
+    model = measure(newest_first)
+    assert model.seconds_per_epoch > 1.5
+    assert model.startup_seconds == pytest.approx(1.0)
+    fast = pace(model, newest_first, latest=10)
+    assert fast.seconds_per_epoch == pytest.approx(0.2)
+    assert fast.startup_seconds == model.startup_seconds
+    assert pace(model, newest_first).seconds_per_epoch == pytest.approx((10 * 0.2 + 2.0) / 11)
+
+
+def _study(tmp_path, **kw):
+    hpo = hpopt.create(search_alg="asha", search_space={"x": hpopt.search_space("uniform", [0, 1])},
+                       full_dataset_size=1000, num_full_iterations=20, expected_time_ratio=4, num_workers=2,
+                       save_path=str(tmp_path), hard_budget=True, **kw)
+    with hpo.storage.locked() as raw:
+        return Meta.from_dict(raw)
+
+
+def test_a_running_trial_timed_over_two_epochs_runs_out_its_rest_at_its_own_speed(tmp_path):
+    meta = _study(tmp_path, num_brackets=1, min_iterations=20)
+    subset = meta.plan.subset_ratio
+    slow = TrialRecord(0, {"x": 0.5}, 20, subset, state=TrialState.RUNNING, last_iteration=3,
+                       epoch_seconds=2 * 10.0 * meta.plan.epoch_cost(subset), epoch_count=2)
+    assert own_seconds_per_epoch(slow, meta.plan) == pytest.approx(10.0)
+    assert own_seconds_per_epoch(TrialRecord(1, {}, 20, subset, epoch_seconds=1.0, epoch_count=1),
+                                 meta.plan) is None
+    model = TimeModel(1.0, 0.0, "measured")
+    p = progress.progress(meta, slow.spent, [slow], 1)
+    eta = progress.eta_seconds(meta, p, [slow], 2, model)
+    assert eta >= 17 * meta.plan.epoch_cost(subset) * 10.0, "its 17 epochs left at 10 s, not at the model's 1 s"
