@@ -32,6 +32,7 @@ from hpopt.errors import HpoError
 from hpopt.registry import get_trainer
 from hpopt.snapshot import Meta
 from hpopt.status import StudyState, TrialState
+from runner import occupancy
 from runner.models import Worker, WorkerState
 from runner.sweeper import WAITING_PREFIX
 from studies.control import fill_slots
@@ -80,7 +81,8 @@ def _take(storage: DbStorage, trial_pk: int, job_id: str) -> dict | None:
                 or study_state != StudyState.RUNNING.value):
             Trial.objects.filter(pk=trial_pk, job_id=job_id).exclude(state=TrialState.RUNNING.value).update(job_id="")
             return None
-        config = engine.start(storage, Meta.from_dict(raw), trial.to_record(), worker_name())
+        config = engine.start(storage, Meta.from_dict(raw), trial.to_record(), worker_name(),
+                              since=occupancy.free_since())
         Trial.objects.of_attempt(trial_pk, config["attempt"]).update(
             host=socket.gethostname(), gpu=os.environ.get("CUDA_VISIBLE_DEVICES", ""),
             heartbeat=timezone.now(), traceback="",
@@ -153,6 +155,7 @@ def _run(trial, storage, config) -> str:
         else:
             state = engine.finish(storage, trial.number, attempt, error=f"{type(exc).__name__}: {exc}")
     finally:
+        occupancy.trial_ended()
         stop.set()
         beat.join(timeout=5)
         kept = {"log": log_so_far(), **({"traceback": tb} if tb else {})}

@@ -10,7 +10,9 @@ what a worker needs beyond RQ:
   up all the same, ``work_until_stopped`` waits for Redis and listens again.
   The jobs Redis lost are enqueued again by the sweeper;
 * a name left registered in Redis by a worker of this host that died
-  (SIGKILL) is taken over instead of refused.
+  (SIGKILL) is taken over instead of refused;
+* when it was free for each job (runner.occupancy), which its trial's
+  time model starts from.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import os
 import signal
 import socket
 import threading
+import time
 
 import redis
 from django.conf import settings
@@ -28,6 +31,7 @@ from rq import Worker as RQWorker
 from rq.worker.base import StopRequested
 
 from hpopt.registry import registered_trainers
+from runner import occupancy
 from runner.apps import IMPORT_ERRORS
 from runner.dispatch import connection as redis_connection
 from runner.dispatch import queue_name
@@ -68,6 +72,7 @@ class TrialWorker(RQWorker):
     @classmethod
     def for_queues(cls, name: str, queues: list[str]) -> "TrialWorker":
         conn = redis_connection()
+        occupancy.CURRENT = occupancy.Occupancy()
         interval = max(1, int(settings.HPOPT_HEARTBEAT_TIMEOUT / 4))
         # RQ waits for a job up to worker_ttl - 15 s, and heartbeats once per
         # wait: the row's refresh (and a stop) comes at least every interval
@@ -99,7 +104,15 @@ class TrialWorker(RQWorker):
             self.log.warning("worker %s: Redis away while job %s runs (%s); the trial goes on", self.name, job.id, exc)
         self._touch_row()
 
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        asked = time.time()
+        try:
+            return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
+        finally:
+            occupancy.CURRENT.dequeued(asked, time.time())
+
     def execute_job(self, job, queue):
+        occupancy.CURRENT.before_job()
         try:
             super().execute_job(job, queue)
         finally:
