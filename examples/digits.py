@@ -1,5 +1,7 @@
 """A fast CPU trainer: scikit-learn's digits (shipped with scikit-learn, no
-download), an MLP trained epoch by epoch with ``partial_fit``.
+download), an MLP trained epoch by epoch with ``partial_fit``. scikit-learn
+is imported with the module: a dashboard worker imports it once, and each
+trial's process (forked from the worker) starts without that second.
 
 Runs unchanged in the guide's standalone loop (``python -m examples.digits``)
 and in a dashboard worker (registered as "digits"). An epoch takes 10-40 ms.
@@ -11,6 +13,9 @@ import pickle
 import warnings
 
 import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
 
 import hpopt
 
@@ -26,9 +31,6 @@ NUM_FULL_ITERATIONS = 30
 
 
 def load_data(seed: int = 0):
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
     x, y = load_digits(return_X_y=True)
     x = x / 16.0
     return train_test_split(x, y, test_size=0.2, random_state=seed, stratify=y)
@@ -44,8 +46,6 @@ def load_data(seed: int = 0):
 )
 def train(config: dict) -> None:
     """Reports validation accuracy after every epoch; stops when hpopt says so."""
-    from sklearn.neural_network import MLPClassifier
-
     p = config["params"]
     x_train, x_val, y_train, y_val = load_data()
     rng = np.random.default_rng(config["trial_id"])

@@ -31,9 +31,10 @@ def summary(study) -> dict:
     """progress and budget: the core's rule (hpopt.progress: compute in
     full-epoch equivalents, spent against the budget); time_model: the
     study's measured time model (studies.timing); eta_seconds: the core's
-    (hpopt.progress.eta_seconds) with that model, None once the study has
-    ended. With ASHA's backfill the study may create more trials than
-    num_trials; their epochs count as spent."""
+    (hpopt.progress.eta_seconds) with that model at the pace of the latest
+    trials (studies.timing.for_eta), None once the study has ended. With
+    ASHA's backfill the study may create more trials than num_trials; their
+    epochs count as spent."""
     meta = study.meta()
     totals = state_totals(study)
     open_records = [t.to_record() for t in study.trials.filter(state__in=OPEN_STATES).order_by("number")]
@@ -42,7 +43,8 @@ def summary(study) -> dict:
     created = sum(n for n, _ in totals.values())
     p = core_progress.progress(meta, spent, open_records, created, ended=ended)
     model = timing.of_study(study)
-    eta = None if ended else core_progress.eta_seconds(meta, p, open_records, study.parallelism, model)
+    eta = None if ended else core_progress.eta_seconds(meta, p, open_records, study.parallelism,
+                                                       timing.for_eta(study, model))
     return {
         "progress": p.fraction,
         "budget": {"unit": "full epochs", "total": p.total, "spent": p.spent, "remaining": p.remaining,

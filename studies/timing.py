@@ -4,7 +4,8 @@ engine kept it. The preview turns a plan into wall time with it, and the
 study page's ETA uses the study's own."""
 from __future__ import annotations
 
-from hpopt.timing import TimeModel, measure
+from hpopt.plan import plan as make_plan
+from hpopt.timing import RECENT, TimeModel, measure, pace
 from studies.models import Study, Trial
 
 #: the latest trials a trainer's model is measured over
@@ -18,15 +19,34 @@ def _rows(trials):
 
 
 def of_study(study: Study) -> TimeModel:
-    """The study's own trials' model, else what was declared when it was made."""
-    return measure(_rows(study.trials.all())) or TimeModel(
+    """The model of the study's latest trials (hpopt.timing.RECENT), else what was declared when it was made."""
+    return measure(_rows(study.trials.all()), RECENT) or TimeModel(
         study.seconds_per_epoch, study.startup_seconds, "declared")
+
+
+def for_eta(study: Study, model: TimeModel) -> TimeModel:
+    """The model the study's ETA runs at: ``model`` at the pace of the
+    study's latest trials (hpopt.timing.pace)."""
+    if model.source != "measured":
+        return model
+    rows = study.trials.filter(first_report__isnull=False).order_by("-started").values_list(
+        "epoch_seconds", "epoch_count", "first_report", "subset_ratio",
+        "study__plan__non_pure_train_ratio")[:RECENT]
+    return pace(model, rows)
 
 
 def of_trainer(studies, trainer: str) -> TimeModel | None:
     """The model of the latest trials of ``trainer`` among ``studies`` (those
     a user sees), or None when none was timed yet."""
     return measure(_rows(Trial.objects.filter(study__in=studies.filter(trainer=trainer))))
+
+
+def for_new_study(studies, trainer: str, defaults: dict) -> TimeModel:
+    """What a new study of ``trainer`` starts from (the New-study form pre-fills
+    it too): the measured model, else the trainer's own estimate
+    (``defaults``: its registration's seconds_per_epoch and startup_seconds)."""
+    return of_trainer(studies, trainer) or TimeModel(
+        float(defaults.get("seconds_per_epoch", 1.0)), float(defaults.get("startup_seconds", 0.0)), "trainer")
 
 
 def per_host(studies, trainer: str) -> dict[str, TimeModel]:
@@ -38,3 +58,18 @@ def per_host(studies, trainer: str) -> dict[str, TimeModel]:
         return {}
     found = {host: measure(_rows(trials.filter(host=host))) for host in hosts}
     return {host: model for host, model in found.items() if model is not None}
+
+
+def preview(cleaned: dict) -> dict:
+    """The New-study preview of ``studies.validation.validate_study``'s
+    output: Auto Config's plan, its wall time with the form's time model
+    (seconds per full epoch; the start-up is in the plan already, as
+    startup_epochs), and the budget both ways."""
+    plan = make_plan(**cleaned["settings"].plan_kwargs())
+    seconds = cleaned["seconds_per_epoch"]
+    return {
+        "plan": plan.to_dict(), "wall_seconds": plan.wall_seconds(seconds),
+        "expected_time_ratio": cleaned["settings"].expected_time_ratio,
+        "budget_seconds": plan.budget * plan.num_full_iterations * seconds,
+        "time_model": {"seconds_per_epoch": seconds, "startup_seconds": cleaned["startup_seconds"]},
+    }

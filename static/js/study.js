@@ -254,6 +254,7 @@
         hp.el("td", { class: "num score" }, hp.num(t.best_score)),
         hp.el("td", {}, hp.badge(t.state), t.pending ? hp.el("span", { class: "pending" }, ` ${t.pending}…`) : null,
           t.bracket !== null && model.study.algorithm === "asha" ? hp.el("span", { class: "muted small" }, ` b${t.bracket}`) : null,
+          t.stop_reason ? hp.el("div", { class: "muted small why" }, t.stop_reason) : null,
           t.error ? hp.el("div", { class: "err small", title: t.error }, t.error) : null),
         hp.el("td", { class: "small" }, t.host ? [t.host, t.gpu ? hp.el("span", { class: "gpu" }, "GPU " + t.gpu) : null] : hp.el("span", { class: "muted" }, "—")),
         hp.el("td", { class: "num small" }, duration(t)),

@@ -33,7 +33,7 @@
     const t = trial;
     $("trial-state").className = "badge s-" + t.state;
     $("trial-state").textContent = t.state;
-    $("trial-pending").textContent = t.pending ? `${t.pending} at the next report…` : "";
+    $("trial-pending").textContent = t.pending ? `${t.pending} at the next report…` : t.stop_reason ? `· ${t.stop_reason}` : "";
     const show = { pause: t.state === "queued" || (t.state === "running" && t.pending !== "pause"), resume: t.state === "paused", kill: LIVE.has(t.state) };
     root.querySelectorAll("#trial-controls [data-action]").forEach((b) => { b.hidden = !show[b.dataset.action]; });
     root.querySelector("#trial-controls .sep").hidden = !Object.values(show).some(Boolean);

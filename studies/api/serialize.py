@@ -13,14 +13,15 @@ def trial_dict(t) -> dict:
     return {
         "id": t.pk, "number": t.number, "params": t.params, "state": t.state, "bracket": t.bracket,
         "rungs": t.rungs, "iterations": t.iterations, "subset_ratio": t.subset_ratio,
-        "last_iteration": t.last_iteration,
+        "last_iteration": t.last_iteration, "spent": t.spent, "stop_reason": t.stop_reason,
         "best_score": t.best_score, "attempt": t.attempt, "pending": t.pending, "host": t.host, "gpu": t.gpu,
         "error": t.error, "started": _iso(t.started), "finished": _iso(t.finished), "heartbeat": _iso(t.heartbeat),
     }
 
 
 TRIAL_LIST_FIELDS = (
-    "id", "number", "params", "state", "bracket", "rungs", "iterations", "last_iteration", "best_score", "last_score",
+    "id", "number", "params", "state", "bracket", "rungs", "iterations", "last_iteration", "spent", "stop_reason",
+    "best_score", "last_score",
     "attempt", "pending", "host", "gpu", "error", "started", "finished", "heartbeat",
 )
 

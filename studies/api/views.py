@@ -8,9 +8,8 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 
 from hpopt.errors import FieldError
-from hpopt.plan import plan as make_plan
 from hpopt.status import StudyState
-from studies import control, dispatch
+from studies import control, dispatch, timing
 from studies.api import cursor
 from studies.api.auth import api, error
 from studies.api.serialize import best_config, study_dict, trial_dict
@@ -129,15 +128,7 @@ def plan_preview(request):
     cleaned, errors = validate_study({**data, "name": "preview", "trainer": "preview"}, {"preview"})
     if errors:
         return error(400, errors)
-    plan = make_plan(**cleaned["settings"].plan_kwargs())
-    seconds = cleaned["seconds_per_epoch"]
-    return JsonResponse({
-        "plan": plan.to_dict(), "wall_seconds": plan.wall_seconds(seconds),
-        # the budget both ways: as Auto Config's ratio and as wall time
-        "expected_time_ratio": cleaned["settings"].expected_time_ratio,
-        "budget_seconds": plan.budget * plan.num_full_iterations * seconds,
-        "time_model": {"seconds_per_epoch": seconds, "startup_seconds": cleaned["startup_seconds"]},
-    })
+    return JsonResponse(timing.preview(cleaned))
 
 
 @api()

@@ -24,7 +24,8 @@ def test_a_real_study_spends_no_more_than_its_budget_and_the_page_agrees(api, tr
     study.refresh_from_db()
     assert study.state == "completed", study.error
 
-    page = api.get(f"/api/studies/{study.pk}").json()["study"]
+    answer = api.get(f"/api/studies/{study.pk}").json()
+    page = answer["study"]
     trials = study.trials.all()
     spent = trials.aggregate(s=Sum("spent"))["s"]
     budget = page["budget"]
@@ -37,5 +38,9 @@ def test_a_real_study_spends_no_more_than_its_budget_and_the_page_agrees(api, tr
     model = page["time_model"]
     assert model["source"] == "measured" and model["trials"] >= 1
     assert model["epochs"] == trials.aggregate(s=Sum("epoch_count"))["s"]
+    # every trial's compute and why it stopped, as stored
+    assert {t["number"]: (t["spent"], t["stop_reason"]) for t in answer["trials"]} == {
+        t.number: (t.spent, t.stop_reason) for t in trials}
+    assert all(t.stop_reason for t in trials if t.state == "stopped"), "a stopped trial says why"
     best = study.best_trial()
     assert page["best"]["trial"] == best.number
