@@ -1,5 +1,6 @@
 import importlib
 import logging
+import sys
 
 from django.apps import AppConfig
 from django.conf import settings
@@ -22,6 +23,10 @@ class RunnerConfig(AppConfig):
         from studies import dispatch
 
         dispatch.register(RQDispatcher())
+        if sys.argv[1:2] == ["hpopt_worker"]:   # before the trainer modules load numpy (runner.threads)
+            from runner import threads
+
+            threads.worker_environment()
         IMPORT_ERRORS.update(load_trainer_modules())
 
 

@@ -12,7 +12,8 @@ what a worker needs beyond RQ:
 * a name left registered in Redis by a worker of this host that died
   (SIGKILL) is taken over instead of refused;
 * when it was free for each job (runner.occupancy), which its trial's
-  time model starts from.
+  time model starts from;
+* each trial's share of the host's CPU threads (runner.threads).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from rq import Worker as RQWorker
 from rq.worker.base import StopRequested
 
 from hpopt.registry import registered_trainers
-from runner import occupancy
+from runner import occupancy, threads
 from runner.apps import IMPORT_ERRORS
 from runner.dispatch import connection as redis_connection
 from runner.dispatch import queue_name
@@ -114,12 +115,23 @@ class TrialWorker(RQWorker):
     def execute_job(self, job, queue):
         occupancy.CURRENT.before_job()
         try:
+            self._trial_threads = threads.for_next_trial()
+        except Exception as exc:  # noqa: BLE001 - a database blip must not end the worker
+            self.log.warning("worker %s: could not count this host's workers: %s", self.row_name, exc)
+            self._trial_threads = None
+        try:
             super().execute_job(job, queue)
         finally:
             # a horse killed by RQ's stop-job command never clears the row itself
             self._touch_row(state=WorkerState.IDLE, current_trial=None)
             # the next job's work horse is forked from this process: no shared DB socket
             connection.close()
+
+    def main_work_horse(self, job, queue):
+        # in the trial's own (forked) process, before the trial starts
+        if getattr(self, "_trial_threads", None):
+            threads.apply(self._trial_threads)
+        super().main_work_horse(job, queue)
 
     def register_birth(self):
         """Takes over the name from a dead worker of this host (killed before

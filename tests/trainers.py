@@ -4,6 +4,8 @@ import math
 import os
 import time
 
+import numpy  # noqa: F401 - loaded with the trainers, as a real trainer module does (runner.threads tests)
+
 import hpopt
 
 SPACE = {
@@ -137,3 +139,15 @@ def lingers(config):
         if status == hpopt.Status.STOP:
             time.sleep(float(os.environ.get("HPOPT_TEST_LINGER_SECONDS", "3")))
             break
+
+
+@hpopt.trainer("threads", description="prints its thread limits, then reports (runner.threads tests)",
+               search_space=SPACE, full_dataset_size=10_000, num_full_iterations=2)
+def threads(config):
+    from threadpoolctl import threadpool_info
+
+    blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '')} "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '')} blas={max(blas, default=0)}")
+    for epoch in range(config.get("resume_iteration", 0) + 1, config["iterations"] + 1):
+        hpopt.report(config, curve(config["params"], epoch), iteration=epoch)
