@@ -1,13 +1,14 @@
 """Every benchmark part in one run, written as Markdown and JSON.
 
-    python -m benchmarks                 # full run, under 10 min on 2 cores
-    python -m benchmarks --quick         # 1-2 min smoke run (CI)
+    python -m benchmarks                 # full run, about 17 min on 2 cores (part 7b: real studies)
+    python -m benchmarks --quick         # smoke run, a few minutes
     python -m benchmarks --out DIR       # where report.md and report.json go
     python -m benchmarks --parts quality,overhead
 
 Needs the ``bench`` extra (``pip install -e .[bench]``: Optuna, and torch for Optuna's
 GPSampler), PostgreSQL at 127.0.0.1:5432 (user postgres,
-trust; a database is created and dropped; left out when unreachable).
+trust; a database is created and dropped; left out when unreachable), and
+Redis at REDIS_URL for part 7b's workers.
 The tabular problems' curves are computed once and cached under
 benchmarks/.cache/ (about a minute on 2 cores the first time).
 """
@@ -28,12 +29,16 @@ from pathlib import Path
 
 from benchmarks import common
 
-PARTS = ("problems", "quality", "overhead", "workers", "fidelity", "throughput", "bayes_speed")
+PARTS = ("problems", "quality", "overhead", "workers", "fidelity", "throughput", "bayes_speed", "time_fidelity",
+         "time_real", "threads")
 TITLES = {
     "problems": "1. Problems", "quality": "2. Search quality at equal budget",
     "overhead": "3. Overhead: get_next_sample and report latency", "workers": "4. Many workers (simulated time)",
     "fidelity": "5. Budget fidelity of Auto Config", "throughput": "6. Database throughput, many worker processes",
     "bayes_speed": "Bayesian suggestion speed and regret (benchmarks/bayes_speed.py)",
+    "time_fidelity": "7a. The time budget, simulated: spent / budget, estimate and ETA",
+    "time_real": "7b. The time budget on real runs: the dashboard's preview and ETA",
+    "threads": "8. Threads per trial (runner.threads)",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / ".cache" / "report"
 
@@ -52,7 +57,7 @@ def _bayes_speed(quick: bool) -> dict:
 
 
 def run_part(name: str, quick: bool, problems: dict | None):
-    from benchmarks import fidelity, overhead, quality, throughput, workers
+    from benchmarks import fidelity, overhead, quality, threads, throughput, time_fidelity, time_real, workers
 
     if name == "problems":
         from benchmarks.problems import describe
@@ -67,11 +72,13 @@ def run_part(name: str, quick: bool, problems: dict | None):
         return fidelity.run(quick, problems)
     if name == "throughput":
         return throughput.run(quick)
+    if name in ("time_fidelity", "time_real", "threads"):
+        return {"time_fidelity": time_fidelity, "time_real": time_real, "threads": threads}[name].run(quick)
     return _bayes_speed(quick)
 
 
 def part_markdown(name: str, res: dict) -> str:
-    from benchmarks import fidelity, overhead, quality, throughput, workers
+    from benchmarks import fidelity, overhead, quality, threads, throughput, time_fidelity, time_real, workers
     from benchmarks.common import fmt, table
 
     if "error" in res:
@@ -83,7 +90,8 @@ def part_markdown(name: str, res: dict) -> str:
     if name == "bayes_speed":
         return re.sub(r"^(#+) ", r"##\1 ", res["markdown"], flags=re.M)   # nest its headings two levels
     return {"quality": quality, "overhead": overhead, "workers": workers, "fidelity": fidelity,
-            "throughput": throughput}[name].markdown(res)
+            "throughput": throughput, "time_fidelity": time_fidelity, "time_real": time_real,
+            "threads": threads}[name].markdown(res)
 
 
 def targets(results: dict) -> list[dict]:
@@ -142,6 +150,26 @@ def targets(results: dict) -> list[dict]:
             f"with a warning (infeasible); actual cost worst {100 * fd['worst']['actual_model']:.0f}% off (model), "
             f"{100 * fd['worst']['actual_wall']:.0f}% (wall)",
             fd["planned_within_10pct"] == len(fd["rows"]) and g["outside_without_warning"] == 0)
+    tf = results.get("time_fidelity")
+    if tf and "error" not in tf:
+        t = tf["summary"]
+        add("spent / budget in [0.9, 1.02] (simulated grid, both algorithms, 1-256 workers)",
+            f"{t['spent_within']} of {t['settings']} settings; {t['spent_min']:.3f}-{t['spent_max']:.3f}",
+            t["spent_within"] == t["settings"])
+        add("planned wall time within 15% of the simulated one", f"{t['estimate_within_15']} of {t['settings']}",
+            t["estimate_within_15"] == t["settings"])
+        add("ETA within 15% from 25% progress on (simulated)",
+            f"{t['eta_within_15']} of {t['eta_points']} marks (median |error| {t['eta_median_abs']:.3f})",
+            t["eta_within_15"] == t["eta_points"])
+    tr = results.get("time_real")
+    if tr and "error" not in tr:
+        from benchmarks.time_real import summarize
+
+        t = summarize(tr["rows"])
+        add("preview within 15% of the actual wall time (real dashboard runs)",
+            f"{t['estimate_within_15']} of {t['studies']} studies", t["estimate_within_15"] == t["studies"])
+        add("ETA within 15% from 25% progress on (real dashboard runs, 1/2/8 workers)",
+            f"{t['eta_within_15']} of {t['eta_points']} marks", t["eta_within_15"] == t["eta_points"])
     return out
 
 

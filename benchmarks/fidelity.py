@@ -14,14 +14,10 @@ full trainings:
 * actual wall time: makespan / N, over B (the drain at the end included),
   and over the planned cost (bayes_opt's model counts rounds of W trials, so
   it should be exact; ASHA's assumes 1/eta of the trials survive each rung);
-* backfill trials: ASHA's extra, shorter trials past num_trials;
-* ETA error at 25% and 50% progress: the dashboard's estimate
-  (``studies.progress.summary``: the larger of the unspent planned epochs and
-  the committed ones, x observed seconds per epoch / parallelism, and at
-  least the longest running trial's remaining epochs) against the simulated
-  time actually left, ``eta / actual - 1``. report.json also holds the errors
-  with other floors for the longest trial (``_none``, ``_certain``: to its
-  next rung, ``_expected``).
+* backfill trials: ASHA's extra, shorter trials past num_trials.
+
+The dashboard's ETA and the spent compute against the budget (hpopt.budget)
+are part 7a's (benchmarks/time_fidelity.py).
 
 bayes_opt studies sample at random here (``num_init_trial`` above the trial
 count): what they cost does not depend on where the GP points them, and the
@@ -33,7 +29,6 @@ A second, plan-only check runs ``hpopt.plan`` over a larger grid (as in
 from __future__ import annotations
 
 import itertools
-import math
 import statistics
 import time
 
@@ -46,64 +41,7 @@ GRID = {"alg": ("asha", "bayes_opt"), "ratio": (1.5, 4.0, 10.0), "workers": (1, 
         "n_full": (10, 30), "size": (2_000, 100_000)}
 QUICK_GRID = {"alg": ("asha", "bayes_opt"), "ratio": (1.5, 4.0), "workers": (1, 8), "n_full": (10,),
               "size": (2_000, 100_000)}
-#: the dashboard's ETA: median seconds per epoch over this many latest trials
-ETA_SAMPLE = 50
-#: the dashboard's floor on the ETA (studies.progress.summary): the longest
-#: running trial's remaining epochs to its end ("full"); the other floors
-#: (none; to its next rung, "certain"; expected under 1/eta survival) are
-#: in report.json as eta_error_<mark>_<floor>
-ETA_FLOOR = "full"
 _PROBLEM = {}
-
-
-def _observed_epoch_seconds(now: float, runs: dict) -> float | None:
-    """studies.progress.observed_epoch_seconds on the simulated trials."""
-    latest = sorted(runs.values(), key=lambda r: -r[0])[:ETA_SAMPLE]
-    per = [((end if end is not None else now) - start) / n for start, end, n in latest if n > 0]
-    return statistics.median(per) if per else None
-
-
-def _certain(last: int, iterations: int, milestones) -> int:
-    """Epochs a trial at ``last`` trains for sure: to its next rung below its end, or its end."""
-    return max(0, next((m for m in milestones if last < m < iterations), iterations) - last)
-
-
-def _dashboard_eta(storage, plan, spent: int, per_epoch: float, workers: int) -> dict:
-    """studies.progress.summary's ETA on the simulated study, with three floors
-    for the tail of a parallel run: none, the longest running trial's full
-    remaining epochs (iterations - last), and its certain ones (to its next
-    rung or its end). Remaining epochs: the larger of the plan's unspent
-    epochs and the committed epochs (hpopt.progress.committed_epochs; a
-    trial's position there is its last_iteration here: the simulation starts
-    a trial in the lock that creates it, and never pauses or re-runs one)."""
-    brackets = [list(b) for b in plan.brackets]
-    trials = storage.trials()
-    committed, full, certain, expected = 0.0, 0, 0, 0.0
-    for t in trials:
-        if t.state.value in ("queued", "running", "paused"):
-            milestones = brackets[t.bracket] if t.bracket is not None and t.bracket < len(brackets) else []
-            c = _certain(t.last_iteration, t.iterations, milestones)
-            committed += c
-            if t.state.value == "running":
-                full, certain = max(full, t.iterations - t.last_iteration), max(certain, c)
-                expected = max(expected, _expected(t.last_iteration, t.iterations, milestones, plan.reduction_factor))
-    missing = max(0, plan.num_trials - len(trials))
-    committed += missing * plan.expected_epochs / plan.num_trials
-    spread = max(plan.expected_epochs - spent, committed) / workers
-    return {"none": spread * per_epoch, "full": max(spread, full) * per_epoch,
-            "certain": max(spread, certain) * per_epoch, "expected": max(spread, expected) * per_epoch}
-
-
-def _expected(last: int, iterations: int, milestones, eta: int) -> float:
-    """Expected remaining epochs of a trial at ``last``: its certain epochs,
-    then each further stretch between milestones weighted by the chance
-    (1/eta per rung) that it gets there."""
-    ms = [m for m in milestones if last < m < iterations] + [iterations]
-    total, survive, at = 0.0, 1.0, last
-    for m in ms:
-        total += survive * (m - at)
-        survive, at = survive / eta, m
-    return total
 
 
 def _job(job) -> dict:
@@ -117,16 +55,8 @@ def _job(job) -> dict:
     p = Meta.from_dict(storage.load_meta()).plan
     sec = epoch_cost(p.subset_ratio, p.non_pure_train_ratio)
     planned = max(p.expected_epochs, 1e-9)
-    etas = {}
-
-    def on_report(now, spent, runs):
-        for mark in (0.25, 0.5):
-            if mark not in etas and spent / planned >= mark:
-                per = _observed_epoch_seconds(now, runs) or sec
-                etas[mark] = (now, _dashboard_eta(storage, p, spent, per, workers))
-
     t0 = time.perf_counter()
-    out = simulate(problem, storage, workers, seed=0, on_report=on_report, epoch_seconds=sec)
+    out = simulate(problem, storage, workers, seed=0, epoch_seconds=sec)
     budget = ratio - 1
     row = {
         "alg": alg, "ratio": ratio, "workers": workers, "n_full": n_full, "size": size,
@@ -137,11 +67,6 @@ def _job(job) -> dict:
         "backfill_trials": out["backfill_trials"], "actual_wall_over_planned": out["makespan"] / n_full / p.cost,
         "epochs_ratio": out["epochs"] / planned, "wall_seconds": time.perf_counter() - t0,
     }
-    for mark, (now, eta) in etas.items():
-        actual = out["makespan"] - now
-        for floor, value in eta.items():
-            key = f"eta_error_{int(mark * 100)}" + ("" if floor == ETA_FLOOR else f"_{floor}")
-            row[key] = value / actual - 1 if actual > 0 else math.nan
     return row
 
 
@@ -177,16 +102,12 @@ def run(quick: bool = False, problems: dict | None = None) -> dict:
 def markdown(res: dict) -> str:
     rows = [[r["alg"], fmt(r["ratio"]), r["workers"], r["n_full"], r["size"], r["trials"], r["max_iterations"],
              fmt(r["subset_ratio"]), fmt(r["planned"]), fmt(r["actual_model"]), fmt(r["actual_wall"]),
-             fmt(r["actual_wall_over_planned"], 4), r["backfill_trials"],
-             fmt(r.get("eta_error_25", math.nan), 2), fmt(r.get("eta_error_50", math.nan), 2)]
+             fmt(r["actual_wall_over_planned"], 4), r["backfill_trials"]]
             for r in sorted(res["rows"], key=lambda r: (r["alg"], r["ratio"], r["workers"], r["n_full"], r["size"]))]
     out = [table(["alg", "ratio", "workers", "N", "dataset", "trials", "max it.", "subset", "planned / B",
-                  "actual (model) / B", "actual (wall) / B", "actual (wall) / planned", "backfill trials",
-                  "ETA err @25%", "ETA err @50%"], rows, "lrrrrrrrrrrrrrr")]
+                  "actual (model) / B", "actual (wall) / B", "actual (wall) / planned", "backfill trials"],
+                 rows, "lrrrrrrrrrrrr")]
 
-    def spread(key):
-        v = [r[key] for r in res["rows"] if key in r and not math.isnan(r[key])]
-        return f"median {fmt(statistics.median(v), 2)}, range [{fmt(min(v), 2)}, {fmt(max(v), 2)}]" if v else "-"
     def ratio(alg):
         v = [r["actual_wall_over_planned"] for r in res["rows"] if r["alg"] == alg]
         return f"{alg} median {fmt(statistics.median(v), 4)}, range [{fmt(min(v), 4)}, {fmt(max(v), 4)}]" if v else ""
@@ -195,7 +116,6 @@ def markdown(res: dict) -> str:
     out.append(f"\nPlanned cost within 10% of the budget: {res['planned_within_10pct']} of {len(res['rows'])} "
                f"settings (worst |planned/B - 1| = {fmt(w['planned'], 3)}); actual in the plan's model: worst "
                f"{fmt(w['actual_model'], 3)}; actual wall time: worst {fmt(w['actual_wall'], 3)}. "
-               f"ETA error at 25%: {spread('eta_error_25')}; at 50%: {spread('eta_error_50')}. "
                f"Actual wall time / planned cost: {ratio('asha')}; {ratio('bayes_opt')}.")
     out.append(f"\nplan() alone over {g['plans']} settings: {g['outside_10pct']} outside +-10% "
                f"(worst {fmt(100 * g['max_error'], 3)}%), {g['outside_without_warning']} of them without a warning; "

@@ -15,7 +15,8 @@ gets it from the trainer's earlier runs. Reported per setting:
   preview shows) over the simulated makespan, minus 1;
 * ETA error at 25, 50 and 75% progress: the dashboard's ETA
   (hpopt.progress.eta_seconds with the time model measured so far from the
-  simulated reports, hpopt.timing.measure) over the time actually left, minus 1.
+  simulated reports as studies.progress does: hpopt.timing.measure, then
+  pace) over the time actually left, minus 1.
 
 The engine runs for real on an in-memory storage; only the clock is simulated.
 """
@@ -35,11 +36,12 @@ from hpopt.plan import plan as make_plan
 from hpopt.settings import make_settings
 from hpopt.snapshot import Meta
 from hpopt.status import Status
-from hpopt.timing import measure
+from hpopt.timing import RECENT, measure, pace
 
 GRID = {"alg": ("asha", "bayes_opt"), "workers": (1, 4, 16, 256), "ratio": (2.0, 5.0),
-        "startup_share": (0.0, 0.25, 0.5)}
-QUICK_GRID = {"alg": ("asha", "bayes_opt"), "workers": (1, 16), "ratio": (3.0,), "startup_share": (0.0, 0.5)}
+        "startup_share": (0.0, 0.25, 0.5), "speed": ("even", "config")}
+QUICK_GRID = {"alg": ("asha", "bayes_opt"), "workers": (1, 16), "ratio": (3.0,), "startup_share": (0.0, 0.5),
+              "speed": ("even", "config")}
 MARKS = (0.25, 0.5, 0.75)
 #: every EVAL_EVERY-th epoch lasts EVAL_FACTOR times as long
 EVAL_EVERY, EVAL_FACTOR = 4, 1.5
@@ -47,8 +49,23 @@ MEAN_FACTOR = ((EVAL_EVERY - 1) + EVAL_FACTOR) / EVAL_EVERY
 N_FULL, SIZE = 20, 20_000
 
 
-def _epoch_seconds(epoch: int, cost: float) -> float:
-    return cost * (EVAL_FACTOR if epoch % EVAL_EVERY == 0 else 1.0)
+def _epoch_seconds(epoch: int, cost: float, speed: float) -> float:
+    return speed * cost * (EVAL_FACTOR if epoch % EVAL_EVERY == 0 else 1.0)
+
+
+def _speeds(problem, kind: str):
+    """A config's epoch time as a multiple of the mean: 1 for "even"; for
+    "config", the problem's (wider nets slower, larger batches faster: a 19x
+    range) over its mean on random configs, so the search drifts to slower or
+    faster configs than the time model measured on random ones."""
+    if kind == "even":
+        return lambda params: 1.0
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    cols = {p.name: p.sample(rng, 4000) for p in problem.params}
+    mean = statistics.fmean(problem.epoch_seconds({k: v[i] for k, v in cols.items()}) for i in range(4000))
+    return lambda params: problem.epoch_seconds(params) / mean
 
 
 def _study(alg: str, workers: int, ratio: float, share: float, problem) -> tuple[MemoryStorage, float]:
@@ -67,52 +84,70 @@ def _study(alg: str, workers: int, ratio: float, share: float, problem) -> tuple
     return storage, startup
 
 
-def _simulate(storage: MemoryStorage, workers: int, startup: float, problem) -> dict:
+class _Clock:
+    """The simulated clock, put in place of the engine's ``time`` module: the
+    engine times the trials (TrialRecord.first_report, epoch_seconds,
+    epoch_count) in simulated seconds, and the model is measured from them
+    as the dashboard measures it."""
+
+    now = 0.0
+
+    def time(self) -> float:
+        return self.now
+
+
+def _simulate(storage: MemoryStorage, workers: int, startup: float, problem, speed) -> dict:
     meta = Meta.from_dict(storage.load_meta())
-    rows: dict[int, list] = {}          # trial -> [epoch seconds, epochs timed, first report delay, subset]
-    marks, events, seq, now = {}, [(0.0, w, w, None) for w in range(workers)], workers, 0.0
+    clock, real_time = _Clock(), engine.time
+    engine.time = clock
+    marks, events, seq = {}, [(0.0, w, w, None) for w in range(workers)], workers
     heapq.heapify(events)
-    while events:
-        now, _, w, run = heapq.heappop(events)
-        if run is None:
-            config = engine.next_sample(storage, f"w{w}")
-            if config is None:
+    try:
+        while events:
+            clock.now, _, w, run = heapq.heappop(events)
+            if run is None:
+                config = engine.next_sample(storage, f"w{w}")
+                if config is None:
+                    continue
+                run = {"config": config, "epoch": config["resume_iteration"] + 1, "speed": speed(config["params"])}
+                seq += 1
+                first = startup + _epoch_seconds(run["epoch"], _cost(meta, config), run["speed"])
+                heapq.heappush(events, (clock.now + first, seq, w, run))
                 continue
-            run = {"config": config, "epoch": config["resume_iteration"] + 1, "start": now, "last": None}
+            config, epoch = run["config"], run["epoch"]
+            value = float(problem.curve(config["params"], _RNG)[min(epoch, problem.max_epochs) - 1])
+            status = engine.report(storage, config["trial_id"], value, epoch, attempt=config["attempt"])
+            _mark(storage, meta, marks, clock.now, workers)
             seq += 1
-            heapq.heappush(events, (now + startup + _epoch_seconds(run["epoch"], _cost(meta, config)), seq, w, run))
-            continue
-        config, epoch = run["config"], run["epoch"]
-        row = rows.setdefault(config["trial_id"], [0.0, 0, None, config["subset_ratio"]])
-        if run["last"] is None:
-            row[2] = now - run["start"]
-        else:
-            row[0], row[1] = row[0] + now - run["last"], row[1] + 1
-        run["last"] = now
-        value = float(problem.curve(config["params"], _RNG)[min(epoch, problem.max_epochs) - 1])
-        status = engine.report(storage, config["trial_id"], value, epoch, attempt=config["attempt"])
-        _mark(storage, meta, marks, now, rows, workers)
-        seq += 1
-        if status is Status.STOP:
-            engine.finish(storage, config["trial_id"], config["attempt"])
-            heapq.heappush(events, (now, seq, w, None))
-        else:
-            run["epoch"] += 1
-            heapq.heappush(events, (now + _epoch_seconds(run["epoch"], _cost(meta, config)), seq, w, run))
-    return {"makespan": now, "marks": marks}
+            if status is Status.STOP:
+                engine.finish(storage, config["trial_id"], config["attempt"])
+                heapq.heappush(events, (clock.now, seq, w, None))
+            else:
+                run["epoch"] += 1
+                later = clock.now + _epoch_seconds(run["epoch"], _cost(meta, config), run["speed"])
+                heapq.heappush(events, (later, seq, w, run))
+    finally:
+        engine.time = real_time
+    return {"makespan": clock.now, "marks": marks}
 
 
 def _cost(meta, config) -> float:
     return meta.plan.epoch_cost(config["subset_ratio"])
 
 
-def _mark(storage, meta, marks: dict, now: float, rows: dict, workers: int) -> None:
+def _mark(storage, meta, marks: dict, now: float, workers: int) -> None:
     """At the first report past each progress mark: the dashboard's ETA then."""
     trials = storage.trials()
     p = progress.of_trials(meta, trials)
     for m in MARKS:
         if m not in marks and p.fraction >= m:
-            model = measure([(r[0], r[1], r[2], r[3], meta.plan.non_pure_train_ratio) for r in rows.values()])
+            # newest first, as the dashboard's study model (studies.timing.of_study)
+            newest = sorted((t for t in trials if t.started is not None), key=lambda t: -t.started)
+            rows = [(t.epoch_seconds, t.epoch_count, t.first_report, t.subset_ratio,
+                     meta.plan.non_pure_train_ratio) for t in newest]
+            model = measure(rows, RECENT)
+            if model is not None:
+                model = pace(model, rows)
             if model is not None:
                 open_trials = [t for t in trials if not t.state.is_finished()]
                 marks[m] = (now, progress.eta_seconds(meta, p, open_trials, workers, model))
@@ -126,16 +161,16 @@ def _job(job) -> dict:
     import numpy as np
 
     global _RNG
-    alg, workers, ratio, share = job
+    alg, workers, ratio, share, speed = job
     _RNG = np.random.default_rng(0)
     problem = _PROBLEM["p"]
     storage, startup = _study(alg, workers, ratio, share, problem)
     meta = Meta.from_dict(storage.load_meta())
     started = time.perf_counter()
-    run = _simulate(storage, workers, startup, problem)
+    run = _simulate(storage, workers, startup, problem, _speeds(problem, speed))
     makespan = run["makespan"]
     spent = sum(t.spent for t in storage.trials())
-    out = {"alg": alg, "workers": workers, "ratio": ratio, "startup_share": share,
+    out = {"alg": alg, "workers": workers, "ratio": ratio, "startup_share": share, "speed": speed,
            "trials": len(storage.trials()), "spent_over_budget": spent / meta.plan.budget_compute,
            "estimate_error": meta.plan.wall_seconds(MEAN_FACTOR) / makespan - 1 if makespan else math.nan,
            "seconds": time.perf_counter() - started}
@@ -174,10 +209,11 @@ def markdown(res: dict) -> str:
             f"({s['spent_within']} within [0.9, 1.02]); planned wall time within 15% of the simulated makespan "
             f"in {s['estimate_within_15']} (median |error| {fmt(s['estimate_median_abs'])}); ETA within 15% "
             f"at {s['eta_within_15']} of {s['eta_points']} marks (median |error| {fmt(s['eta_median_abs'])}).")
-    rows = [[r["alg"], r["workers"], r["ratio"], r["startup_share"], r["trials"], fmt(r["spent_over_budget"]),
-             fmt(r["estimate_error"], 2), *(fmt(r[f"eta_error_{m}"], 2) for m in (25, 50, 75))] for r in res["rows"]]
-    return head + "\n\n" + table(["alg", "workers", "ratio", "start-up share", "trials", "spent / budget",
-                                  "estimate error", "ETA error 25%", "50%", "75%"], rows)
+    rows = [[r["alg"], r["workers"], r["ratio"], r["startup_share"], r["speed"], r["trials"],
+             fmt(r["spent_over_budget"]), fmt(r["estimate_error"], 2),
+             *(fmt(r[f"eta_error_{m}"], 2) for m in (25, 50, 75))] for r in res["rows"]]
+    return head + "\n\n" + table(["alg", "workers", "ratio", "start-up share", "epoch times", "trials",
+                                  "spent / budget", "estimate error", "ETA error 25%", "50%", "75%"], rows)
 
 
 if __name__ == "__main__":

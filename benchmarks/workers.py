@@ -69,10 +69,8 @@ def new_study(problem, workers: int, seed: int, **kwargs) -> MemoryStorage:
 
 
 def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: float = -math.inf,
-             on_report=None, epoch_seconds=None) -> dict:
-    """Runs the study in ``storage`` to its end on ``workers`` simulated workers.
-    ``on_report(now, epochs_spent, trials)`` is called after each report, with
-    ``trials``: {trial: [start, end (None while it runs), epochs]};
+             epoch_seconds=None) -> dict:
+    """Runs the study in ``storage`` to its end on ``workers`` simulated workers;
     ``epoch_seconds`` (a number) replaces the problem's durations."""
     events = [(0.0, w, w, None) for w in range(workers)]   # (time, seq, worker, running trial or None)
     heapq.heapify(events)
@@ -126,8 +124,6 @@ def simulate(problem, storage: MemoryStorage, workers: int, seed: int, target: f
             if changed and math.isinf(time_to_target):
                 if problem.regret(params[incumbent.trial]) <= target + 1e-12:
                     time_to_target = now
-            if on_report:
-                on_report(now, spent, runs)
             if status == Status.STOP or epoch >= config["iterations"]:
                 runs[tid][1] = now
                 seq += 1
