@@ -5,6 +5,8 @@ import sys
 from django.apps import AppConfig
 from django.conf import settings
 
+from runner import threads
+
 log = logging.getLogger("hpopt.runner")
 
 #: HPOPT_TRAINERS modules that failed to import in this process: {module: error}.
@@ -23,9 +25,7 @@ class RunnerConfig(AppConfig):
         from studies import dispatch
 
         dispatch.register(RQDispatcher())
-        if sys.argv[1:2] == ["hpopt_worker"]:   # before the trainer modules load numpy (runner.threads)
-            from runner import threads
-
+        if sys.argv[1:2] == ["hpopt_worker"]:   # before the trainer modules load numpy
             threads.worker_environment()
         IMPORT_ERRORS.update(load_trainer_modules())
 

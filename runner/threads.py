@@ -23,6 +23,7 @@ import os
 import socket
 
 from django.conf import settings
+from threadpoolctl import threadpool_limits
 
 VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
              "NUMEXPR_NUM_THREADS")
@@ -70,8 +71,6 @@ def for_next_trial() -> int | None:
 def apply(threads: int) -> None:
     """Limits this process's thread pools (in the trial's own process: kept
     for its life) and those of what it loads or starts later."""
-    from threadpoolctl import threadpool_limits
-
     for v in VARIABLES:
         os.environ[v] = str(threads)
     threadpool_limits(limits=threads)

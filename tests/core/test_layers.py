@@ -41,6 +41,7 @@ LATE_IMPORTS = {
     ("studies/apps.py", "studies"): "AppConfig.ready: models load once the app registry is ready",
     ("runner/apps.py", "runner.dispatch"): "AppConfig.ready",
     ("runner/apps.py", "studies"): "AppConfig.ready",
+    ("runner/threads.py", "runner.models"): "share() and VARIABLES are used without Django (benchmarks.threads)",
     ("hpopt_web/cli.py", "django"): "the command sets Django up before it imports what needs it",
     ("hpopt_web/cli.py", "django.contrib.auth"): "after Django's set-up",
     ("hpopt_web/cli.py", "studies.models"): "after Django's set-up",
