@@ -16,14 +16,13 @@ or given up as lost and run again) changes nothing and answers STOP.
 """
 from __future__ import annotations
 
-import math
 import numbers
 import time
 
 from hpopt import algorithms, budget, snapshot
 from hpopt.best import best_of
 from hpopt.errors import HpoError
-from hpopt.fields import MAX_ITERATION
+from hpopt.fields import MAX_ITERATION, is_finite_number
 from hpopt.snapshot import Meta, Needs, Snapshot
 from hpopt.space import SpaceExhausted
 from hpopt.status import Decision, Pending, Status, TrialState
@@ -159,10 +158,10 @@ def next_sample(storage: Storage, owner: str) -> dict | None:
 def check_score(score) -> float:
     if isinstance(score, bool) or not isinstance(score, numbers.Real):
         raise ValueError(f"score must be a finite number (got {type(score).__name__} {score!r})")
-    value = float(score)
-    if not math.isfinite(value):
-        raise ValueError(f"score must be a finite number (got {value}); nothing was stored")
-    return value
+    if not is_finite_number(score):   # NaN, infinite, or an int beyond a float's range (10**400)
+        shown = f"an integer of {len(str(abs(int(score))))} digits" if isinstance(score, numbers.Integral) else score
+        raise ValueError(f"score must be a finite number (got {shown}); nothing was stored")
+    return float(score)
 
 
 def check_iteration(iteration) -> None:

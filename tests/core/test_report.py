@@ -38,7 +38,9 @@ def test_status_has_no_other_members():
 
 
 @pytest.mark.parametrize("score", [
-    math.nan, math.inf, -math.inf, np.float64("nan"), "0.5", None, True, False, [0.5], 1 + 0j,
+    math.nan, math.inf, -math.inf, np.float64("nan"), np.float32("inf"), "0.5", None, True, False, [0.5], 1 + 0j,
+    # beyond a float's range: was OverflowError, not the documented ValueError
+    pytest.param(10**400, id="10**400"), pytest.param(-(10**400), id="-10**400"),
 ])
 def test_a_score_that_is_not_a_finite_number_raises_and_stores_nothing(running, save_path, score):
     hpo, config = running
