@@ -19,6 +19,19 @@ def trial_dict(t) -> dict:
     }
 
 
+#: a spreadsheet runs a cell that starts with one of these as a formula (OWASP's "CSV injection")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A value as a CSV cell that a spreadsheet shows as the text it is: a
+    string that would start a formula gets a leading apostrophe (shown by
+    spreadsheets as a text marker); numbers, negative ones too, stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 TRIAL_LIST_FIELDS = (
     "id", "number", "params", "state", "bracket", "rungs", "iterations", "last_iteration", "spent", "stop_reason",
     "best_score", "last_score",

@@ -12,7 +12,7 @@ from hpopt.status import StudyState
 from studies import control, dispatch, timing
 from studies.api import cursor
 from studies.api.auth import api, error
-from studies.api.serialize import best_config, study_dict, trial_dict
+from studies.api.serialize import best_config, csv_cell, study_dict, trial_dict
 from studies.durations import parse_duration
 from studies.models import Study, Trial
 from studies.validation import validate_study
@@ -149,8 +149,9 @@ def trials_csv(request, pk):
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-trials.csv"'
     writer = csv.writer(response)
-    writer.writerow(["trial", *names, "best_score", "iterations", "state", "bracket", "host", "gpu", "error"])
+    writer.writerow(["trial", *map(csv_cell, names), "best_score", "iterations", "state", "bracket", "host", "gpu",
+                     "error"])
     for t in study.trials.order_by("number"):
-        writer.writerow([t.number, *(t.params.get(n) for n in names), t.best_score, t.last_iteration,
-                         t.state, t.bracket, t.host, t.gpu, t.error])
+        writer.writerow([csv_cell(v) for v in (t.number, *(t.params.get(n) for n in names), t.best_score,
+                                               t.last_iteration, t.state, t.bracket, t.host, t.gpu, t.error)])
     return response

@@ -265,3 +265,35 @@ def test_check_deploy_fails_with_a_weak_secret_key(tmp_path):
                          SECRET_KEY="changeme", **PRODUCTION)
     assert p.returncode != 0
     assert "security.W009" in p.stdout + p.stderr
+
+
+def test_trials_csv_cells_never_start_a_spreadsheet_formula(api, make_study):
+    """Text a trainer or a user wrote (a choice, a parameter's name, a host, an
+    error) that a spreadsheet would run as a formula is written with a
+    leading apostrophe; numbers, negative ones too, stay numbers."""
+    import csv
+    import io
+
+    formulas = ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3+cmd|x"]
+    space = {"=x": {"type": "uniform", "range": [-2.0, 2.0]},
+             "opt": {"type": "choice", "range": formulas},
+             "bs": {"type": "qloguniform", "range": [8, 256, 8, 2]}}
+    study = make_study(search_alg="bayes_opt", num_trials=4, num_init_trial=4, parallelism=4, search_space=space,
+                       start=True)
+    for trial, formula in zip(study.trials.order_by("number"), formulas):
+        Trial.objects.filter(pk=trial.pk).update(params={**trial.params, "opt": formula}, host=formula,
+                                                 error=formula, best_score=-0.5)
+
+    rows = list(csv.reader(io.StringIO(api.get(f"/api/studies/{study.pk}/trials.csv").content.decode())))
+
+    assert rows[0][1] == "'=x"
+    cells = [c for row in rows for c in row]
+    def number(cell):
+        try:
+            return float(cell) is not None
+        except ValueError:
+            return False
+    assert not [c for c in cells if c.startswith(("=", "+", "@")) or (c.startswith("-") and not number(c))], cells
+    for formula in formulas:
+        assert sum(c == "'" + formula for c in cells) == 3, formula   # its choice, host and error cells
+    assert sum(c == "-0.5" for c in cells) == 4                          # scores stay numbers
