@@ -67,6 +67,14 @@ def is_cuda_oom(exc: BaseException) -> bool:
     return name == "OutOfMemoryError" or ("out of memory" in text.lower() and "cuda" in text.lower())
 
 
+def storable(text: str) -> str:
+    """Trainer text (its output, an error, a traceback) as every database
+    keeps it: PostgreSQL's text holds no NUL character and only valid UTF-8,
+    so a NUL is written as the four characters ``\\x00`` and a lone surrogate
+    (undecodable bytes) as its ``\\udcXX`` escape: both stay visible."""
+    return text.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def worker_name() -> str:
     return os.environ.get("HPOPT_WORKER_NAME") or f"{socket.gethostname()}:{os.getpid()}"
 
@@ -132,7 +140,7 @@ def _run(trial, storage, config) -> str:
     out, err = _Tee(sys.stdout), _Tee(sys.stderr)
 
     def log_so_far() -> str:
-        return (out.buffer_.getvalue() + err.buffer_.getvalue())[-LOG_LIMIT:]
+        return storable((out.buffer_.getvalue() + err.buffer_.getvalue())[-LOG_LIMIT:])
 
     beat = threading.Thread(target=_heartbeat, args=(trial.pk, attempt, stop, log_so_far), daemon=True)
     beat.start()
@@ -142,18 +150,18 @@ def _run(trial, storage, config) -> str:
             info.func(config)
         state = engine.finish(storage, trial.number, attempt)
     except HpoError as exc:  # e.g. even the smallest batch size ran out of memory
-        tb = traceback.format_exc()
-        state = engine.finish(storage, trial.number, attempt, error=str(exc))
+        tb = storable(traceback.format_exc())
+        state = engine.finish(storage, trial.number, attempt, error=storable(str(exc)))
     except Exception as exc:  # noqa: BLE001 - any trainer failure ends as a failed trial
-        tb = traceback.format_exc()
+        tb = storable(traceback.format_exc())
         if is_cuda_oom(exc):
             try:
                 engine.report_oom(storage, trial.number, attempt)
                 state = TrialState.QUEUED
             except HpoError as oom_exc:
-                state = engine.finish(storage, trial.number, attempt, error=str(oom_exc))
+                state = engine.finish(storage, trial.number, attempt, error=storable(str(oom_exc)))
         else:
-            state = engine.finish(storage, trial.number, attempt, error=f"{type(exc).__name__}: {exc}")
+            state = engine.finish(storage, trial.number, attempt, error=storable(f"{type(exc).__name__}: {exc}"))
     finally:
         occupancy.trial_ended()
         stop.set()

@@ -151,3 +151,11 @@ def threads(config):
           f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '')} blas={max(blas, default=0)}")
     for epoch in range(config.get("resume_iteration", 0) + 1, config["iterations"] + 1):
         hpopt.report(config, curve(config["params"], epoch), iteration=epoch)
+
+
+@hpopt.trainer("nul", description="prints a NUL and an undecodable byte, reports once, raises with a NUL",
+               search_space=SPACE, full_dataset_size=10_000, num_full_iterations=4)
+def nul(config):
+    print("a NUL \x00 here, a bad byte " + b"\xff".decode("utf-8", "surrogateescape"))
+    hpopt.report(config, 0.25)
+    raise ValueError("bad byte \x00 in input")

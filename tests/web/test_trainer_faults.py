@@ -56,6 +56,19 @@ def test_a_misbehaving_trainer_fails_its_trials_with_the_reason(run_study, api, 
     assert study.error.endswith(error)
 
 
+def test_a_trainers_nul_characters_and_bad_bytes_are_stored_visibly(run_study, api):
+    """PostgreSQL's text holds no NUL: the failure was not recorded (the trial
+    stayed running, ran again, and ended lost with an empty log)."""
+    study = run_study("nul", num_trials=1)
+    trial = study.trials.get()
+    body = trial_api(api, trial)
+    assert (body["state"], body["error"], body["attempt"]) == ("failed", "ValueError: bad byte \\x00 in input", 1)
+    trial.refresh_from_db()
+    assert "a NUL \\x00 here, a bad byte \\udcff" in trial.log
+    assert "ValueError: bad byte \\x00 in input" in trial.traceback
+    assert stored_scores(trial) == [(1, 0.25)]
+
+
 def test_a_nan_report_stores_nothing_and_keeps_the_scores_before_it(run_study, api):
     trial = run_study("nan").trials.first()
     body = trial_api(api, trial)
