@@ -8,7 +8,7 @@ from django.http import JsonResponse
 from runner.models import Trainer, Worker
 from studies import timing
 from studies.api.auth import api
-from studies.models import Study
+from studies.models import Study, Trial
 
 
 def _time_model(studies, name: str) -> dict | None:
@@ -32,10 +32,18 @@ def trainers(request):
 
 @api()
 def workers(request):
+    """Every worker (the hosts are shared by all users), but a worker's
+    current trial only where its study is the user's to see: which trial of
+    another user's study runs where is theirs."""
+    workers = list(Worker.objects.all())
+    busy = {w.current_trial_id for w in workers if w.current_trial_id}
+    mine = set(Trial.objects.filter(pk__in=busy, study__in=Study.objects.visible_to(request.user))
+               .values_list("pk", flat=True))
     return JsonResponse({"workers": [
         {"name": w.name, "host": w.host, "gpu": w.gpu, "state": w.state, "queues": w.queues,
          "import_errors": w.import_errors,
-         "alive": w.is_alive(settings.HPOPT_HEARTBEAT_TIMEOUT), "current_trial": w.current_trial_id,
+         "alive": w.is_alive(settings.HPOPT_HEARTBEAT_TIMEOUT),
+         "current_trial": w.current_trial_id if w.current_trial_id in mine else None,
          "last_seen": w.last_seen.isoformat(), "started": w.started.isoformat()}
-        for w in Worker.objects.all()
+        for w in workers
     ]})

@@ -60,3 +60,19 @@ def test_a_worker_that_went_quiet_is_shown_as_not_alive(api, settings):
 def test_listing_needs_authentication(client):
     assert client.get("/api/trainers").status_code == 401
     assert client.get("/api/workers").status_code == 401
+
+
+def test_a_worker_shows_its_current_trial_only_to_who_may_see_the_study(api, make_study, bob, django_user_model):
+    from tests.conftest import token_client
+
+    bobs = make_study(owner=bob, search_alg="bayes_opt", num_trials=1, parallelism=1, start=True)
+    register_worker("gpu-host:0:1", "0")
+    Worker.objects.update(current_trial=bobs.trials.get(), state="busy")
+    admin = django_user_model.objects.create_user("root", is_staff=True)
+
+    (as_alice,) = api.get("/api/workers").json()["workers"]
+    (as_bob,) = token_client(bob).get("/api/workers").json()["workers"]
+    (as_staff,) = token_client(admin).get("/api/workers").json()["workers"]
+
+    assert (as_alice["state"], as_alice["current_trial"]) == ("busy", None)
+    assert as_bob["current_trial"] == as_staff["current_trial"] == bobs.trials.get().pk
