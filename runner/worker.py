@@ -69,6 +69,28 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _holder(conn, key: str) -> tuple[str, str, bool] | None:
+    """Who holds a worker name in Redis: (host, pid, dead here: a process of
+    this host that no longer runs, whose name may be taken over), or None."""
+    info = conn.hgetall(key)
+    if not info or b"death" in info:
+        return None
+    host, pid = (info.get(k, b"").decode() for k in (b"hostname", b"pid"))
+    dead = host == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid))
+    return host, pid, dead
+
+
+def name_taken(name: str) -> str | None:
+    """Why a new worker cannot use ``name``: a live worker holds it (RQ would
+    refuse it); None when it is free or held by a dead process of this host."""
+    rq_name = name.replace(":", "-")
+    holder = _holder(redis_connection(), RQWorker.redis_worker_namespace_prefix + rq_name)
+    if holder is None or holder[2]:
+        return None
+    return (f"a live worker named {name!r} is registered (pid {holder[1]} on {holder[0]}): "
+            "start this one with another --name")
+
+
 class TrialWorker(RQWorker):
     @classmethod
     def for_queues(cls, name: str, queues: list[str]) -> "TrialWorker":
@@ -136,11 +158,9 @@ class TrialWorker(RQWorker):
     def register_birth(self):
         """Takes over the name from a dead worker of this host (killed before
         it could unregister), which RQ would refuse until its key expires."""
-        info = self.connection.hgetall(self.key)
-        host, pid = (info.get(k, b"").decode() for k in (b"hostname", b"pid"))
-        if info and b"death" not in info and host == socket.gethostname() and pid.isdigit() \
-                and int(pid) != os.getpid() and not _pid_alive(int(pid)):
-            self.log.warning("worker %s: taking over the name from dead process %s", self.name, pid)
+        holder = _holder(self.connection, self.key)
+        if holder and holder[2]:
+            self.log.warning("worker %s: taking over the name from dead process %s", self.name, holder[1])
             self.connection.delete(self.key)
         super().register_birth()
 

@@ -54,3 +54,27 @@ def test_a_trial_is_lost_when_no_attempt_is_left(api, trainers, workers):
     wait_for(lambda: Study.objects.get(pk=study.pk).state == "completed", 30, message="the study to finish")
     assert list(study.trials.order_by("number").values_list("state", flat=True)) == ["lost", "completed"]
     assert "no attempts left" in Trial.objects.get(pk=trial.pk).error
+
+
+def test_a_worker_restarted_under_its_name_after_a_sigkill_runs_trials(api, trainers, workers):
+    """RQ refuses a name while the dead worker's key lives in Redis (up to its
+    TTL): the restarted worker looped on "Redis went away?" without a pause,
+    hundreds of thousands of log lines, and ran nothing."""
+    name = "named-worker"
+    workers.start(name=name).kill_hard()
+    again = workers.start(name=name)
+    r = api.post("/api/studies", study_data(search_alg="bayes_opt", num_trials=2, parallelism=1, start=True))
+    wait_for(lambda: Study.objects.get(pk=r.json()["id"]).state == "completed", 60, message="the study to finish")
+    assert set(Study.objects.get(pk=r.json()["id"]).trials.values_list("owner", flat=True)) == {name}
+    assert again.log().count("\n") < 50, again.log()[-2000:]
+
+
+def test_a_second_worker_under_a_live_workers_name_stops_with_a_clear_error(trainers, workers):
+    name = "taken-name"
+    first = workers.start(name=name)
+    second = workers.start(name=name, wait=False)
+    second.proc.wait(timeout=60)
+    assert second.proc.returncode != 0
+    assert f"a live worker named {name!r}" in second.log(), second.log()[-2000:]
+    assert second.log().count("\n") < 30
+    assert first.proc.poll() is None

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from runner.apps import IMPORT_ERRORS
-from runner.worker import TrialWorker, register, stopped
+from runner.worker import TrialWorker, name_taken, register, stopped
 
 
 class Command(BaseCommand):
@@ -22,6 +22,9 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         gpu = os.environ.get("CUDA_VISIBLE_DEVICES", "")
         name = opts["name"] or f"{socket.gethostname()}:{gpu or 'cpu'}:{os.getpid()}"
+        taken = name_taken(name)
+        if taken:   # before its row is touched: that row is the live worker's
+            raise CommandError(taken)
         os.environ["HPOPT_WORKER_NAME"] = name
         for module, error in IMPORT_ERRORS.items():
             self.stderr.write(f"worker {name}: trainer module {module} failed to import: {error}")
