@@ -2,7 +2,7 @@
 
   hpopt-web demo [--port 8000] [--workers 2]   everything on one machine, for a first look
   hpopt-web worker --gpus 0,1 | --gpus none --count N   trial workers on this host
-  hpopt-web serve [--port 8000]                the web server alone
+  hpopt-web serve [--port 8000] [--web-workers 2] [--threads 4]   the web server (gunicorn) alone
   hpopt-web token USERNAME                     prints a new API key for USERNAME
   hpopt-web manage ARGS...                     Django's manage.py
 
@@ -169,11 +169,27 @@ def cmd_worker(args) -> int:
     return sup.wait()
 
 
+#: the web server's processes and threads per process, unless --web-workers / --threads say otherwise
+WEB_WORKERS, WEB_THREADS = 2, 4
+
+
+def web_server(host: str, port: int, workers: int = WEB_WORKERS, threads: int = WEB_THREADS) -> list[str]:
+    """The command that serves the dashboard: gunicorn, ``workers`` processes
+    of ``threads`` threads each. A thread keeps one database connection
+    (reused for CONN_MAX_AGE seconds), so one web host holds at most
+    workers x threads connections; Django's runserver, a thread per request,
+    left one open per finished thread until PostgreSQL refused everyone.
+    Static files come from the application (WhiteNoise), as before."""
+    return [sys.executable, "-m", "gunicorn", "hpopt_web.wsgi:application", "--bind", f"{host}:{port}",
+            "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+            "--timeout", "120", "--graceful-timeout", "10", "--chdir", str(ROOT), "--access-logfile", "-"]
+
+
 def cmd_serve(args) -> int:
     sup = Supervisor()
     sup.add(_ensure_redis())
     subprocess.run(_manage("migrate", "--noinput", "-v", "0"), check=True, cwd=str(ROOT))
-    sup.start(_manage("runserver", f"{args.host}:{args.port}", "--noreload"))
+    sup.start(web_server(args.host, args.port, args.web_workers, args.threads))
     _start_sweeper(sup)
     return sup.wait()
 
@@ -205,7 +221,7 @@ def cmd_demo(args) -> int:
     for env in _worker_envs("none", args.workers):
         sup.start(_manage("hpopt_worker"), env, restart=True)
     _start_sweeper(sup)
-    sup.start(_manage("runserver", f"127.0.0.1:{args.port}", "--noreload"))
+    sup.start(web_server("127.0.0.1", args.port, workers=1))
     print(
         f"\n  hpopt demo: http://127.0.0.1:{args.port}/studies/{study.pk}/\n"
         f"  log in as admin with the one-time password: {password}\n"
@@ -229,6 +245,9 @@ def main(argv=None) -> int:
     p = sub.add_parser("serve", help="run the web server")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--web-workers", type=int, default=WEB_WORKERS, help="web server processes")
+    p.add_argument("--threads", type=int, default=WEB_THREADS,
+                   help="threads per web process (each holds at most one database connection)")
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser("token", help="print a new API key for a user")
     p.add_argument("username")

@@ -1,17 +1,18 @@
 """Services a fault test stops and starts again: a private Redis server, the
-web server (``manage.py runserver``), and the PostgreSQL cluster."""
+web server (as ``hpopt-web serve`` runs it), and the PostgreSQL cluster."""
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from hpopt_web.cli import web_server
 from tests.conftest import ROOT, database_url, wait_for
 
 
@@ -63,9 +64,10 @@ class RedisServer:
 
 
 class WebServer:
-    """``manage.py runserver`` on the test database, as a separate process."""
+    """The dashboard's web server as ``hpopt-web serve`` runs it (gunicorn,
+    hpopt_web.cli.web_server) on the test database, as a separate process."""
 
-    def __init__(self, log_path: Path, **env):
+    def __init__(self, log_path: Path, workers: int = 1, threads: int = 4, **env):
         from django.conf import settings
 
         self.port, self.proc, self.log_path = free_port(), None, Path(log_path)
@@ -75,11 +77,12 @@ class WebServer:
             **{k: str(v) for k, v in env.items()},
         }
         self.base = f"http://127.0.0.1:{self.port}"
+        self.workers, self.threads = workers, threads
 
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, str(ROOT / "manage.py"), "runserver", f"127.0.0.1:{self.port}", "--noreload"],
+                web_server("127.0.0.1", self.port, self.workers, self.threads),
                 cwd=str(ROOT), env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         wait_for(lambda: self.proc.poll() is not None or self.status("/login/") == 200, 60,
@@ -87,8 +90,9 @@ class WebServer:
         assert self.proc.poll() is None, self.log_path.read_text()
 
     def kill(self) -> None:
+        """SIGKILL to the server and its worker processes (its process group)."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
 
     def request(self, path: str, token: str, body: bytes | None = None):
