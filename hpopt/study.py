@@ -27,6 +27,7 @@ from hpopt.snapshot import Meta
 from hpopt.status import TrialState
 from hpopt.storage.base import Storage
 from hpopt.storage.file import FileStorage
+from hpopt.storage.filecheck import DamagedStudyFile
 
 
 def _owner() -> str:
@@ -55,7 +56,7 @@ def create(search_space=None, full_dataset_size=None, num_full_iterations=None, 
                   num_full_iterations=num_full_iterations)
     settings = make_settings({k: v for k, v in kwargs.items() if v is not None or k not in
                               ("search_space", "full_dataset_size", "num_full_iterations")})
-    return HPO(settings, FileStorage(settings.save_path))
+    return HPO(settings, FileStorage(settings.save_path, fresh=not settings.resume))
 
 
 class HPO:
@@ -69,9 +70,14 @@ class HPO:
         self._handed_out: dict[int, int] = {}
         with storage.locked() as raw:
             if raw is not None and settings.resume:
+                try:
+                    meta = Meta.from_dict(raw)
+                except (KeyError, TypeError, ValueError) as exc:   # a study file edited or written by hand
+                    raise DamagedStudyFile(f"the study under {settings.save_path!r} is damaged: its settings or "
+                                           f"plan do not load ({type(exc).__name__}: {exc}); pass resume=False "
+                                           "to start over") from exc
                 self._check_resumable(raw, settings)
                 self._requeue_interrupted()
-                meta = Meta.from_dict(raw)
             else:
                 storage.delete()
                 meta = Meta.new(settings)

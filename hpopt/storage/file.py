@@ -14,10 +14,11 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from typing import Iterator
 
 from hpopt.status import TrialState
-from hpopt.storage import oslock
+from hpopt.storage import filecheck, oslock
 from hpopt.storage.base import Storage, TrialRecord, register_backend
 
 STUDY_FILE = "hpopt_study.json"
@@ -25,8 +26,11 @@ LOCK_FILE = "hpopt.lock"
 
 
 class FileStorage(Storage):
-    def __init__(self, path: str):
+    def __init__(self, path: str, *, fresh: bool = False):
+        """``fresh``: the study is about to be started over (resume=False), so
+        a damaged file is set aside instead of refused (see _read)."""
         self.path = os.path.abspath(path)
+        self._fresh = fresh
         self.spec = {"kind": "file", "path": self.path}
         self._doc: dict | None = None
         self._dirty = False
@@ -64,11 +68,29 @@ class FileStorage(Storage):
                 os.close(fd)  # closing releases the flock
 
     def _read(self) -> dict:
+        """The study document, checked (hpopt.storage.filecheck). A damaged
+        one raises DamagedStudyFile naming the file and the damage; but the
+        first read of a storage opened ``fresh`` (``resume=False``) sets it
+        aside as ``hpopt_study.json.damaged-<time>`` and starts empty."""
+        fresh, self._fresh = self._fresh, False
+        file = os.path.join(self.path, STUDY_FILE)
         try:
-            with open(os.path.join(self.path, STUDY_FILE), encoding="utf-8") as f:
-                return json.load(f)
+            with open(file, encoding="utf-8") as f:
+                doc = json.load(f, parse_constant=_no_constant)
+            damage = filecheck.problems(doc)
         except FileNotFoundError:
             return {"meta": None, "trials": [], "scores": {}}
+        except (ValueError, UnicodeDecodeError) as exc:   # JSONDecodeError, NaN/Infinity, bad bytes
+            damage = [f"not a JSON study ({exc})"]
+        if not damage:
+            return doc
+        if fresh:
+            os.replace(file, f"{file}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            return {"meta": None, "trials": [], "scores": {}}
+        more = f" (and {len(damage) - 1} more)" if len(damage) > 1 else ""
+        raise filecheck.DamagedStudyFile(
+            f"{file} is damaged: {damage[0]}{more}. hpopt.create(..., resume=False) starts a fresh study "
+            "there and keeps the damaged file beside it")
 
     def _write(self, doc: dict) -> None:
         fd, tmp = tempfile.mkstemp(prefix=".hpopt-", dir=self.path)
@@ -156,6 +178,10 @@ class FileStorage(Storage):
         # checkpoint_dir() folders belong to trial ids that a fresh study reuses:
         # an old checkpoint must not be taken for the new trial's
         shutil.rmtree(os.path.join(self.path, "checkpoints"), ignore_errors=True)
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number a study holds")
 
 
 register_backend("file", lambda spec: FileStorage(spec["path"]))
