@@ -31,6 +31,8 @@ class FileStorage(Storage):
         a damaged file is set aside instead of refused (see _read)."""
         self.path = os.path.abspath(path)
         self._fresh = fresh
+        #: the file version (inode, mtime, size) this process wrote or checked last
+        self._checked: tuple | None = None
         self.spec = {"kind": "file", "path": self.path}
         self._doc: dict | None = None
         self._dirty = False
@@ -77,12 +79,15 @@ class FileStorage(Storage):
         try:
             with open(file, encoding="utf-8") as f:
                 doc = json.load(f, parse_constant=_no_constant)
-            damage = filecheck.problems(doc)
+                version = _version(os.fstat(f.fileno()))
+            # the check costs about as much as the parse: skipped for the file this process wrote or checked last
+            damage = [] if version == self._checked else filecheck.problems(doc)
         except FileNotFoundError:
             return {"meta": None, "trials": [], "scores": {}}
         except (ValueError, UnicodeDecodeError) as exc:   # JSONDecodeError, NaN/Infinity, bad bytes
             damage = [f"not a JSON study ({exc})"]
         if not damage:
+            self._checked = version
             return doc
         if fresh:
             os.replace(file, f"{file}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -100,6 +105,7 @@ class FileStorage(Storage):
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, os.path.join(self.path, STUDY_FILE))
+            self._checked = _version(os.stat(os.path.join(self.path, STUDY_FILE)))
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -178,6 +184,11 @@ class FileStorage(Storage):
         # checkpoint_dir() folders belong to trial ids that a fresh study reuses:
         # an old checkpoint must not be taken for the new trial's
         shutil.rmtree(os.path.join(self.path, "checkpoints"), ignore_errors=True)
+
+
+def _version(st: os.stat_result) -> tuple:
+    """A file's version: every write replaces the file (a new inode)."""
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 def _no_constant(name: str):
