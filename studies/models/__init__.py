@@ -1,6 +1,7 @@
+from studies.models.login import LoginFailure
 from studies.models.score import Score
 from studies.models.study import Study
 from studies.models.token import ApiToken
 from studies.models.trial import Trial
 
-__all__ = ["Study", "Trial", "Score", "ApiToken"]
+__all__ = ["Study", "Trial", "Score", "ApiToken", "LoginFailure"]
