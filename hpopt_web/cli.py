@@ -3,7 +3,7 @@
   hpopt-web demo [--port 8000] [--workers 2]   everything on one machine, for a first look
   hpopt-web worker --gpus 0,1 | --gpus none --count N   trial workers on this host
   hpopt-web serve [--port 8000] [--web-workers 2] [--threads 4]   the web server (gunicorn) alone
-  hpopt-web token USERNAME                     prints a new API key for USERNAME
+  hpopt-web token USERNAME [--name N] [--expires-days D] | --list | --revoke PREFIX   API keys
   hpopt-web manage ARGS...                     Django's manage.py
 
 Processes started here are stopped by Ctrl-C (SIGINT/SIGTERM).
@@ -204,7 +204,22 @@ def cmd_token(args) -> int:
     if user is None:
         print(f"hpopt-web token: no user named {args.username!r}", file=sys.stderr)
         return 2
-    print(ApiToken.issue(user))
+    if args.list:
+        for t in user.api_tokens.order_by("-created"):
+            d = t.to_dict()
+            print(f"{d['prefix']}  {d['name'] or '-'}  created {d['created'][:16]}  "
+                  f"last used {(d['last_used'] or 'never')[:16]}  "
+                  f"expires {(d['expires'] or 'never')[:16]}{' (expired)' if d['expired'] else ''}")
+        return 0
+    if args.revoke:
+        count = ApiToken.revoke(user, prefix=args.revoke)
+        print(f"revoked {count} token{'s' if count != 1 else ''} of {user.username} starting {args.revoke[:8]!r}")
+        return 0 if count else 1
+    name, expiry, errors = ApiToken.check_request(args.name, args.expires_days)
+    if errors:
+        print(f"hpopt-web token: {'; '.join(errors.values())}", file=sys.stderr)
+        return 2
+    print(ApiToken.issue(user, name, expiry))
     return 0
 
 
@@ -249,8 +264,12 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=WEB_THREADS,
                    help="threads per web process (each holds at most one database connection)")
     p.set_defaults(func=cmd_serve)
-    p = sub.add_parser("token", help="print a new API key for a user")
+    p = sub.add_parser("token", help="print a new API key for a user; list or revoke the user's keys")
     p.add_argument("username")
+    p.add_argument("--name", default="", help="what the key is for")
+    p.add_argument("--expires-days", default=None, help="days until the key is refused (default: never)")
+    p.add_argument("--list", action="store_true", help="list the user's keys instead")
+    p.add_argument("--revoke", metavar="PREFIX", help="revoke the user's keys starting with PREFIX instead")
     p.set_defaults(func=cmd_token)
     p = sub.add_parser("manage", help="run a Django management command")
     p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -8,4 +8,5 @@ urlpatterns = [
     path("studies/new/", views.study_new, name="new"),
     path("studies/<int:pk>/", views.study_detail, name="detail"),
     path("trials/<int:pk>/", views.trial_detail, name="trial"),
+    path("tokens/", views.tokens, name="tokens"),
 ]

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, render
 
 from hpopt.status import StudyState, TrialState
 from studies import progress
-from studies.models import Study, Trial
+from studies.models import ApiToken, Study, Trial
 from studies.validation import form_schema
 
 LIST_LIMIT = 200
@@ -77,3 +77,26 @@ def trial_detail(request, pk):
         Trial.objects.filter(study__in=Study.objects.visible_to(request.user)).select_related("study"), pk=pk
     )
     return render(request, "studies/trial.html", {"trial": trial, "study": trial.study})
+
+
+@login_required
+def tokens(request):
+    """The user's API tokens: list, create (a name, an expiry), revoke. Plain
+    forms (no script); a new key is shown once, on the answer to its form."""
+    new_key, errors, status = None, {}, 200
+    if request.method == "POST":
+        if request.POST.get("action") == "revoke":
+            pk = request.POST.get("id", "")
+            if pk.isdigit():
+                ApiToken.revoke(request.user, pk=int(pk))
+        else:
+            name, expiry, errors = ApiToken.check_request(request.POST.get("name", ""),
+                                                          request.POST.get("expires_days", ""))
+            if errors:
+                status = 400
+            else:
+                new_key = ApiToken.issue(request.user, name, expiry)
+    return render(request, "studies/tokens.html", {
+        "here": "tokens", "tokens": request.user.api_tokens.order_by("-created"), "new_key": new_key,
+        "errors": errors, "max_days": ApiToken.MAX_EXPIRY_DAYS, "form": request.POST if errors else {},
+    }, status=status)

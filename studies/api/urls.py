@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studies.api import views
+from studies.api import tokens, views
 
 app_name = "api"
 urlpatterns = [
@@ -13,4 +13,6 @@ urlpatterns = [
     path("trials/<int:pk>", views.trial_detail, name="trial"),
     path("trials/<int:pk>/<str:action>", views.trial_action, name="trial-action"),
     path("plan", views.plan_preview, name="plan"),
+    path("tokens", tokens.tokens, name="tokens"),
+    path("tokens/<int:pk>/revoke", tokens.revoke, name="token-revoke"),
 ]
