@@ -239,7 +239,7 @@ def cmd_demo(args) -> int:
     sup.start(web_server("127.0.0.1", args.port, workers=1))
     print(
         f"\n  hpopt demo: http://127.0.0.1:{args.port}/studies/{study.pk}/\n"
-        f"  log in as admin with the one-time password: {password}\n"
+        f"  log in as admin with this run's password (a new one at each start): {password}\n"
         f"  {args.workers} CPU workers are running study '{study.name}'. Ctrl-C stops everything.\n",
         flush=True,
     )

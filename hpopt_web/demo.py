@@ -26,7 +26,7 @@ DEMO_STUDY = {
 
 
 def prepare_demo():
-    """Records this host's trainers, gives the user ``admin`` a new one-time
+    """Records this host's trainers, gives the user ``admin`` a new
     password, and creates and starts a demo ASHA study unless one is running.
     Returns (password, study)."""
     Trainer.record(registered_trainers().values(), socket.gethostname())

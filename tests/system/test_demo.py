@@ -58,7 +58,7 @@ def log_in(port: int, password: str) -> urllib.request.OpenerDirector:
 
 def test_the_demo_shows_trials_within_60_seconds_and_ctrl_c_stops_everything(demo):
     proc, port, log_path = demo
-    printed = wait_for(lambda: re.search(r"one-time password: (\S+)", log_path.read_text()), 120,
+    printed = wait_for(lambda: re.search(r"password \(a new one at each start\): (\S+)", log_path.read_text()), 120,
                        interval=0.2, message=f"the demo to print its password\n{log_path}")
     password = printed.group(1)
 
