@@ -69,7 +69,7 @@ def test_a_worker_restarted_under_its_name_after_a_sigkill_runs_trials(api, trai
     assert again.log().count("\n") < 50, again.log()[-2000:]
 
 
-def test_a_second_worker_under_a_live_workers_name_stops_with_a_clear_error(trainers, workers):
+def test_a_second_worker_under_a_live_workers_name_stops_with_a_clear_error(workers):
     name = "taken-name"
     first = workers.start(name=name)
     second = workers.start(name=name, wait=False)
