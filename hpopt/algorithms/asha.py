@@ -16,7 +16,8 @@ a new full-length trial is handed out while what it is expected to spend (in
 Auto Config's model: a fraction 1/eta of the trials passes each rung) fits
 beside what the open trials are expected to spend still, and while its first
 stretch fits in what the budget has left after their certain spending and
-after the reserve that keeps the deepest open trial able to finish. So new
+after the reserve that keeps the deepest open trial able to finish (or, once
+no trial is open, while its first stretch fits in what is left). So new
 trials stop before promotions do; a trial that ranks to continue at a rung
 but whose next stretch the budget cannot pay is stopped ("budget reached").
 With num_trials fixed by the user, no more than num_trials full-length trials
@@ -95,7 +96,9 @@ class ASHA(Algorithm):
             rungs = self.plan.brackets[len(trials) % self.plan.num_brackets]
             expected = u + self.fresh_trial_epochs(len(trials)) * c
             first = u + certain_epochs(0, self.plan.max_iterations, rungs) * c
-            if self._fits(led, expected_left, expected, first + reserve):
+            # with no trial open, nothing else can spend what is left: one more trial whose first
+            # stretch fits is better than budget left unspent (its promotions are paid for or stopped)
+            if self._fits(led, expected_left, expected, first + reserve) or (not snap.open and led.fits(first)):
                 return self._new(trials, self.plan.max_iterations)
         iterations = self.backfill_iterations(trials) if self.settings.backfill else 0
         if iterations >= 1:
