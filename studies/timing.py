@@ -12,10 +12,12 @@ from studies.models import Study, Trial
 SAMPLE = 200
 
 
+#: a trial's timing as hpopt.timing.measure and pace read it
+ROW = ("epoch_seconds", "epoch_count", "first_report", "subset_ratio", "study__plan__non_pure_train_ratio")
+
+
 def _rows(trials):
-    return trials.filter(epoch_count__gt=0).order_by("-started").values_list(
-        "epoch_seconds", "epoch_count", "first_report", "subset_ratio",
-        "study__plan__non_pure_train_ratio")[:SAMPLE]
+    return trials.filter(epoch_count__gt=0).order_by("-started").values_list(*ROW)[:SAMPLE]
 
 
 def of_study(study: Study) -> TimeModel:
@@ -29,9 +31,7 @@ def for_eta(study: Study, model: TimeModel) -> TimeModel:
     study's latest trials (hpopt.timing.pace)."""
     if model.source != "measured":
         return model
-    rows = study.trials.filter(first_report__isnull=False).order_by("-started").values_list(
-        "epoch_seconds", "epoch_count", "first_report", "subset_ratio",
-        "study__plan__non_pure_train_ratio")[:RECENT]
+    rows = study.trials.filter(first_report__isnull=False).order_by("-started").values_list(*ROW)[:RECENT]
     return pace(model, rows)
 
 

@@ -83,7 +83,7 @@ class FileStorage(Storage):
             # the check costs about as much as the parse: skipped for the file this process wrote or checked last
             damage = [] if version == self._checked else filecheck.problems(doc)
         except FileNotFoundError:
-            return {"meta": None, "trials": [], "scores": {}}
+            return _empty()
         except (ValueError, UnicodeDecodeError) as exc:   # JSONDecodeError, NaN/Infinity, bad bytes
             damage = [f"not a JSON study ({exc})"]
         if not damage:
@@ -91,7 +91,7 @@ class FileStorage(Storage):
             return doc
         if fresh:
             os.replace(file, f"{file}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-            return {"meta": None, "trials": [], "scores": {}}
+            return _empty()
         more = f" (and {len(damage) - 1} more)" if len(damage) > 1 else ""
         raise filecheck.DamagedStudyFile(
             f"{file} is damaged: {damage[0]}{more}. hpopt.create(..., resume=False) starts a fresh study "
@@ -177,13 +177,18 @@ class FileStorage(Storage):
         """Forgets the study (call inside ``locked()``): removes the study file
         and the trials' checkpoint folders, nothing else under save_path. The
         lock file stays, since other processes may be waiting on it."""
-        self._doc = {"meta": None, "trials": [], "scores": {}}
+        self._doc = _empty()
         self._dirty = False
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(self.path, STUDY_FILE))
         # checkpoint_dir() folders belong to trial ids that a fresh study reuses:
         # an old checkpoint must not be taken for the new trial's
         shutil.rmtree(os.path.join(self.path, "checkpoints"), ignore_errors=True)
+
+
+def _empty() -> dict:
+    """The document of a save_path that holds no study."""
+    return {"meta": None, "trials": [], "scores": {}}
 
 
 def _version(st: os.stat_result) -> tuple:

@@ -8,19 +8,13 @@ study built on it would rank or number trials wrongly.
 """
 from __future__ import annotations
 
-import math
-import numbers
-
 from hpopt.errors import HpoError
+from hpopt.fields import is_finite_number
 from hpopt.status import TrialState
 
 
 class DamagedStudyFile(HpoError):
     """The study file cannot be read as a study; the message names the file and the damage."""
-
-
-def _is_score(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def problems(doc) -> list[str]:
@@ -48,7 +42,7 @@ def problems(doc) -> list[str]:
             out.append(f"trial at position {i} has id {trial.get('trial_id')!r} (ids must be 0, 1, 2, ... in order)")
         elif trial.get("state") not in states:
             out.append(f"trial {i} has state {trial.get('state')!r}")
-        elif trial.get("best_score") is not None and not _is_score(trial["best_score"]):
+        elif trial.get("best_score") is not None and not is_finite_number(trial["best_score"]):
             out.append(f"trial {i} has best_score {trial['best_score']!r}, not a finite number")
     for tid, per in scores.items():
         if not (isinstance(tid, str) and tid.isdigit() and int(tid) < len(trials)):
@@ -56,7 +50,7 @@ def problems(doc) -> list[str]:
         elif not isinstance(per, dict):
             out.append(f"scores of trial {tid} are not an object")
         else:
-            bad = [(it, v) for it, v in per.items() if not (it.isdigit() and int(it) >= 1 and _is_score(v))]
+            bad = [(it, v) for it, v in per.items() if not (it.isdigit() and int(it) >= 1 and is_finite_number(v))]
             if bad:
                 out.append(f"trial {tid} has score {bad[0][1]!r} at iteration {bad[0][0]!r} "
                            "(iterations are 1, 2, ...; scores finite numbers)")

@@ -44,8 +44,9 @@ class ApiToken(models.Model):
         """(name, expiry, errors) of a request for a new key; the errors name the field and the rule."""
         errors = {}
         name = name if isinstance(name, str) else ""
-        if len(name) > 100:
-            errors["name"] = "name: at most 100 characters"
+        longest = ApiToken._meta.get_field("name").max_length
+        if len(name) > longest:
+            errors["name"] = f"name: at most {longest} characters"
         expiry = None
         if expires_days not in (None, ""):
             try:
