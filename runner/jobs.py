@@ -118,6 +118,9 @@ def run_trial(trial_pk: int, job_id: str) -> str:
         config = storage.retrying(lambda: _take(storage, trial_pk, job_id))
         if config is None:
             return "skipped"
+        # this job left its slot's queue: a study with more slots than one
+        # fill_slots call fills gets its next ones (studies.control.FILL_BATCH)
+        storage.retrying(lambda: fill_slots(trial.study_id))
         storage.retrying(lambda: _set_worker_trial(trial_pk))
         outcome = _run(trial, storage, config)
     finally:
