@@ -27,13 +27,13 @@ from studies.models import Trial
 from studies.models.study import meta_from_values
 from studies.models.trial import CORE_FIELDS, record_from_values
 from studies.progress import OPEN_STATES
+from studies.validation import LIMITS
 
 PER_PAGE = 25
 MAX_PER_PAGE = 100
 #: sort keys (a leading "-" for descending) -> a database ordering, or None
 #: for the two computed from aggregates
 SORTS = {"created": "created", "name": "name", "state": "state", "best": None, "progress": None}
-MAX_SEARCH = 200
 
 
 class WithoutSpace(Func):
@@ -72,8 +72,8 @@ class ListQuery:
         """From a GET query: (the query, {field: message} for bad values)."""
         errors = {}
         q = params.get("q", "").strip()
-        if len(q) > MAX_SEARCH:
-            errors["q"] = f"q must be at most {MAX_SEARCH} characters"
+        if len(q) > LIMITS.text:
+            errors["q"] = f"q must be at most {LIMITS.text} characters"
         state = params.get("state", "")
         if state and state not in StudyState._value2member_map_:
             errors["state"] = f"state must be one of {', '.join(s.value for s in StudyState)}"
