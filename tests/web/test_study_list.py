@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from studies import progress
 from studies.models import Study, Trial
+from studies.validation import LIMITS
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +77,7 @@ def test_a_row_has_what_the_list_shows_by_the_study_pages_rules(api, make_study)
 
 
 def test_the_list_sends_no_search_space(api, make_study):
-    big = "x" * 200
+    big = "x" * (LIMITS.text - 5)
     make_study(search_space={"opt": {"type": "choice", "range": [f"{big}{i}" for i in range(100)]}})
     response = api.get("/api/studies")
     assert big not in response.content.decode()
