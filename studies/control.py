@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import transaction
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from hpopt import budget, controls, engine, snapshot
@@ -201,6 +202,17 @@ def _new_job_id(trial_pk: int) -> str:
 #: (benchmarks/RESULTS.md, issue 13.4). The rest fill as workers take jobs
 #: (runner.jobs.run_trial fills again after taking one) and as trials end.
 FILL_BATCH = 8
+
+
+def has_free_slots(study_id: int) -> bool:
+    """The study runs with fewer jobs than slots: a look without the lock, so
+    that a worker's top-up after taking a job (runner.jobs.run_trial) costs
+    a full study no lock. A stale answer only moves a fill to the next job
+    taken or trial ended."""
+    jobs = Count("trials", filter=Q(trials__state__in=_values([TrialState.QUEUED, TrialState.RUNNING]))
+                 & ~Q(trials__job_id=""))
+    return Study.objects.filter(pk=study_id, state=StudyState.RUNNING.value).annotate(jobs=jobs).filter(
+        jobs__lt=F("parallelism")).exists()
 
 
 def fill_slots(study_id: int, limit: int = FILL_BATCH) -> int:

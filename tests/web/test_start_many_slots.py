@@ -43,3 +43,16 @@ def test_the_other_slots_fill_as_jobs_are_taken_until_every_trial_ran(api, train
     assert [t.number for t in trials] == list(range(TRIALS))
     assert {t.state for t in trials} == {"completed"} and {t.attempt for t in trials} == {1}
     assert _waiting_jobs(redis_conn) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_study_has_free_slots_until_its_jobs_fill_them(api, trainers, redis_conn):
+    from studies.control import fill_slots, has_free_slots
+
+    study = _start(api)
+    assert has_free_slots(study.pk)
+    Study.objects.filter(pk=study.pk).update(parallelism=FILL_BATCH + 2)
+    assert fill_slots(study.pk) == 2
+    assert not has_free_slots(study.pk)
+    Study.objects.filter(pk=study.pk).update(state="paused", parallelism=MAX_PARALLELISM)
+    assert not has_free_slots(study.pk)
