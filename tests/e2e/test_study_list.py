@@ -39,7 +39,7 @@ def test_the_list_pages_searches_sorts_and_stays_live(page, user):
     expect(live).to_have_text("running")
     Study.objects.filter(pk=made[3].pk).update(state="paused")
     expect(live).to_have_text("paused", timeout=15_000)   # the 5 s poll of this page
-    page.screenshot("30-studies-page-2")
+    page.screenshot("40-studies-page-2")
 
     page.fill("#list-search input[name=q]", "study 1")
     page.press("#list-search input[name=q]", "Enter")
@@ -50,5 +50,5 @@ def test_the_list_pages_searches_sorts_and_stays_live(page, user):
     page.click("#studies th a[data-sort=name]")
     expect(names.first).to_have_text("study 19")
     expect(page.locator("#list-search input[name=q]")).to_have_value("study 1")
-    page.screenshot("31-studies-searched-sorted")
+    page.screenshot("41-studies-searched-sorted")
     assert not page.errors
