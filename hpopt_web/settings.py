@@ -11,6 +11,7 @@ HPOPT_MAX_ATTEMPTS       runs of one trial before a lost/crashed trial stays los
 HPOPT_REPORT_TIMEOUT     seconds without a report before a running trial fails (3600)
 HPOPT_DB_RETRY_SECONDS   seconds a report retries while the database is unreachable (60)
 HPOPT_DURABLE_COMMIT     on PostgreSQL, make each decision wait for its WAL flush (off)
+HPOPT_MAX_BODY_BYTES     the largest request body accepted (1 MiB; larger answers 400)
 """
 from __future__ import annotations
 
@@ -119,6 +120,11 @@ HPOPT_DB_RETRY_SECONDS = envint("HPOPT_DB_RETRY_SECONDS", 60)
 # released sooner. Only a PostgreSQL crash (not a restart) can lose the last
 # moments of them (up to three times wal_writer_delay, 0.6 s by default).
 HPOPT_DURABLE_COMMIT = envbool("HPOPT_DURABLE_COMMIT")
+
+# The last cap on what one request sends (a study's fields have their own
+# limits: studies.validation.LIMITS); a larger body answers 400 (JSON under
+# /api/: hpopt_web.errors)
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("HPOPT_MAX_BODY_BYTES", 2**20)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"

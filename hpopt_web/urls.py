@@ -17,3 +17,9 @@ urlpatterns = [
     path("", include("runner.urls")),
     path("", include("studies.urls")),
 ]
+
+# JSON under /api/, Django's pages elsewhere (hpopt_web.errors)
+handler400 = "hpopt_web.errors.bad_request"
+handler403 = "hpopt_web.errors.permission_denied"
+handler404 = "hpopt_web.errors.page_not_found"
+handler500 = "hpopt_web.errors.server_error"

@@ -4,6 +4,7 @@ django-rq's connection, enqueued in django-rq's commit mode (settings.RQ:
 Registered when Django starts (runner.apps)."""
 from __future__ import annotations
 
+import functools
 import logging
 
 import django_rq
@@ -45,10 +46,20 @@ class TrialQueue(DjangoRQ):
             return None
 
 
+@functools.cache
+def _enqueue_connection():
+    """One Redis client (and so one connection pool) per process for the
+    enqueues: a client per job opened three new connections for each, most
+    of the time a study's start took (benchmarks/RESULTS.md, issue 13.4).
+    redis-py's pool starts afresh in a forked process and replaces a
+    connection the server closed."""
+    return connection()
+
+
 def get_queue(trainer: str) -> TrialQueue:
     """Queues are made per trainer on the fly, so they are django-rq queues
     on its "default" connection rather than entries of RQ_QUEUES."""
-    return TrialQueue(queue_name(trainer), connection=connection(), default_timeout=-1)
+    return TrialQueue(queue_name(trainer), connection=_enqueue_connection(), default_timeout=-1)
 
 
 class RQDispatcher:

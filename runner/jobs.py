@@ -35,7 +35,7 @@ from hpopt.status import StudyState, TrialState
 from runner import occupancy
 from runner.models import Worker, WorkerState
 from runner.sweeper import WAITING_PREFIX
-from studies.control import fill_slots
+from studies.control import fill_slots, has_free_slots
 from studies.models import Study, Trial
 from studies.storage import DbStorage
 
@@ -118,6 +118,10 @@ def run_trial(trial_pk: int, job_id: str) -> str:
         config = storage.retrying(lambda: _take(storage, trial_pk, job_id))
         if config is None:
             return "skipped"
+        # this job left its slot's queue: a study with more slots than one
+        # fill_slots call fills gets its next ones (studies.control.FILL_BATCH)
+        if storage.retrying(lambda: has_free_slots(trial.study_id)):
+            storage.retrying(lambda: fill_slots(trial.study_id))
         storage.retrying(lambda: _set_worker_trial(trial_pk))
         outcome = _run(trial, storage, config)
     finally:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import transaction
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from hpopt import budget, controls, engine, snapshot
@@ -195,10 +196,30 @@ def _new_job_id(trial_pk: int) -> str:
     return f"trial-{trial_pk}-{uuid.uuid4().hex[:12]}"
 
 
-def fill_slots(study_id: int) -> int:
-    """Gives every free slot of a running study a job: queued trials without a
-    job first (OOM re-runs, resumed, lost), then new trials from the algorithm.
-    Completes the study when nothing is left to run. Returns jobs enqueued."""
+#: the most slots one fill_slots call fills. Each new trial costs the
+#: algorithm's decision and a few writes under the study's lock (on SQLite the
+#: database's write lock): starting 1024 slots at once held it for seconds
+#: (benchmarks/RESULTS.md, issue 13.4). The rest fill as workers take jobs
+#: (runner.jobs.run_trial fills again after taking one) and as trials end.
+FILL_BATCH = 8
+
+
+def has_free_slots(study_id: int) -> bool:
+    """The study runs with fewer jobs than slots: a look without the lock, so
+    that a worker's top-up after taking a job (runner.jobs.run_trial) costs
+    a full study no lock. A stale answer only moves a fill to the next job
+    taken or trial ended."""
+    jobs = Count("trials", filter=Q(trials__state__in=_values([TrialState.QUEUED, TrialState.RUNNING]))
+                 & ~Q(trials__job_id=""))
+    return Study.objects.filter(pk=study_id, state=StudyState.RUNNING.value).annotate(jobs=jobs).filter(
+        jobs__lt=F("parallelism")).exists()
+
+
+def fill_slots(study_id: int, limit: int = FILL_BATCH) -> int:
+    """Gives up to ``limit`` free slots of a running study a job: queued
+    trials without a job first (OOM re-runs, resumed, lost), then new trials
+    from the algorithm. Completes the study when nothing is left to run.
+    Returns jobs enqueued."""
     storage = DbStorage(study_id)
     with storage.locked() as raw:
         study = Study.objects.get(pk=study_id)
@@ -206,7 +227,7 @@ def fill_slots(study_id: int) -> int:
             return 0
         trials = Trial.objects.filter(study_id=study_id)
         active = trials.filter(state__in=_values([TrialState.QUEUED, TrialState.RUNNING]))
-        free = study.parallelism - active.exclude(job_id="").count()
+        free = min(study.parallelism - active.exclude(job_id="").count(), limit)
         waiting = list(trials.filter(state=TrialState.QUEUED.value, job_id="").order_by("number")[: max(free, 0)])
         if free > len(waiting):
             try:

@@ -10,6 +10,8 @@ browser's instant checks and defaults come from.
 """
 from __future__ import annotations
 
+import dataclasses
+
 from django.utils import timezone
 
 from hpopt.errors import FieldError
@@ -38,6 +40,30 @@ DASHBOARD_RULES: dict[str, Rule] = {
 TIME_BUDGETS = ("budget", "done_by")
 
 
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """What the dashboard stores and sends for one study (the library has no
+    such limits): every page and poll of a study carries its search space,
+    and a study of 1 MB choice strings made the studies list 67 MB. The
+    request body's own limit is settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    (HPOPT_MAX_BODY_BYTES)."""
+
+    #: fields of a study's body (create() has about 30, the dashboard a few more)
+    fields: int = 64
+    #: parameters of a search space
+    parameters: int = 100
+    #: choices of one choice parameter
+    choices: int = 1000
+    #: characters of a text: a study, trainer or parameter name, a choice string, any other text field
+    text: int = 200
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+LIMITS = Limits()
+
+
 def form_schema() -> dict:
     """The rules and defaults of every field of the new-study form (what the
     page's script checks as the user types; the server checks again), and
@@ -45,7 +71,8 @@ def form_schema() -> dict:
     fields = schema([n for n in RULES if n not in IGNORED_ARGS])
     fields.update({name: rule.to_json() for name, rule in DASHBOARD_RULES.items()})
     fields.pop("startup_epochs", None)  # the form asks for seconds (startup_seconds)
-    return {"fields": fields, "space_types": {t: search_space_layouts(t) for t in SPACE_TYPES}}
+    return {"fields": fields, "space_types": {t: search_space_layouts(t) for t in SPACE_TYPES},
+            "limits": LIMITS.to_json()}
 
 
 def _unstorable_text(value) -> str:
@@ -76,8 +103,6 @@ def _dashboard_fields(data: dict, trainer_names, errors: dict) -> dict:
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         errors["name"] = "name is required"
-    elif len(name) > 200:
-        errors["name"] = "name must be at most 200 characters"
     elif _unstorable_text(name):
         errors["name"] = f"name {_unstorable_text(name)}"
     else:
@@ -116,6 +141,49 @@ def _time_budget(data: dict, errors: dict) -> float | None:
         return None
 
 
+def _too_long(text) -> bool:
+    return isinstance(text, str) and len(text) > LIMITS.text
+
+
+def _too_many_fields(data: dict) -> str:
+    """Why the body is too far out of LIMITS to check its fields, or ""."""
+    if len(data) > LIMITS.fields:
+        return f"a study has at most {LIMITS.fields} fields (got {len(data)})"
+    if any(_too_long(k) for k in data):
+        return f"field names must be at most {LIMITS.text} characters"
+    return ""
+
+
+def _within_limits(data: dict, errors: dict) -> None:
+    """The limits (LIMITS) of the body's text fields and of its search space:
+    their messages go into ``errors`` (replacing any other rule's, which
+    would repeat the oversized text)."""
+    for field, value in data.items():
+        if _too_long(value):
+            errors[field] = f"{field} must be at most {LIMITS.text} characters (got {len(value)})"
+    space = data.get("search_space")
+    if not isinstance(space, dict):
+        return
+    if len(space) > LIMITS.parameters:
+        errors["search_space"] = f"search_space has at most {LIMITS.parameters} parameters (got {len(space)})"
+        return
+    long_names = [p for p in space if _too_long(p)]
+    if long_names:
+        errors["search_space"] = (f"parameter names must be at most {LIMITS.text} characters "
+                                  f"(one starts {long_names[0][:20]!r}, {len(long_names[0])} characters)")
+    for param, spec in space.items():
+        values = spec.get("range") if isinstance(spec, dict) and spec.get("type") == "choice" else None
+        if param in long_names or not isinstance(values, list):
+            continue
+        key = f"search_space.{param}"
+        if len(values) > LIMITS.choices:
+            errors[key] = f"parameter '{param}': at most {LIMITS.choices} choices (got {len(values)})"
+        elif any(_too_long(v) for v in values):
+            i = next(i for i, v in enumerate(values) if _too_long(v))
+            errors[key] = (f"parameter '{param}': choice strings must be at most {LIMITS.text} characters "
+                           f"(choice {i} has {len(values[i])})")
+
+
 def _storable_space(space, errors: dict) -> None:
     if isinstance(space, dict):
         for param, spec in space.items():
@@ -131,6 +199,8 @@ def validate_study(data, trainer_names) -> tuple[dict, dict]:
     broken rule at once."""
     if not isinstance(data, dict):
         return {}, {"__all__": "the body must be a JSON object"}
+    if _too_many_fields(data):
+        return {}, {"__all__": _too_many_fields(data)}
     errors: dict[str, str] = {}
     cleaned = _dashboard_fields(data, trainer_names, errors)
     _storable_space(data.get("search_space"), errors)
@@ -146,6 +216,7 @@ def validate_study(data, trainer_names) -> tuple[dict, dict]:
         # budget = (expected_time_ratio - 1) full trainings of wall time
         args["expected_time_ratio"] = 1 + wall / (data["num_full_iterations"] * seconds)
         cleaned["budget_seconds"] = wall
+    _within_limits(data, errors)
     if any(k.startswith("search_space") for k in errors):
         args["search_space"] = {}  # reported already; the other fields are still checked
     settings, problems = validate(args)

@@ -1,15 +1,15 @@
 """Pages. Each view renders a template; the page's script reads the JSON API
 (studies/api/) and keeps itself live by polling it."""
+import datetime
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.shortcuts import get_object_or_404, render
 
-from hpopt.status import StudyState, TrialState
-from studies import progress
+from hpopt.status import StudyState
+from studies import listing
 from studies.models import ApiToken, Study, Trial
 from studies.validation import form_schema
-
-LIST_LIMIT = 200
 
 
 def _visible_study(request, pk) -> Study:
@@ -30,32 +30,40 @@ def duration_text(seconds) -> str:
     return f"{s // 86400}d {s % 86400 // 3600}h"
 
 
-def _list_row(study) -> dict:
-    summary = progress.summary(study)
-    counts = summary["counts"]
-    return {
-        "study": study, "best": study.best_trial(), "progress": summary["progress"],
-        "percent": round(100 * summary["progress"], 1), "eta": duration_text(summary["eta_seconds"]),
-        "trials": sum(counts.values()), "planned": study.plan.get("num_trials"),
-        "running": counts.get(TrialState.RUNNING.value, 0),
-    }
+def _list_row(row: dict) -> dict:
+    """A row of studies.listing as the list page's template shows it."""
+    when = row["started"] and datetime.datetime.fromisoformat(row["started"])
+    return {**row, "started": when, "percent": round(100 * row["progress"], 1),
+            "eta": duration_text(row["eta_seconds"]), "trials": sum(row["counts"].values())}
+
+
+def _page_link(query: listing.ListQuery, **changes) -> str:
+    """The list's query string with ``changes`` (defaults left out)."""
+    wanted = {"q": query.q, "state": query.state, "sort": query.sort, "page": query.page, **changes}
+    defaults = {"q": "", "state": "", "sort": "-created", "page": 1}
+    return "?" + urlencode({k: v for k, v in wanted.items() if v != defaults[k]})
 
 
 @login_required
 def study_list(request):
     visible = Study.objects.visible_to(request.user)
-    counts = dict(visible.order_by().values_list("state").annotate(n=Count("id")))
-    state = request.GET.get("state", "")
-    studies = visible.select_related("owner")
-    if state in StudyState._value2member_map_:
-        studies = studies.filter(state=state)
-    else:
-        state = ""
-    filters = [("", "All", sum(counts.values()))] + [
-        (s.value, s.value.capitalize(), counts.get(s.value, 0)) for s in StudyState]
+    query, errors = listing.ListQuery.parse(request.GET)
+    if errors:   # a page keeps what it understood; the API answers 400 instead
+        query, _ = listing.ListQuery.parse({k: v for k, v in request.GET.items() if k not in errors})
+    counts = listing.state_counts(visible)
+    page = listing.page_of(visible, query)
+    filters = [("", "All", sum(counts.values()), _page_link(query, state="", page=1))] + [
+        (s.value, s.value.capitalize(), counts.get(s.value, 0), _page_link(query, state=s.value, page=1))
+        for s in StudyState]
+    # a header's first click sorts names and states A-Z, the rest highest or newest first; the next reverses
+    first = {key: key if key in ("name", "state") else f"-{key}" for key in listing.SORTS}
+    sorts = {key: _page_link(query, sort=f.lstrip("-") if query.sort == f and f[0] == "-" else
+                             (f"-{key}" if query.sort == f else f), page=1) for key, f in first.items()}
     return render(request, "studies/list.html", {
-        "rows": [_list_row(s) for s in studies[:LIST_LIMIT]], "state": state, "filters": filters,
-        "limit": LIST_LIMIT, "total": counts.get(state, 0) if state else sum(counts.values()),
+        "rows": [_list_row(r) for r in page.rows], "query": query, "filters": filters, "sorts": sorts,
+        "page": page, "this_page": _page_link(query),
+        "previous": page.page > 1 and _page_link(query, page=page.page - 1),
+        "next": page.page < page.pages and _page_link(query, page=page.page + 1),
     })
 
 

@@ -1,5 +1,7 @@
-// Studies list: the table is rendered by the server; while any study is
-// running this refreshes its state, budget bar, trials, best score and ETA.
+// Studies list: the table is rendered by the server (a page of it, searched
+// and sorted there: the links carry ?q=&state=&sort=&page=); while any study
+// on the page is running this refreshes its state, budget bar, trials, best
+// score and ETA from the same page of GET /api/studies.
 "use strict";
 
 (() => {
@@ -23,7 +25,7 @@
     tr.querySelector("[data-field=bar]").style.width = percent + "%";
     setCell(tr, "percent", percent + "%");
     const counts = Object.values(study.counts || {}).reduce((a, b) => a + b, 0);
-    setCell(tr, "trials", String(counts), study.plan && study.plan.num_trials ? hp.el("span", { class: "muted" }, "/" + study.plan.num_trials) : null);
+    setCell(tr, "trials", String(counts), study.num_trials ? hp.el("span", { class: "muted" }, "/" + study.num_trials) : null);
     if (study.best) setCell(tr, "best", study.best.score.toFixed(4) + " ", hp.el("span", { class: "muted small" }, "#" + study.best.trial));
     setCell(tr, "eta", study.eta_seconds === null ? "—" : hp.duration(study.eta_seconds));
   }
@@ -31,7 +33,7 @@
   if (!table) return;
   hp.poll(async () => {
     if (!live()) return false;
-    const result = await hp.api("/api/studies" + window.location.search);
+    const result = await hp.api("/api/studies" + table.dataset.query);
     if (result.ok) result.data.studies.forEach(update);
     return live();
   }, 5000);

@@ -1,10 +1,11 @@
 from django.urls import path
 
+from studies.api import list as study_list
 from studies.api import tokens, views
 
 app_name = "api"
 urlpatterns = [
-    path("studies", views.studies, name="studies"),
+    path("studies", study_list.studies, name="studies"),
     path("studies/<int:pk>", views.study_detail, name="study"),
     path("studies/<int:pk>/best-config", views.best_config_download, name="best-config"),
     path("studies/<int:pk>/trials.csv", views.trials_csv, name="trials-csv"),

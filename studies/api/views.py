@@ -8,8 +8,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 
 from hpopt.errors import FieldError
-from hpopt.status import StudyState
-from studies import control, dispatch, timing
+from studies import control, timing
 from studies.api import cursor
 from studies.api.auth import api, error
 from studies.api.serialize import best_config, csv_cell, study_dict, trial_dict
@@ -24,26 +23,6 @@ def _study_for(request, pk) -> Study:
 
 def _trial_for(request, pk) -> Trial:
     return get_object_or_404(Trial.objects.filter(study__in=Study.objects.visible_to(request.user)), pk=pk)
-
-
-@api(methods=("GET", "POST"))
-def studies(request):
-    if request.method == "GET":
-        qs = Study.objects.visible_to(request.user).select_related("owner")
-        state = request.GET.get("state")
-        if state:
-            if state not in StudyState._value2member_map_:
-                return error(400, {"state": f"state must be one of {', '.join(s.value for s in StudyState)}"})
-            qs = qs.filter(state=state)
-        return JsonResponse({"studies": [study_dict(s) for s in qs[:500]]})
-    cleaned, errors = validate_study(request.json, dispatch.get().trainers())
-    if errors:
-        why = dispatch.get().why_missing()
-        if "trainer" in errors and why:
-            errors["trainer"] += f"; {why}"
-        return error(400, errors)
-    study = control.create(request.user, cleaned)
-    return JsonResponse(study_dict(study), status=201)
 
 
 @api()
