@@ -1,16 +1,15 @@
-import importlib
 import logging
 import sys
 
 from django.apps import AppConfig
-from django.conf import settings
 
 from runner import threads
+from runner.loading import import_modules
 
 log = logging.getLogger("hpopt.runner")
 
 #: HPOPT_TRAINERS modules that failed to import in this process: {module: error}.
-#: A worker records them with its row (runner.monitor.register_worker) so the
+#: A worker records them with its row (runner.worker.register) so the
 #: dashboard can say why no worker offers a trainer.
 IMPORT_ERRORS: dict[str, str] = {}
 
@@ -25,8 +24,11 @@ class RunnerConfig(AppConfig):
         from studies import dispatch
 
         dispatch.register(RQDispatcher())
-        if sys.argv[1:2] == ["hpopt_worker"]:   # before the trainer modules load numpy
+        if sys.argv[1:2] == ["hpopt_worker"]:
+            # a worker imports no trainer module itself (runner.loading): the
+            # command asks a child for them
             threads.worker_environment()
+            return
         IMPORT_ERRORS.update(load_trainer_modules())
 
 
@@ -34,11 +36,7 @@ def load_trainer_modules() -> dict[str, str]:
     """Imports every module of HPOPT_TRAINERS (settings, never the browser).
     A module that fails to import is logged and reported, not fatal: the web
     host may lack torch while GPU hosts have it. Returns {module: error}."""
-    errors = {}
-    for module in settings.HPOPT_TRAINERS:
-        try:
-            importlib.import_module(module)
-        except Exception as exc:  # noqa: BLE001 - any import failure is reported the same way
-            errors[module] = f"{type(exc).__name__}: {exc}"
-            log.warning("trainer module %s failed to import: %s", module, errors[module])
+    _, errors = import_modules()
+    for module, error in errors.items():
+        log.warning("trainer module %s failed to import: %s", module, error)
     return errors
