@@ -99,18 +99,17 @@ def groups(ids: list[str], per_trial: int) -> list[list[str]]:
 
 
 def check(ids: list[str], found: list[Gpu], source: str) -> str:
-    """Why ``ids`` cannot be used here ("" when every one is present)."""
+    """Why ``ids`` cannot be used here, in one line ("" when every one is present)."""
     known = {g.index for g in found}
     missing = [g for g in ids if g not in known]
     if not missing:
         return ""
-    seen = ", ".join(g.describe() for g in found) if found else f"no GPU (asked {_asked(source)})"
-    return (f"GPU {', '.join(missing)} not found on this host (found {seen}); "
+    if found:
+        seen = f"{source} lists {', '.join(g.describe() for g in found)}"
+    else:
+        seen = f"{source} found no GPU" if source != "none" else "neither nvidia-smi nor torch found a GPU"
+    return (f"GPU {', '.join(missing)} not found on this host ({seen}); "
             "pass --allow-missing-gpus to run its trials anyway (on the CPU if no GPU is there)")
-
-
-def _asked(source: str) -> str:
-    return "nvidia-smi" if source == "nvidia-smi" else "nvidia-smi and torch: neither found a GPU"
 
 
 def describe(ids: list[str], found: list[Gpu]) -> str:

@@ -159,3 +159,12 @@ def nul(config):
     print("a NUL \x00 here, a bad byte " + b"\xff".decode("utf-8", "surrogateescape"))
     hpopt.report(config, 0.25)
     raise ValueError("bad byte \x00 in input")
+
+
+@hpopt.trainer("oom-once", description="prints, then runs out of 'GPU memory' in its first attempt only",
+               search_space=SPACE, full_dataset_size=10_000, num_full_iterations=4)
+def oom_once(config):
+    print(f"attempt {config['attempt']} starts", flush=True)
+    if config["attempt"] == 1:
+        raise FakeCudaOOM("CUDA out of memory. Tried to allocate 2.00 GiB")
+    quick(config)
