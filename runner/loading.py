@@ -11,9 +11,14 @@ they registered and exits, and each trial's process imports the module of
 its own trainer (``trainer``) after the fork. Every fork is thus made before
 any trainer code ran in the process it copies.
 
-The price is each trial importing its trainer module (numpy is loaded by
-hpopt already; the import cost is measured in benchmarks/RESULTS.md,
-"Trainer import per trial").
+The price is each trial importing its trainer module. Most of that is the
+libraries it imports (scikit-learn: about 2 s here), not its own code, so the
+worker imports the packages its trainers declare in ``requires`` itself,
+with those of their modules the trainer modules loaded (``preload``):
+libraries do not make a CUDA context at import (torch makes one when first
+asked to), and a trial then imports only the trainer's own module
+(benchmarks/RESULTS.md, "Trainer import per trial"). Name libraries in
+``requires``, never a package of trainer code that touches CUDA at import.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ import dataclasses
 import importlib
 import json
 import os
+import sys
 
 from django.conf import settings
 
@@ -40,6 +46,8 @@ class Offer:
     requires: tuple[str, ...]
     missing: tuple[str, ...]
     module: str
+    #: the modules of its ``requires`` packages that importing its module loaded, in import order
+    libraries: tuple[str, ...] = ()
 
 
 #: trainer name -> the HPOPT_TRAINERS module that registered it, set in the
@@ -50,18 +58,22 @@ MODULES: dict[str, str] = {}
 def import_modules() -> tuple[list[Offer], dict[str, str]]:
     """Imports every HPOPT_TRAINERS module in this process: (what they
     registered, {module: error} for those that failed to import)."""
-    errors, modules = {}, {}
+    errors, modules, loaded = {}, {}, {}
     for module in settings.HPOPT_TRAINERS:
-        before = set(registered_trainers())
+        before, imported = set(registered_trainers()), set(sys.modules)
         try:
             importlib.import_module(module)
         except Exception as exc:  # noqa: BLE001 - any import failure is reported the same way
             errors[module] = f"{type(exc).__name__}: {exc}"
+        loaded[module] = [m for m in sys.modules if m not in imported]
         for name in set(registered_trainers()) - before:
             modules[name] = module
-    offers = [Offer(i.name, i.description, i.search_space, i.defaults, i.device, i.requires,
-                    tuple(i.missing_packages()), modules.get(i.name, i.func.__module__))
-              for i in registered_trainers().values()]
+    offers = []
+    for i in registered_trainers().values():
+        module = modules.get(i.name, i.func.__module__)
+        libraries = tuple(m for m in loaded.get(module, ()) if m.split(".")[0] in i.requires)
+        offers.append(Offer(i.name, i.description, i.search_space, i.defaults, i.device, i.requires,
+                            tuple(i.missing_packages()), module, libraries))
     return offers, errors
 
 
@@ -86,9 +98,24 @@ def probe() -> tuple[list[Offer], dict[str, str]]:
     os.waitpid(pid, 0)
     payload = json.loads(data or b'{"offers": [], "errors": {"(probe)": "the probe process died"}}')
     offers = [Offer(**{**o, "device": Device(o["device"]), "requires": tuple(o["requires"]),
-                       "missing": tuple(o["missing"])}) for o in payload["offers"]]
+                       "missing": tuple(o["missing"]), "libraries": tuple(o["libraries"])})
+              for o in payload["offers"]]
     MODULES.update({o.name: o.module for o in offers})
     return offers, payload["errors"]
+
+
+def preload(offers: list[Offer]) -> dict[str, str]:
+    """Imports the ``requires`` packages of ``offers`` in this process (the
+    worker), with the modules of them that their trainer modules loaded (the
+    probe saw which), so each trial inherits them; {module: error} for those
+    that failed (their trials fail at their own import, with the error)."""
+    errors = {}
+    for package in dict.fromkeys(p for o in offers for p in (*o.requires, *o.libraries)):
+        try:
+            importlib.import_module(package)
+        except Exception as exc:  # noqa: BLE001 - reported like a trainer module's import error
+            errors[package] = f"{type(exc).__name__}: {exc}"
+    return errors
 
 
 def trainer(name: str):

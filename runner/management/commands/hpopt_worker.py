@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from runner import gpus as gpu_info
-from runner.loading import probe
+from runner.loading import preload, probe
 from runner.worker import TrialWorker, name_taken, register, stopped
 
 
@@ -58,6 +58,8 @@ class Command(BaseCommand):
             stopped(name)
             raise CommandError("no trainers this worker can run: set HPOPT_TRAINERS to modules with "
                                "@hpopt.trainer (see the lines above for the ones it left out)")
+        for package, error in preload([o for o in offers if o.name not in skipped]).items():
+            self.stderr.write(f"worker {name}: package {package} failed to import: {error}")
         os.environ["HPOPT_WORKER_DEVICE"] = gpu_info.describe(gpus, found)
         worker = TrialWorker.for_queues(name, queues)
         connections.close_all()  # the work horse is forked per job: no shared database sockets
