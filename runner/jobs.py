@@ -26,7 +26,7 @@ import threading
 import traceback
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F, TextField, Value
 from django.db.models.functions import Concat, Right
 from django.utils import timezone
@@ -69,6 +69,12 @@ class Output:
             text, self._parts, self._size = "".join(self._parts)[-self.limit:], [], 0
         return text
 
+    def give_back(self, text: str) -> None:
+        """Puts what ``take()`` handed over back in front (it could not be saved)."""
+        with self._lock:
+            self._parts.insert(0, text)
+            self._size += len(text)
+
 
 class _Tee(io.TextIOBase):
     """Copies writes to the original stream and to the trial's Output."""
@@ -91,14 +97,15 @@ def save_output(trials, attempt_rows, chunk: str, **fields) -> None:
     """Appends ``chunk`` to the log of the trial (``trials``: the queryset of
     its attempt) and of its Attempt row, keeping the last LOG_LIMIT
     characters of each, with ``fields`` for the trial. Only what is new is
-    sent; the database keeps the tail."""
-    if chunk:
-        text = storable(chunk)
-        tail = Right(Concat(F("log"), Value(text), output_field=TextField()), LOG_LIMIT)
-        fields["log"] = tail
-        attempt_rows.update(log=tail)
-    if fields:
-        trials.update(**fields)
+    sent; the database keeps the tail. Both rows or neither, so a chunk
+    given back after a failure is not kept twice."""
+    with transaction.atomic():
+        if chunk:
+            tail = Right(Concat(F("log"), Value(storable(chunk)), output_field=TextField()), LOG_LIMIT)
+            fields["log"] = tail
+            attempt_rows.update(log=tail)
+        if fields:
+            trials.update(**fields)
 
 
 def is_cuda_oom(exc: BaseException) -> bool:
@@ -236,15 +243,16 @@ def _heartbeat(trial_pk: int, attempt: int, stop: threading.Event, output: Outpu
     """Beats while the trainer runs, and sends the output new since the last
     beat with each: a kill ends the work horse at once (RQ's stop-job), so
     run_trial's own final save never happens then. A chunk that could not
-    be saved (a database blip) is lost from the log, not held without end."""
+    be saved (a database blip) is sent with the next beat (the tail of it)."""
     interval = max(1.0, settings.HPOPT_HEARTBEAT_TIMEOUT / 4)
     attempt_rows = Attempt.objects.filter(trial_id=trial_pk, number=attempt)
     while not stop.wait(interval):
+        chunk = output.take()
         try:
             close_old_connections()  # drops this thread's connection if a blip broke it
-            save_output(Trial.objects.of_attempt(trial_pk, attempt), attempt_rows, output.take(),
-                        heartbeat=timezone.now())
+            save_output(Trial.objects.of_attempt(trial_pk, attempt), attempt_rows, chunk, heartbeat=timezone.now())
         except Exception as exc:  # noqa: BLE001 - a database blip must not kill the trial
+            output.give_back(chunk)
             log.warning("heartbeat failed for trial %s: %s", trial_pk, exc)
     connection.close()  # this thread's own connection
 

@@ -57,15 +57,16 @@ class WorkerQuerySet(models.QuerySet):
         since = timezone.now() - timedelta(seconds=timeout)
         return self.exclude(state=WorkerState.STOPPED).filter(last_seen__gte=since)
 
-    def import_errors_text(self) -> str:
+    def import_errors_text(self, trainer: str | None = None) -> str:
         """The trainer modules live workers failed to import, and the trainers
-        they do not offer with why, as one line ("" when none): what a user
-        needs when no worker offers a trainer."""
+        they do not offer with why (only ``trainer`` when given), as one line
+        ("" when none): what a user needs when no worker offers a trainer."""
         live = list(self.alive(settings.HPOPT_HEARTBEAT_TIMEOUT))
         found = sorted((module, error, w.name) for w in live for module, error in w.import_errors.items())
-        skipped = sorted((trainer, why, w.name) for w in live for trainer, why in w.skipped.items())
-        return "; ".join([f"worker {name} could not import {module} ({error})" for module, error, name in found]
-                         + [f"worker {name} does not offer {trainer!r} ({why})" for trainer, why, name in skipped])
+        skipped = sorted((name, why, w.name) for w in live for name, why in w.skipped.items()
+                         if trainer is None or name == trainer)
+        return "; ".join([f"worker {worker} could not import {module} ({error})" for module, error, worker in found]
+                         + [f"worker {worker} does not offer {name!r} ({why})" for name, why, worker in skipped])
 
 
 class Worker(models.Model):

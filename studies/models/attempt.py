@@ -55,12 +55,16 @@ class Attempt(models.Model):
 
     def to_dict(self, trial) -> dict:
         """The attempt as the API and the trial page show it. An attempt whose
-        worker never wrote its end (the trial was killed, or its worker
-        vanished) ended, as far as anyone knows, when the trial moved on."""
+        worker never wrote its end ended with its trial if the trial is
+        finished (a kill stops its process at once), and was lost otherwise
+        (its worker vanished: the trial was queued again); its end is then
+        unknown."""
         outcome, ended = self.outcome, self.ended
-        if not outcome and (trial.attempt != self.number or TrialState(trial.state).is_finished()):
-            outcome = "lost" if trial.attempt != self.number else trial.state
-            ended = None if trial.attempt != self.number else trial.finished
+        current = trial.attempt == self.number
+        if not outcome and current and TrialState(trial.state).is_finished():
+            outcome, ended = trial.state, trial.finished   # e.g. killed: its process was stopped at once
+        elif not outcome and not (current and trial.state == TrialState.RUNNING.value):
+            outcome = "lost"   # its worker vanished; the trial was queued again
         return {
             "number": self.number, "worker": self.worker, "host": self.host, "gpu": self.gpu, "device": self.device,
             "cuda_used": self.cuda_used, "started": _iso(self.started), "ended": _iso(ended), "outcome": outcome,

@@ -39,13 +39,20 @@ def test_the_trial_page_lists_the_attempts(oom_once_trial, client, alice):
     assert b'id="attempts"' in page.content
 
 
-def test_an_attempt_whose_worker_never_wrote_its_end_reads_as_lost_once_another_started(make_study):
+@pytest.mark.parametrize("state, attempt, outcome", [
+    ("running", 1, ""),         # it runs
+    ("queued", 1, "lost"),      # its worker vanished, the trial waits to run again
+    ("running", 2, "lost"),     # ... and runs again
+    ("killed", 1, "killed"),    # a kill stopped its process before it could write its end
+])
+def test_an_attempt_whose_worker_never_wrote_its_end_reads_as_what_became_of_it(make_study, state, attempt,
+                                                                              outcome):
     study = make_study(search_alg="bayes_opt", num_trials=1, num_init_trial=1, parallelism=1, start=True)
     trial = study.trials.get()
-    Trial.objects.filter(pk=trial.pk).update(attempt=2)
+    Trial.objects.filter(pk=trial.pk).update(attempt=attempt, state=state)
     trial.refresh_from_db()
-    gone = Attempt.objects.create(trial=trial, number=1, worker="w1")
-    assert gone.to_dict(trial)["outcome"] == "lost"
+    first = Attempt.objects.create(trial=trial, number=1, worker="w1")
+    assert first.to_dict(trial)["outcome"] == outcome
 
 
 def test_output_is_handed_over_once_and_only_its_tail_is_held():
@@ -57,6 +64,15 @@ def test_output_is_handed_over_once_and_only_its_tail_is_held():
         out.add("0123456789")
     out.add("xyz")
     assert out.take() == "3456789xyz"
+
+
+def test_output_that_could_not_be_saved_is_sent_with_the_next_beat():
+    out = jobs.Output(limit=10)
+    out.add("abc")
+    chunk = out.take()
+    out.add("def")
+    out.give_back(chunk)
+    assert out.take() == "abcdef"
 
 
 def test_the_database_keeps_the_tail_of_an_attempts_log(make_study, monkeypatch):
