@@ -99,13 +99,14 @@ def save_output(trials, attempt_rows, chunk: str, **fields) -> None:
     characters of each, with ``fields`` for the trial. Only what is new is
     sent; the database keeps the tail. Both rows or neither, so a chunk
     given back after a failure is not kept twice."""
-    with transaction.atomic():
+    tail = Right(Concat(F("log"), Value(storable(chunk)), output_field=TextField()), LOG_LIMIT)
+    with transaction.atomic():   # the trial's row first, then the attempt's, as run_trial's start takes them
         if chunk:
-            tail = Right(Concat(F("log"), Value(storable(chunk)), output_field=TextField()), LOG_LIMIT)
             fields["log"] = tail
-            attempt_rows.update(log=tail)
         if fields:
             trials.update(**fields)
+        if chunk:
+            attempt_rows.update(log=tail)
 
 
 def is_cuda_oom(exc: BaseException) -> bool:
