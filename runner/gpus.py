@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -52,8 +53,10 @@ def parse_nvidia_smi(text: str) -> list[Gpu]:
 
 
 def _run(cmd: list[str]) -> str | None:
+    # without CUDA_VISIBLE_DEVICES, torch numbers the GPUs as nvidia-smi and --gpus do
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout if done.returncode == 0 else None

@@ -112,3 +112,14 @@ def test_a_cpu_worker_runs_gpu_trainers_when_allowed(hpopt_web_worker, api):
     assert study.state == "completed", study.error
     (attempt,) = Attempt.objects.filter(trial__study=study)
     assert (attempt.gpu, attempt.device) == ("", "CPU")
+
+
+def test_a_worker_started_on_a_missing_gpu_when_allowed_says_so_on_each_attempt(hpopt_web_worker, api, trainers):
+    hpopt_web_worker("--gpus", "5", "--allow-missing-gpus")
+    wait_for(lambda: Worker.objects.exists(), 60, message="the worker to register")
+    (worker,) = Worker.objects.all()
+    assert (worker.gpu, worker.device) == ("5", "GPU 5 (not found: CPU)")
+    study = run_study(api, trainer="quick", search_alg="bayes_opt", num_trials=1, num_init_trial=1, parallelism=1)
+    assert study.state == "completed", study.error
+    (attempt,) = Attempt.objects.filter(trial__study=study)
+    assert (attempt.gpu, attempt.device) == ("5", "GPU 5 (not found: CPU)")
