@@ -16,7 +16,7 @@
       hp.el("td", {}, hp.el("span", { class: "badge w-" + state }, state)),
       hp.el("td", {}, w.current_trial ? hp.el("a", { href: `/trials/${w.current_trial}/` }, "trial " + w.current_trial) : hp.el("span", { class: "muted" }, "—")),
       hp.el("td", { class: "small" }, (w.queues || []).map((q) => hp.el("span", { class: "kv-pill" }, hp.el("span", { class: "v" }, q.replace(/^hpopt-/, "")))),
-        Object.entries(w.skipped || {}).map(([name, why]) => hp.el("span", { class: "kv-pill off", title: why }, hp.el("span", { class: "v" }, `not ${name}: ${why}`))),
+        Object.entries(w.skipped || {}).map(([name, why]) => hp.el("div", { class: "muted" }, `not offered: ${name} (${why})`)),
         Object.entries(w.import_errors || {}).map(([module, error]) => hp.el("div", { class: "muted" }, `could not import ${module}: ${error}`))),
       hp.el("td", { class: "small", title: w.last_seen }, hp.ago(w.last_seen)),
       hp.el("td", { class: "small", title: w.started }, hp.time(w.started)));
