@@ -187,14 +187,14 @@ def _run(trial, storage, config) -> str:
         message = str(exc.args[0]) if exc.args else str(exc)  # the registry's, without KeyError's quotes
         state = engine.finish(storage, trial.number, attempt, error=message)
         storage.retrying(lambda: mine.update(traceback=message))
-        storage.retrying(lambda: _end_attempt(its_row, trial.pk, state, message, False, traceback=message))
+        storage.retrying(lambda: _end_attempt(trial.pk, attempt, state, message, False, traceback=message))
         return TrialState(state).value
     except Exception as exc:  # noqa: BLE001 - its module fails to import in the trial's process
         message = storable(f"trainer module of {trial.study.trainer!r} failed to import: {type(exc).__name__}: {exc}")
         tb = storable(traceback.format_exc())
         state = engine.finish(storage, trial.number, attempt, error=message)
         storage.retrying(lambda: mine.update(traceback=tb))
-        storage.retrying(lambda: _end_attempt(its_row, trial.pk, state, message, False, traceback=tb))
+        storage.retrying(lambda: _end_attempt(trial.pk, attempt, state, message, False, traceback=tb))
         return TrialState(state).value
 
     stop = threading.Event()
@@ -226,18 +226,25 @@ def _run(trial, storage, config) -> str:
         beat.join(timeout=5)
         rest = output.take()
         storage.retrying(lambda: save_output(mine, its_row, rest, **({"traceback": tb} if tb else {})))
-    storage.retrying(lambda: _end_attempt(its_row, trial.pk, state, "", oom, traceback=tb))
+    storage.retrying(lambda: _end_attempt(trial.pk, attempt, state, "", oom, traceback=tb))
     return TrialState(state).value
 
 
-def _end_attempt(rows, trial_pk: int, state, reason: str, oom: bool, **fields) -> None:
-    """Writes the end of an attempt: when, the state it left the trial in,
-    why (the trial's error or stop reason unless given), whether it ran out
-    of GPU memory, and whether its trainer used CUDA."""
-    if not reason and not oom:
-        reason = " ".join(Trial.objects.filter(pk=trial_pk).values_list("error", "stop_reason").get()).strip()
-    rows.update(ended=timezone.now(), outcome=TrialState(state).value, reason=reason, oom=oom,
-                cuda_used=gpus.cuda_used(), **fields)
+def _end_attempt(trial_pk: int, attempt: int, state, reason: str, oom: bool, **fields) -> None:
+    """Writes the end of an attempt: when, the state it left the trial in
+    ("replaced" when a later attempt took the trial over meanwhile: it was
+    paused and resumed, or given up as lost, while this one still ran), why
+    (the trial's error or stop reason unless given), whether it ran out of
+    GPU memory, and whether its trainer used CUDA."""
+    now_attempt, error, stop_reason = Trial.objects.filter(pk=trial_pk).values_list(
+        "attempt", "error", "stop_reason").get()
+    outcome = TrialState(state).value
+    if now_attempt != attempt:
+        outcome, reason = "replaced", f"attempt {now_attempt} took the trial over"
+    elif not reason and not oom:
+        reason = f"{error} {stop_reason}".strip()
+    Attempt.objects.filter(trial_id=trial_pk, number=attempt).update(
+        ended=timezone.now(), outcome=outcome, reason=reason, oom=oom, cuda_used=gpus.cuda_used(), **fields)
 
 
 def _heartbeat(trial_pk: int, attempt: int, stop: threading.Event, output: Output) -> None:

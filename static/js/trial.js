@@ -27,6 +27,7 @@
     if (!a.outcome) return "running";
     if (a.oom) return "out of GPU memory: queued again";
     if (a.outcome === "lost") return "lost: its worker vanished";
+    if (a.outcome === "replaced") return "replaced: " + a.reason;
     return a.outcome + (a.reason ? ` · ${a.reason}` : "");
   }
 

@@ -36,7 +36,8 @@ class Attempt(models.Model):
     cuda_used = models.BooleanField(null=True, blank=True)
     started = models.DateTimeField(default=timezone.now)
     ended = models.DateTimeField(null=True, blank=True)
-    #: the trial's state this attempt left it in ("" while it runs, or when its worker never wrote its end)
+    #: the trial's state this attempt left it in; "replaced" when a later attempt had taken the trial
+    #: over by then; "" while it runs, or when its worker never wrote its end
     outcome = models.CharField(max_length=12, blank=True, default="")
     #: the error or stop reason it ended with
     reason = models.TextField(blank=True, default="")
