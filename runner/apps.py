@@ -8,11 +8,6 @@ from runner.loading import import_modules
 
 log = logging.getLogger("hpopt.runner")
 
-#: HPOPT_TRAINERS modules that failed to import in this process: {module: error}.
-#: A worker records them with its row (runner.worker.register) so the
-#: dashboard can say why no worker offers a trainer.
-IMPORT_ERRORS: dict[str, str] = {}
-
 
 class RunnerConfig(AppConfig):
     name = "runner"
@@ -29,14 +24,15 @@ class RunnerConfig(AppConfig):
             # command asks a child for them
             threads.worker_environment()
             return
-        IMPORT_ERRORS.update(load_trainer_modules())
+        load_trainer_modules()
 
 
-def load_trainer_modules() -> dict[str, str]:
-    """Imports every module of HPOPT_TRAINERS (settings, never the browser).
-    A module that fails to import is logged and reported, not fatal: the web
-    host may lack torch while GPU hosts have it. Returns {module: error}."""
+def load_trainer_modules() -> None:
+    """Imports every module of HPOPT_TRAINERS (settings, never the browser)
+    in this process (the web server, the sweeper, in-process tests; a
+    worker learns them from runner.loading.probe instead). A module that
+    fails to import is logged, not fatal: the web host may lack torch while
+    GPU hosts have it, and each worker records its own errors."""
     _, errors = import_modules()
     for module, error in errors.items():
         log.warning("trainer module %s failed to import: %s", module, error)
-    return errors
