@@ -49,9 +49,9 @@ LOG_LIMIT = 200_000
 
 class Output:
     """A trainer's stdout and stderr as they come (interleaved), held only
-    until the next save: ``take()`` hands over what is new and forgets it.
-    At most LOG_LIMIT characters are held (the newest), however much the
-    trainer prints between two saves."""
+    until the next save: ``take()`` hands over what is new (its last
+    ``limit`` characters) and forgets it. However much the trainer prints
+    between two saves, at most twice ``limit`` characters are held."""
 
     def __init__(self, limit: int = LOG_LIMIT):
         self.limit, self._lock, self._parts, self._size = limit, threading.Lock(), [], 0

@@ -168,3 +168,11 @@ def oom_once(config):
     if config["attempt"] == 1:
         raise FakeCudaOOM("CUDA out of memory. Tried to allocate 2.00 GiB")
     quick(config)
+
+
+@hpopt.trainer("chatty", description="prints 5,000 numbered lines of 100 characters, then reports",
+               search_space=SPACE, full_dataset_size=10_000, num_full_iterations=1)
+def chatty(config):
+    for i in range(5000):
+        print(f"line {i:05d} ".ljust(99, "."))
+    hpopt.report(config, 0.5, iteration=1)

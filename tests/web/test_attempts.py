@@ -85,3 +85,16 @@ def test_the_database_keeps_the_tail_of_an_attempts_log(make_study, monkeypatch)
     jobs.save_output(Trial.objects.filter(pk=trial.pk), rows, "b" * 100)
     assert rows.get().log == "a" * 100 + "b" * 100
     assert Trial.objects.get(pk=trial.pk).log == "a" * 100 + "b" * 100
+
+
+def test_a_trainer_that_prints_more_than_the_limit_keeps_the_tail(api, trainers, run_burst):
+    from tests.conftest import study_data
+
+    r = api.post("/api/studies", study_data(trainer="chatty", search_alg="bayes_opt", num_trials=1, num_init_trial=1,
+                                            parallelism=1, num_full_iterations=1, max_iterations=1, start=True))
+    assert r.status_code == 201, r.json()
+    run_burst()
+    (attempt,) = Attempt.objects.filter(trial__study_id=r.json()["id"])
+    assert len(attempt.log) == jobs.LOG_LIMIT < 5000 * 100
+    assert attempt.log.endswith("line 04999 ".ljust(99, ".") + "\n")
+    assert Trial.objects.get(study_id=r.json()["id"]).log == attempt.log
