@@ -113,3 +113,11 @@ def test_hpopt_web_worker_refuses_a_missing_gpu_before_starting_anything(tmp_pat
     assert done.returncode == 2
     assert done.stderr.startswith("hpopt-web worker: GPU 7 not found on this host (nvidia-smi lists GPU 0")
     assert done.stderr.count("\n") == 1, done.stderr
+
+
+def test_the_worker_command_names_cuda_visible_devices_when_its_ids_are_not_indexes(monkeypatch, db):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-8f2c")
+    with pytest.raises(CommandError) as caught:
+        call_command("hpopt_worker", "--burst")
+    assert str(caught.value) == ("CUDA_VISIBLE_DEVICES='GPU-8f2c' (read as --gpus): "
+                                 "--gpus must be GPU indexes like 0,1 or 'none' (got 'GPU-8f2c')")

@@ -35,7 +35,8 @@ class Command(BaseCommand):
         try:
             gpus = gpu_info.parse_ids(text)
         except ValueError as exc:
-            raise CommandError(str(exc)) from None
+            where = "" if opts["gpus"] is not None else f"CUDA_VISIBLE_DEVICES={text!r} (read as --gpus): "
+            raise CommandError(where + str(exc)) from None
         found, source = gpu_info.detect() if gpus else ([], "none")
         missing = gpu_info.check(gpus, found, source)
         if missing and not opts["allow_missing_gpus"]:
