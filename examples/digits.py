@@ -1,7 +1,8 @@
 """A fast CPU trainer: scikit-learn's digits (shipped with scikit-learn, no
 download), an MLP trained epoch by epoch with ``partial_fit``. scikit-learn
-is imported with the module: a dashboard worker imports it once, and each
-trial's process (forked from the worker) starts without that second.
+is declared in ``requires``: a dashboard worker imports it once, and each
+trial's process (forked from the worker) starts without those seconds, and
+imports only this module (runner.loading).
 
 Runs unchanged in the guide's standalone loop (``python -m examples.digits``)
 and in a dashboard worker (registered as "digits"). An epoch takes 10-40 ms.
@@ -43,6 +44,7 @@ def load_data(seed: int = 0):
     full_dataset_size=FULL_DATASET_SIZE,
     num_full_iterations=NUM_FULL_ITERATIONS,
     seconds_per_epoch=0.03,
+    requires=["sklearn", "numpy"],
 )
 def train(config: dict) -> None:
     """Reports validation accuracy after every epoch; stops when hpopt says so."""

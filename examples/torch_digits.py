@@ -4,7 +4,10 @@ a smaller batch size instead of dying.
 
 Needs the optional extra: ``pip install -e ".[torch]"``. Register it on GPU
 hosts with ``HPOPT_TRAINERS=examples.digits,examples.torch_digits`` and start
-``hpopt-web worker --gpus 0,1``; each worker sees one GPU as ``cuda:0``.
+``hpopt-web worker --gpus 0,1``; each worker sees one GPU as ``cuda:0``. It is
+declared ``device="gpu", requires=["torch"]``: CPU workers and hosts without
+torch do not offer it (``hpopt-web worker --gpus none --allow-gpu-trainers-on-cpu``
+runs it on the CPU all the same).
 The data is scikit-learn's digits (shipped with it), upsampled to 32x32 so the
 convolutions have work to do; ``width`` scales the model so large batch sizes
 really run out of memory on small GPUs.
@@ -49,8 +52,8 @@ def _model(width: int):
     )
 
 
-@hpopt.trainer("torch-digits", description="CNN on digits, PyTorch, GPU if present", search_space=SPACE,
-               full_dataset_size=1437, num_full_iterations=20, seconds_per_epoch=0.5)
+@hpopt.trainer("torch-digits", description="CNN on digits, PyTorch, for GPUs", search_space=SPACE,
+               device="gpu", requires=["torch"], full_dataset_size=1437, num_full_iterations=20, seconds_per_epoch=0.5)
 def train(config: dict) -> None:
     import torch
 

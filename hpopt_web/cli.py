@@ -1,7 +1,7 @@
 """``hpopt-web``: the dashboard's command line.
 
   hpopt-web demo [--port 8000] [--workers 2]   everything on one machine, for a first look
-  hpopt-web worker --gpus 0,1 | --gpus none --count N   trial workers on this host
+  hpopt-web worker --gpus 0,1 [--gpus-per-trial 2] | --gpus none --count N   trial workers on this host
   hpopt-web serve [--port 8000] [--web-workers 2] [--threads 4]   the web server (gunicorn) alone
   hpopt-web token USERNAME [--name N] [--expires-days D] | --list | --revoke PREFIX   API keys
   hpopt-web manage ARGS...                     Django's manage.py
@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+
+from runner import gpus as gpu_info  # plain Python: no Django until a command sets it up
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -149,10 +151,19 @@ class Supervisor:
         return 0
 
 
-def _worker_envs(gpus: str, count: int) -> list[dict]:
-    if gpus and gpus != "none":
-        return [{"CUDA_VISIBLE_DEVICES": g.strip()} for g in gpus.split(",") if g.strip()]
+def _worker_envs(gpus: str, count: int, per_trial: int = 1) -> list[dict]:
+    """One environment per worker: a group of ``per_trial`` GPUs each, or
+    ``count`` CPU workers; ValueError naming the option that is wrong."""
+    ids = gpu_info.parse_ids(gpus)
+    if ids:
+        return [{"CUDA_VISIBLE_DEVICES": ",".join(g)} for g in gpu_info.groups(ids, per_trial)]
     return [{"CUDA_VISIBLE_DEVICES": ""} for _ in range(count)]
+
+
+def _check_gpus(gpus: str) -> str:
+    """Why the GPUs of ``--gpus`` cannot be used on this host ("" when they can)."""
+    ids = gpu_info.parse_ids(gpus)
+    return gpu_info.check(ids, *gpu_info.detect()) if ids else ""
 
 
 def _start_sweeper(sup) -> None:
@@ -161,10 +172,22 @@ def _start_sweeper(sup) -> None:
 
 
 def cmd_worker(args) -> int:
+    try:
+        envs = _worker_envs(args.gpus, args.count, args.gpus_per_trial)
+        missing = _check_gpus(args.gpus)
+    except ValueError as exc:
+        print(f"hpopt-web worker: {exc}", file=sys.stderr)
+        return 2
+    if missing and not args.allow_missing_gpus:   # one line, before anything starts
+        print(f"hpopt-web worker: {missing}", file=sys.stderr)
+        return 2
+    flags = [f for f, on in (("--allow-missing-gpus", args.allow_missing_gpus),
+                             ("--allow-gpu-trainers-on-cpu", args.allow_gpu_trainers_on_cpu)) if on]
     sup = Supervisor()
     sup.add(_ensure_redis())
-    for env in _worker_envs(args.gpus, args.count):
-        sup.start(_manage("hpopt_worker"), env, restart=True)
+    for env in envs:
+        sup.start(_manage("hpopt_worker", "--gpus", env["CUDA_VISIBLE_DEVICES"] or "none", *flags), env,
+                  restart=True)
     _start_sweeper(sup)
     return sup.wait()
 
@@ -254,8 +277,15 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, default=2)
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("worker", help="start trial workers on this host")
-    p.add_argument("--gpus", default="none", help="comma-separated GPU ids (one worker each), or 'none'")
+    p.add_argument("--gpus", default="none",
+                   help="comma-separated GPU ids (one worker per --gpus-per-trial of them), or 'none'")
+    p.add_argument("--gpus-per-trial", type=int, default=1,
+                   help="GPUs each worker owns and gives each of its trials (CUDA_VISIBLE_DEVICES)")
     p.add_argument("--count", type=int, default=1, help="CPU workers when --gpus none")
+    p.add_argument("--allow-missing-gpus", action="store_true",
+                   help="start even when a GPU of --gpus is not found on this host")
+    p.add_argument("--allow-gpu-trainers-on-cpu", action="store_true",
+                   help="CPU workers also offer trainers declared device='gpu'")
     p.set_defaults(func=cmd_worker)
     p = sub.add_parser("serve", help="run the web server")
     p.add_argument("--host", default="127.0.0.1")

@@ -25,7 +25,8 @@ def trainers(request):
     studies = Study.objects.visible_to(request.user)
     return JsonResponse({"trainers": [
         {"name": t.name, "description": t.description, "search_space": t.search_space, "defaults": t.defaults,
-         "hosts": t.hosts, "last_seen": t.last_seen.isoformat(), "time_model": _time_model(studies, t.name)}
+         "device": t.device, "requires": t.requires, "hosts": t.hosts, "last_seen": t.last_seen.isoformat(),
+         "time_model": _time_model(studies, t.name)}
         for t in Trainer.objects.all()
     ]})
 
@@ -40,8 +41,8 @@ def workers(request):
     mine = set(Trial.objects.filter(pk__in=busy, study__in=Study.objects.visible_to(request.user))
                .values_list("pk", flat=True))
     return JsonResponse({"workers": [
-        {"name": w.name, "host": w.host, "gpu": w.gpu, "state": w.state, "queues": w.queues,
-         "import_errors": w.import_errors,
+        {"name": w.name, "host": w.host, "gpu": w.gpu, "device": w.device, "devices": w.devices, "state": w.state,
+         "queues": w.queues, "import_errors": w.import_errors, "skipped": w.skipped,
          "alive": w.is_alive(settings.HPOPT_HEARTBEAT_TIMEOUT),
          "current_trial": w.current_trial_id if w.current_trial_id in mine else None,
          "last_seen": w.last_seen.isoformat(), "started": w.started.isoformat()}

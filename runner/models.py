@@ -18,6 +18,9 @@ class Trainer(models.Model):
     search_space = models.JSONField(null=True, blank=True)
     defaults = models.JSONField(default=dict, blank=True)
     hosts = models.JSONField(default=list, blank=True)
+    #: what it runs on ("gpu", "cpu", "any": hpopt.registry.Device) and the packages it needs
+    device = models.CharField(max_length=8, default="any")
+    requires = models.JSONField(default=list, blank=True)
     last_seen = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -28,10 +31,12 @@ class Trainer(models.Model):
 
     @classmethod
     def record(cls, infos, host: str) -> None:
-        """Upserts the registry's trainers, adding ``host`` to their hosts."""
+        """Upserts the trainers a host offers, adding ``host`` to their hosts."""
         for info in infos:
             obj, _ = cls.objects.get_or_create(name=info.name)
             obj.description = info.description
+            obj.device = getattr(info.device, "value", info.device)
+            obj.requires = list(info.requires)
             obj.search_space = info.search_space
             obj.defaults = info.defaults
             if host not in obj.hosts:
@@ -52,15 +57,16 @@ class WorkerQuerySet(models.QuerySet):
         since = timezone.now() - timedelta(seconds=timeout)
         return self.exclude(state=WorkerState.STOPPED).filter(last_seen__gte=since)
 
-    def import_errors_text(self) -> str:
-        """The trainer modules live workers failed to import, as one line
+    def import_errors_text(self, trainer: str | None = None) -> str:
+        """The trainer modules live workers failed to import, and the trainers
+        they do not offer with why (only ``trainer`` when given), as one line
         ("" when none): what a user needs when no worker offers a trainer."""
-        found = sorted(
-            (module, error, w.name)
-            for w in self.alive(settings.HPOPT_HEARTBEAT_TIMEOUT).exclude(import_errors={})
-            for module, error in w.import_errors.items()
-        )
-        return "; ".join(f"worker {name} could not import {module} ({error})" for module, error, name in found)
+        live = list(self.alive(settings.HPOPT_HEARTBEAT_TIMEOUT))
+        found = sorted((module, error, w.name) for w in live for module, error in w.import_errors.items())
+        skipped = sorted((name, why, w.name) for w in live for name, why in w.skipped.items()
+                         if trainer is None or name == trainer)
+        return "; ".join([f"worker {worker} could not import {module} ({error})" for module, error, worker in found]
+                         + [f"worker {worker} does not offer {name!r} ({why})" for name, why, worker in skipped])
 
 
 class Worker(models.Model):
@@ -68,6 +74,12 @@ class Worker(models.Model):
     host = models.CharField(max_length=200)
     pid = models.PositiveIntegerField(default=0)
     gpu = models.CharField(max_length=50, blank=True, default="", help_text="CUDA_VISIBLE_DEVICES, empty for CPU")
+    #: what the worker found for its GPUs at start (runner.gpus.describe), e.g. "GPU 0 (NVIDIA A100, 40960 MiB)"
+    device = models.CharField(max_length=300, blank=True, default="")
+    #: its GPUs as found: [{"index": "0", "name": ..., "memory_mib": ...}]
+    devices = models.JSONField(default=list, blank=True)
+    #: registered trainers this worker does not offer, with why: {trainer: "needs a GPU; ..."}
+    skipped = models.JSONField(default=dict, blank=True)
     queues = models.JSONField(default=list, blank=True)
     #: HPOPT_TRAINERS modules that failed to import on this worker: {module: "ExcType: message"}
     import_errors = models.JSONField(default=dict, blank=True)

@@ -55,7 +55,7 @@ def explain_waiting() -> int:
     for trainer in sorted(trainers):
         if queue_name(trainer) in offered:
             continue
-        why = Worker.objects.import_errors_text()
+        why = Worker.objects.import_errors_text(trainer)
         reason = (f"{WAITING_PREFIX}no live worker offers trainer {trainer!r}"
                   + (f"; {why}" if why else "; start one on a host that has it (hpopt-web worker)"))
         changed += waiting.filter(study__trainer=trainer).exclude(error=reason).filter(

@@ -13,7 +13,11 @@ what a worker needs beyond RQ:
   (SIGKILL) is taken over instead of refused;
 * when it was free for each job (runner.occupancy), which its trial's
   time model starts from;
-* each trial's share of the host's CPU threads (runner.threads).
+* each trial's share of the host's CPU threads (runner.threads);
+* its trainer queues served round robin (one busy trainer cannot starve
+  another's studies), and only the trainers it can run (``why_not_offered``:
+  packages, GPU or CPU), learnt without importing trainer code
+  (runner.loading).
 """
 from __future__ import annotations
 
@@ -29,13 +33,15 @@ from django.db import connection
 from django.utils import timezone
 from rq import Queue
 from rq import Worker as RQWorker
-from rq.worker.base import StopRequested
+from rq.worker.base import DequeueStrategy, StopRequested
 
-from hpopt.registry import registered_trainers
+from hpopt.registry import Device
+from runner import gpus as gpu_info
 from runner import occupancy, threads
-from runner.apps import IMPORT_ERRORS
 from runner.dispatch import connection as redis_connection
 from runner.dispatch import queue_name
+from runner.gpus import Gpu
+from runner.loading import Offer
 from runner.models import Trainer, Worker, WorkerState
 
 REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
@@ -43,20 +49,37 @@ REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 REDIS_RETRY_SECONDS = 1.0
 
 
-def register(name: str, gpu: str) -> list[str]:
-    """Records this host's trainers and this worker (with the trainer
-    modules that failed to import here); returns its queues."""
+def why_not_offered(offer: Offer, has_gpu: bool, gpu_trainers_on_cpu: bool) -> str:
+    """Why a worker with (or without) GPUs does not offer a trainer; "" when it does."""
+    if offer.missing:
+        return f"needs {', '.join(offer.missing)}, not installed here"
+    if offer.device == Device.GPU and not has_gpu and not gpu_trainers_on_cpu:
+        return "needs a GPU and this worker has none (start one with --gpus, or allow --allow-gpu-trainers-on-cpu)"
+    if offer.device == Device.CPU and has_gpu:
+        return "runs on the CPU only and this worker owns GPUs (CPU workers run it: --gpus none)"
+    return ""
+
+
+def register(name: str, offers: list[Offer], errors: dict[str, str], gpus: list[str], found: list[Gpu],
+             gpu_trainers_on_cpu: bool = False) -> tuple[list[str], dict[str, str]]:
+    """Records the trainers this worker offers, and the worker (with its
+    devices, the trainer modules that failed to import here and the trainers
+    it does not offer, with why); returns its queues and those trainers
+    ({name: why})."""
     host = socket.gethostname()
-    infos = list(registered_trainers().values())
-    Trainer.record(infos, host)
-    queues = [queue_name(i.name) for i in infos]
+    skipped = {o.name: why for o in offers if (why := why_not_offered(o, bool(gpus), gpu_trainers_on_cpu))}
+    offered = [o for o in offers if o.name not in skipped]
+    Trainer.record(offered, host)
+    queues = [queue_name(o.name) for o in offered]
+    by_id = {g.index: g for g in found}
     Worker.objects.update_or_create(
         name=name,
-        defaults=dict(host=host, pid=os.getpid(), gpu=gpu, queues=queues, state=WorkerState.IDLE,
-                      import_errors=dict(IMPORT_ERRORS), current_trial=None, started=timezone.now(),
-                      last_seen=timezone.now()),
+        defaults=dict(host=host, pid=os.getpid(), gpu=",".join(gpus), device=gpu_info.describe(gpus, found),
+                      devices=[by_id[g].to_dict() for g in gpus if g in by_id], queues=queues,
+                      state=WorkerState.IDLE, import_errors=dict(errors), skipped=skipped, current_trial=None,
+                      started=timezone.now(), last_seen=timezone.now()),
     )
-    return queues
+    return queues, skipped
 
 
 def _pid_alive(pid: int) -> bool:
@@ -169,7 +192,10 @@ class TrialWorker(RQWorker):
         up on its own; returns on SIGINT/SIGTERM, or when a burst is done."""
         while True:
             try:
-                self.work(burst=burst, with_scheduler=False, logging_level="WARNING")
+                # round robin: after a job of one trainer's queue the next
+                # queue is asked first, so one busy trainer cannot starve the others
+                self.work(burst=burst, with_scheduler=False, logging_level="WARNING",
+                          dequeue_strategy=DequeueStrategy.ROUND_ROBIN)
             except REDIS_ERRORS as exc:  # RQ's teardown raises when Redis is gone
                 self.log.warning("worker %s: %s", self.name, exc)
             if burst or self._stop_requested or not self._wait_for_redis():

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from studies.models import ApiToken, Score, Study, Trial
+from studies.models import ApiToken, Attempt, Score, Study, Trial
 
 
 @admin.register(Study)
@@ -16,6 +16,13 @@ class TrialAdmin(admin.ModelAdmin):
                     "host", "gpu")
     list_filter = ("state",)
     raw_id_fields = ("study",)
+
+
+@admin.register(Attempt)
+class AttemptAdmin(admin.ModelAdmin):
+    list_display = ("id", "trial", "number", "worker", "device", "started", "ended", "outcome", "oom")
+    list_filter = ("outcome", "oom")
+    raw_id_fields = ("trial",)
 
 
 @admin.register(Score)

@@ -159,3 +159,20 @@ def nul(config):
     print("a NUL \x00 here, a bad byte " + b"\xff".decode("utf-8", "surrogateescape"))
     hpopt.report(config, 0.25)
     raise ValueError("bad byte \x00 in input")
+
+
+@hpopt.trainer("oom-once", description="prints, then runs out of 'GPU memory' in its first attempt only",
+               search_space=SPACE, full_dataset_size=10_000, num_full_iterations=4)
+def oom_once(config):
+    print(f"attempt {config['attempt']} starts", flush=True)
+    if config["attempt"] == 1:
+        raise FakeCudaOOM("CUDA out of memory. Tried to allocate 2.00 GiB")
+    quick(config)
+
+
+@hpopt.trainer("chatty", description="prints 5,000 numbered lines of 100 characters, then reports",
+               search_space=SPACE, full_dataset_size=10_000, num_full_iterations=1)
+def chatty(config):
+    for i in range(5000):
+        print(f"line {i:05d} ".ljust(99, "."))
+    hpopt.report(config, 0.5, iteration=1)

@@ -1,5 +1,6 @@
-// Trial page: GET /api/trials/<id> (scores, params, log, traceback), polled
-// every 2 s while the trial is queued, running or paused; pause / resume / kill.
+// Trial page: GET /api/trials/<id> (scores, params, every attempt with its
+// log and traceback), polled every 2 s while the trial is queued, running or
+// paused; pause / resume / kill.
 "use strict";
 
 (() => {
@@ -10,6 +11,61 @@
   let trial = null;
   let chart = null;
   let poller = null;
+  const outputs = new Map(); // attempt number -> its <details> (kept, so an open one stays open)
+
+  // seconds an attempt ran: to its end, or until now while it runs
+  const attemptSeconds = (a) => a.seconds ?? (a.outcome ? null : (new Date() - new Date(a.started)) / 1000);
+
+  // trials from before attempts were recorded: their last run, from the trial's own fields
+  function attemptsOf(t) {
+    if (t.attempts.length || !(t.log || t.traceback)) return t.attempts;
+    return [{ number: t.attempt, started: t.started, ended: t.finished, outcome: t.state, reason: t.error, worker: t.host,
+      host: t.host, gpu: t.gpu, device: "", oom: false, log: t.log, traceback: t.traceback, seconds: null }];
+  }
+
+  function outcomeText(a) {
+    if (!a.outcome) return "running";
+    if (a.oom) return "out of GPU memory: queued again";
+    if (a.outcome === "lost") return "lost: its worker vanished";
+    if (a.outcome === "replaced") return "replaced: " + a.reason;
+    return a.outcome + (a.reason ? ` · ${a.reason}` : "");
+  }
+
+  function deviceText(a) {
+    const where = a.device || (a.gpu ? "GPU " + a.gpu : "CPU");
+    return a.cuda_used === false && a.gpu ? `${where} · CUDA not used: ran on the CPU` : where;
+  }
+
+  function outputOf(a, latest) {
+    let box = outputs.get(a.number);
+    if (!box) {
+      box = hp.el("details", { class: "card attempt-output" }, hp.el("summary", {}), hp.el("pre", { class: "log error-log" }), hp.el("pre", { class: "log" }));
+      box.open = latest;
+      outputs.set(a.number, box);
+      $("attempt-output").prepend(box);
+    }
+    box.querySelector("summary").textContent = `Attempt ${a.number}: output` + (a.traceback ? " and traceback" : "");
+    const [tb, log] = box.querySelectorAll("pre");
+    tb.hidden = !a.traceback;
+    tb.textContent = a.traceback || "";
+    const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+    log.textContent = a.log || (a.outcome ? "(the trainer printed nothing)" : "(no output yet: it is sent with each heartbeat)");
+    if (atBottom) log.scrollTop = log.scrollHeight;
+  }
+
+  function renderAttempts(list) {
+    const body = hp.clear(document.querySelector("#attempts tbody"));
+    if (!list.length) body.append(hp.el("tr", {}, hp.el("td", { class: "empty", colspan: "7" }, "not started yet")));
+    for (const a of list) {
+      const s = attemptSeconds(a);
+      body.append(hp.el("tr", { "data-attempt": String(a.number), class: a.oom ? "oom" : "" },
+        hp.el("td", {}, String(a.number)), hp.el("td", {}, a.started ? hp.time(a.started) : "—"),
+        hp.el("td", {}, a.ended ? hp.time(a.ended) : a.outcome ? "unknown" : "—"),
+        hp.el("td", { class: "num" }, s === null ? "—" : hp.duration(s)), hp.el("td", { class: "outcome" }, outcomeText(a)),
+        hp.el("td", { class: "mono" }, a.worker || a.host || "—"), hp.el("td", { class: "device" }, deviceText(a))));
+    }
+    list.forEach((a, i) => outputOf(a, i === list.length - 1));
+  }
 
   function drawScores() {
     const data = trial.scores.map(([x, y]) => ({ x, y }));
@@ -43,10 +99,13 @@
     $("kpi-best").textContent = hp.num(t.best_score, 5);
     $("kpi-worker").textContent = t.host || "—";
     $("kpi-gpu").textContent = t.gpu ? "GPU " + t.gpu : t.host ? "CPU" : "";
+    const attempts = attemptsOf(t);
+    const timed = attempts.map(attemptSeconds).filter((s) => s !== null);
     const end = t.finished && !LIVE.has(t.state) ? new Date(t.finished) : new Date();
-    $("kpi-duration").textContent = t.started ? hp.duration((end - new Date(t.started)) / 1000) : "—";
-    $("kpi-started").textContent = t.started ? "started " + hp.time(t.started) : "not started";
-    $("kpi-attempt").textContent = String(t.attempt);
+    const total = timed.length ? timed.reduce((x, y) => x + y, 0) : t.started ? (end - new Date(t.started)) / 1000 : null;
+    $("kpi-duration").textContent = total === null ? "—" : hp.duration(total);
+    $("kpi-started").textContent = (attempts.length > 1 ? `over ${attempts.length} attempts · ` : "") + (t.started ? "last started " + hp.time(t.started) : "not started");
+    $("kpi-attempt").textContent = String(t.attempt) + (t.oom_count ? ` · ${t.oom_count} OOM` : "");
     $("kpi-bracket").textContent = t.bracket !== null ? `bracket ${t.bracket}` + (Object.keys(t.rungs || {}).length ? ` · rungs ${Object.keys(t.rungs).join(", ")}` : "") : "";
     $("trial-error").hidden = !t.error;
     $("trial-error").textContent = t.error || "";
@@ -54,12 +113,7 @@
     for (const [k, v] of Object.entries(t.params || {})) {
       body.append(hp.el("tr", {}, hp.el("th", {}, k), hp.el("td", { class: "mono" }, typeof v === "number" ? String(v) : hp.paramValue(v))));
     }
-    $("traceback-card").hidden = !t.traceback;
-    $("traceback").textContent = t.traceback || "";
-    const log = $("log");
-    const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-    log.textContent = t.log || (LIVE.has(t.state) ? "(no output yet: the log is stored when the attempt ends)" : "(the trainer printed nothing)");
-    if (atBottom) log.scrollTop = log.scrollHeight;
+    renderAttempts(attempts);
     drawScores();
   }
 

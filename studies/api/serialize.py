@@ -15,7 +15,8 @@ def trial_dict(t) -> dict:
         "rungs": t.rungs, "iterations": t.iterations, "subset_ratio": t.subset_ratio,
         "last_iteration": t.last_iteration, "spent": t.spent, "stop_reason": t.stop_reason,
         "best_score": t.best_score, "attempt": t.attempt, "pending": t.pending, "host": t.host, "gpu": t.gpu,
-        "error": t.error, "started": _iso(t.started), "finished": _iso(t.finished), "heartbeat": _iso(t.heartbeat),
+        "oom_count": t.oom_count, "error": t.error, "started": _iso(t.started), "finished": _iso(t.finished),
+        "heartbeat": _iso(t.heartbeat),
     }
 
 
@@ -35,7 +36,7 @@ def csv_cell(value):
 TRIAL_LIST_FIELDS = (
     "id", "number", "params", "state", "bracket", "rungs", "iterations", "last_iteration", "spent", "stop_reason",
     "best_score", "last_score",
-    "attempt", "pending", "host", "gpu", "error", "started", "finished", "heartbeat",
+    "attempt", "pending", "host", "gpu", "oom_count", "error", "started", "finished", "heartbeat",
 )
 
 

@@ -94,6 +94,7 @@ def trial_detail(request, pk):
     data.update(
         study=trial.study_id, log=trial.log, traceback=trial.traceback,
         scores=list(trial.scores.order_by("iteration").values_list("iteration", "value")),
+        attempts=[a.to_dict(trial) for a in trial.attempts.order_by("number")],
     )
     return JsonResponse(data)
 

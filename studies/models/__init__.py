@@ -1,7 +1,8 @@
+from studies.models.attempt import Attempt
 from studies.models.login import LoginFailure
 from studies.models.score import Score
 from studies.models.study import Study
 from studies.models.token import ApiToken
 from studies.models.trial import Trial
 
-__all__ = ["Study", "Trial", "Score", "ApiToken", "LoginFailure"]
+__all__ = ["Study", "Trial", "Attempt", "Score", "ApiToken", "LoginFailure"]

@@ -88,3 +88,31 @@ def test_registered_trainers_is_a_copy(name):
     hpopt.registered_trainers().clear()
 
     assert name in hpopt.registered_trainers()
+
+
+def test_a_trainer_declares_its_device_and_the_packages_it_needs(name):
+    @hpopt.trainer(name, device="gpu", requires=["numpy", "surely_not_an_installed_package"])
+    def fit(train_config):
+        pass
+
+    info = hpopt.get_trainer(name)
+    assert (info.device.value, info.requires) == ("gpu", ("numpy", "surely_not_an_installed_package"))
+    assert info.missing_packages() == ["surely_not_an_installed_package"]
+
+
+def test_a_trainer_runs_anywhere_and_needs_nothing_unless_it_says_so(name):
+    hpopt.trainer(name)(lambda config: None)
+    info = hpopt.get_trainer(name)
+    assert (info.device.value, info.requires, info.missing_packages()) == ("any", (), [])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"device": "tpu"}, "trainer device must be one of gpu, cpu, any (got 'tpu')"),
+    ({"requires": ["torch.cuda"]}, "trainer requires must be top-level package names (got 'torch.cuda')"),
+    ({"requires": [""]}, "trainer requires must be top-level package names (got '')"),
+])
+def test_a_bad_declaration_is_refused_naming_the_field(name, kwargs, message):
+    with pytest.raises(ValueError) as caught:
+        hpopt.trainer(name, **kwargs)
+    assert str(caught.value) == message
+    assert name not in hpopt.registered_trainers()

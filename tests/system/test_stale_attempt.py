@@ -49,3 +49,7 @@ def test_a_late_old_attempt_cannot_end_a_resumed_trial(api, trainers, workers, t
     assert {i: stored[i] for i in second_attempt} == second_attempt
     assert all(r.status != "RUNNING" for r in made if r.attempt == 1 and r.iteration > paused_at)
     check_invariants(study, reports)
+    # the trial's history keeps both runs: the old one ended after the new one took over
+    first_run, second_run = trial.attempts.order_by("number")
+    assert (first_run.outcome, first_run.reason) == ("replaced", "attempt 2 took the trial over")
+    assert second_run.outcome == "completed"

@@ -168,3 +168,15 @@ def test_a_waiting_trial_says_no_worker_offers_its_trainer_until_one_runs_it(mak
     run_burst()
     trial.refresh_from_db()
     assert (trial.state, trial.error) == ("completed", "")
+
+
+def test_a_waiting_trial_says_why_the_live_workers_do_not_offer_its_trainer(make_study, transactional_db):
+    from runner.models import Worker
+    from runner.sweeper import explain_waiting
+
+    study = make_study(search_alg="bayes_opt", num_trials=1, parallelism=1, start=True)
+    Worker.objects.create(name="cpu-1", host="h", queues=["hpopt-slow"],
+                          skipped={"quick": "needs a GPU and this worker has none", "other": "needs torch"})
+    explain_waiting()
+    assert study.trials.get().error == ("waiting: no live worker offers trainer 'quick'; "
+                                        "worker cpu-1 does not offer 'quick' (needs a GPU and this worker has none)")

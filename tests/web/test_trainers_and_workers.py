@@ -4,10 +4,18 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from runner.gpus import Gpu
+from runner.loading import import_modules
 from runner.models import Worker
-from runner.worker import register as register_worker
+from runner.worker import register
 
 pytestmark = pytest.mark.django_db
+
+
+def register_worker(name: str, gpu: str) -> list[str]:
+    """Registers a worker owning GPU ``gpu`` as its command does (that GPU found)."""
+    offers, errors = import_modules()
+    return register(name, offers, errors, [gpu], [Gpu(gpu, "Fake GPU", 1024)])[0]
 
 
 def test_no_trainer_is_listed_before_a_worker_started(api):
