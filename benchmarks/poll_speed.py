@@ -1,11 +1,18 @@
-"""Live-page polling cost with a big study (issue 4's speed goal).
+"""Live-page cost with a big study (issue 4's and issue 13.2's speed goals).
 
-Builds one study with 10,000 trials and 100,000 scores in a fresh database
-(SQLite by default, DATABASE_URL for PostgreSQL), then times the study
-endpoint's first load (no cursor) and an incremental poll (cursor, a few new
-scores and changed trials) through Django's test client: server time only.
+Builds one ASHA study (100,000 trials by default, about 1,050,000 scores:
+rungs at epochs 4, 8, 16 and 32 of 40, half the trials stopped at each rung,
+the last 64 running) in a database, then times through Django's test client
+(server time only) what the study page asks for: the study endpoint's first
+load (no cursor) and an incremental poll (cursor; between two polls the
+running trials report once), a page of the trial table (sorted, filtered),
+and with ``--browser`` the page's time to interactive in headless Chromium.
 
-    python -m benchmarks.poll_speed [--trials 10000] [--scores-per-trial 10] [--repeat 15]
+The study is built once per database and reused by later runs
+(``--database``: a SQLite path or a postgres:// URL; without it a fresh
+temporary SQLite file):
+
+    python -m benchmarks.poll_speed [--trials 100000] [--repeat 15] [--database URL] [--browser]
 """
 from __future__ import annotations
 
@@ -18,12 +25,20 @@ import sys
 import tempfile
 import time
 
+EPOCHS = 40
+RUNNING = 64
 
-def _setup(tmp: str) -> None:
+
+def _setup(database: str | None) -> None:
+    tmp = tempfile.mkdtemp(prefix="hpopt-poll-")
     os.environ.setdefault("SECRET_KEY", "bench-" + "x" * 40)
-    os.environ.setdefault("DEBUG", "1")
+    os.environ["DEBUG"] = "0"
+    os.environ["HPOPT_HTTPS"] = "0"   # the test client speaks plain HTTP
     os.environ["HPOPT_VAR_DIR"] = tmp
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3")
+    if database:
+        os.environ["DATABASE_URL"] = database if "://" in database else f"sqlite:///{os.path.abspath(database)}"
+    else:
+        os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp}/bench.sqlite3")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hpopt_web.settings")
     import django
 
@@ -33,42 +48,98 @@ def _setup(tmp: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def _build(n_trials: int, per_trial: int):
+def _trials(study, n_trials: int, rng: random.Random, running: int, now):
+    """(Trial, its curve) per trial, in the shape ASHA leaves them: at each
+    rung of its bracket half go on, the rest stop there."""
+    from datetime import timedelta
+
+    import numpy as np
+
+    from hpopt.space import SearchSpace
+    from studies.models import Trial
+
+    plan, space = study.plan, SearchSpace(study.space)
+    epochs, np_rng = plan["max_iterations"], np.random.default_rng(rng.randrange(2**32))
+    for i in range(n_trials):
+        bracket = i % len(plan["brackets"])
+        is_running = i >= n_trials - running
+        last = (rng.randint(1, epochs - 1) if is_running
+                else next((m for m in plan["brackets"][bracket] if rng.random() < 0.5), epochs))
+        quality = rng.random()
+        curve = [quality * (1 - 0.7 ** it) + rng.gauss(0, 0.01) for it in range(1, last + 1)]
+        state = "running" if is_running else "completed" if last == epochs else "stopped"
+        started = now - timedelta(seconds=(n_trials - i) * 3)
+        yield Trial(
+            study=study, number=i, params=space.sample(np_rng), iterations=epochs,
+            subset_ratio=1.0, state=state, bracket=bracket, last_iteration=last, best_score=max(curve),
+            last_score=curve[-1], rungs={str(m): max(curve[:m]) for m in plan["brackets"][bracket] if m <= last},
+            spent=float(last), stop_reason="" if state != "stopped" else f"below the cutoff at rung {last}",
+            host=f"gpu-host-{i % 3}", gpu=str(i % 8), started=started, heartbeat=now, last_report=now,
+            finished=None if is_running else started + timedelta(seconds=2 * last), attempt=1,
+            first_report=1.0, epoch_seconds=2.0 * (last - 1), epoch_count=last - 1,
+        ), curve
+
+
+def fill(study, n_trials: int, running: int = RUNNING, seed: int = 0, scores: bool = True) -> None:
+    """Adds ``n_trials`` trials (the last ``running`` of them running) and
+    their scores to a started ``study``, in bulk (the tests use it too)."""
+    from django.utils import timezone
+
+    from studies.models import Score, Trial
+
+    rng, now = random.Random(seed), timezone.now()
+    curves, batch = {}, []
+    for trial, curve in _trials(study, n_trials, rng, running, now):
+        batch.append(trial)
+        curves[trial.number] = curve
+        if len(batch) == 5000:
+            Trial.objects.bulk_create(batch)
+            batch = []
+    Trial.objects.bulk_create(batch)
+    if not scores:
+        return
+    pks = dict(Trial.objects.filter(study=study).values_list("number", "pk"))
+    batch = []
+    for number, curve in curves.items():
+        batch += [Score(study=study, trial_id=pks[number], iteration=it, value=v) for it, v in enumerate(curve, 1)]
+        if len(batch) >= 20_000:
+            Score.objects.bulk_create(batch)
+            batch = []
+    Score.objects.bulk_create(batch)
+
+
+def _build(n_trials: int):
+    """The benchmark's study: found by name when this database has it already."""
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
     from runner.models import Trainer
     from studies import control
-    from studies.models import Score, Study, Trial
+    from studies.models import Study
     from studies.validation import validate_study
 
-    user = get_user_model().objects.create_user("bench", password="bench-password")
-    Trainer.objects.create(name="bench")
+    name = f"big-{n_trials}"
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    found = Study.objects.filter(name=name, owner=user).first()
+    if found is not None and found.trials.count() == n_trials:
+        return user, found, False
+    if found is not None:
+        found.delete()
+    Trainer.objects.get_or_create(name="bench")
     space = {"lr": {"type": "loguniform", "range": [1e-4, 1e-1]},
              "bs": {"type": "qloguniform", "range": [8, 256, 8, 2]}}
     cleaned, errors = validate_study({
-        "name": "big", "trainer": "bench", "search_alg": "asha", "search_space": space, "full_dataset_size": 50_000,
-        "num_full_iterations": per_trial, "num_trials": n_trials, "parallelism": 64,
+        "name": name, "trainer": "bench", "search_alg": "asha", "search_space": space, "full_dataset_size": 50_000,
+        "num_full_iterations": EPOCHS, "max_iterations": EPOCHS, "min_iterations": 4,
+        "reduction_factor": 2, "num_brackets": 1, "subset_ratio": 1.0, "num_trials": n_trials,
+        "parallelism": RUNNING,
     }, {"bench"})
     assert not errors, errors
     study = control.create(user, cleaned)   # a draft: no job is enqueued
     Study.objects.filter(pk=study.pk).update(state="running", started=timezone.now())
-    rng = random.Random(0)
-    now = timezone.now()
-    trials = [
-        Trial(study=study, number=i, params={"lr": 10 ** rng.uniform(-4, -1), "bs": 8 * rng.randint(1, 32)},
-              iterations=per_trial, subset_ratio=1.0, state="completed", bracket=0, last_iteration=per_trial,
-              best_score=rng.random(), started=now, finished=now, heartbeat=now)
-        for i in range(n_trials)
-    ]
-    Trial.objects.bulk_create(trials, batch_size=2000)
-    pks = dict(Trial.objects.filter(study=study).values_list("number", "pk"))
-    scores = [
-        Score(study=study, trial_id=pks[i], iteration=it, value=rng.random())
-        for i in range(n_trials) for it in range(1, per_trial + 1)
-    ]
-    Score.objects.bulk_create(scores, batch_size=5000)
-    return user, study
+    fill(study, n_trials)
+    study.refresh_from_db()
+    return user, study, True
 
 
 def _time(fn, repeat: int, before=None) -> list[float]:
@@ -82,53 +153,74 @@ def _time(fn, repeat: int, before=None) -> list[float]:
     return out
 
 
-def main(argv=None) -> dict:
-    p = argparse.ArgumentParser()
-    p.add_argument("--trials", type=int, default=10_000)
-    p.add_argument("--scores-per-trial", type=int, default=10)
-    p.add_argument("--repeat", type=int, default=15)
-    args = p.parse_args(argv)
-    tmp = tempfile.mkdtemp(prefix="hpopt-poll-")
-    _setup(tmp)
-    from django.db import connection
-    from django.test import Client
+def _live_step(study):
+    """A live study between two polls (not timed): every running trial reports once."""
+    from django.db.models import F
+    from django.utils import timezone
 
     from studies.models import Score, Trial
 
-    user, study = _build(args.trials, args.scores_per_trial)
+    running = list(study.trials.filter(state="running").values_list("pk", "last_iteration"))
+    Score.objects.bulk_create([Score(study=study, trial_id=pk, iteration=last + 1, value=0.5) for pk, last in running])
+    Trial.objects.filter(pk__in=[pk for pk, _ in running]).update(
+        last_iteration=F("last_iteration") + 1, updated=timezone.now())
+
+
+def _ms(samples: list[float]) -> dict:
+    return {"p50": round(statistics.median(samples), 1), "max": round(max(samples), 1)}
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser()
+    p.add_argument("--trials", type=int, default=100_000)
+    p.add_argument("--repeat", type=int, default=15)
+    p.add_argument("--database", help="SQLite path or postgres:// URL; the study is built once and reused")
+    p.add_argument("--browser", action="store_true", help="also time the page in headless Chromium")
+    args = p.parse_args(argv)
+    _setup(args.database)
+    from django.db import connection
+    from django.test import Client
+
+    t0 = time.perf_counter()
+    user, study, built = _build(args.trials)
+    build_s = time.perf_counter() - t0
     client = Client()
     client.force_login(user)
     url = f"/api/studies/{study.pk}"
+    t0 = time.perf_counter()
     first = client.get(url)
+    # this process's first call also folds the finished trials once (studies.settled)
+    cold_ms = (time.perf_counter() - t0) * 1000
     assert first.status_code == 200, first.content[:300]
-    body = first.json()
-    cursor = body["cursor"]
+    state = {"cursor": first.json()["cursor"]}
+    table = f"/api/studies/{study.pk}/trials"
 
-    def first_load():
-        r = client.get(url)
-        assert r.status_code == 200
-
-    state = {"cursor": cursor, "step": 0}
-
-    def between_polls():
-        # a live study between two polls (not timed): four trials report
-        state["step"] += 1
-        for t in Trial.objects.filter(study=study).order_by("?")[:4]:
-            Score.objects.create(study=study, trial=t, iteration=t.iterations + state["step"], value=0.5)
-            Trial.objects.filter(pk=t.pk).update(last_iteration=t.iterations + state["step"])
+    def get(path, **params):
+        r = client.get(path, params)
+        assert r.status_code == 200, r.content[:300]
+        return r
 
     def poll():
-        r = client.get(url, {"since": state["cursor"]})
-        assert r.status_code == 200
-        state["cursor"] = r.json()["cursor"]
+        state["cursor"] = get(url, since=state["cursor"]).json()["cursor"]
 
-    first_ms = _time(first_load, max(3, args.repeat // 3))
-    poll_ms = _time(poll, args.repeat, before=between_polls)
+    # what the page asks for: its first load (the study endpoint and the
+    # table's first page), then a poll every 2 s, the aggregates every 15th
+    pages = {"table_newest": {}, "table_by_score": {"sort": "-best_score"},
+             "table_completed_by_lr": {"state": "completed", "sort": "param.lr"},
+             "table_lr_range_by_duration": {"param.lr.min": "0.001", "param.lr.max": "0.01", "sort": "-duration"},
+             "table_search": {"q": "below the cutoff at rung 16", "sort": "-epochs"}}
+    first_table = get(table)
+    timed = {"first_load_ms": _time(lambda: get(url), max(3, args.repeat // 3)),
+             "poll_ms": _time(poll, args.repeat, before=lambda: _live_step(study)),
+             "poll_with_overview_ms": _time(lambda: get(url, since=state["cursor"], overview=1), 3)}
+    for name, params in pages.items():
+        timed[name + "_ms"] = _time(lambda p=params: get(table, **p), 3)
     result = {
-        "database": connection.vendor, "trials": args.trials, "scores": args.trials * args.scores_per_trial,
-        "first_load_bytes": len(first.content), "first_load_scores_sent": len(body["scores"]),
-        "first_load_ms_p50": statistics.median(first_ms), "first_load_ms_max": max(first_ms),
-        "poll_ms_p50": statistics.median(poll_ms), "poll_ms_max": max(poll_ms),
+        "database": connection.vendor, "trials": study.trials.count(), "scores": study.scores.count(),
+        "built_seconds": round(build_s, 1) if built else "reused",
+        "first_load_bytes": len(first.content) + len(first_table.content),
+        "first_load_cold_ms": round(cold_ms, 1),
+        **{k: _ms(v) for k, v in timed.items()},
     }
     print(json.dumps(result, indent=2))
     return result

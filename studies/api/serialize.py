@@ -39,8 +39,21 @@ TRIAL_LIST_FIELDS = (
 )
 
 
-def study_dict(study, with_summary: bool = True) -> dict:
-    best = study.best_trial()
+def trial_rows(trials) -> list[dict]:
+    """The rows of ``trials`` (a queryset) as the pages show them: TRIAL_LIST_FIELDS, times as ISO text."""
+    rows = list(trials.values(*TRIAL_LIST_FIELDS))
+    for row in rows:
+        for key in ("started", "finished", "heartbeat"):
+            row[key] = _iso(row[key])
+    return rows
+
+
+def study_dict(study, with_summary: bool = True, snapshot: tuple | None = None) -> dict:
+    """``snapshot``: progress.live(study) when the caller has it already."""
+    # with the summary, the best trial comes from the same snapshot (one read of the open trials)
+    if with_summary and snapshot is None:
+        snapshot = progress.live(study)
+    best = snapshot[1] if with_summary else study.best_trial()
     out = {
         "id": study.pk, "name": study.name, "owner": study.owner.get_username(), "trainer": study.trainer,
         "algorithm": study.algorithm, "state": study.state, "mode": study.mode, "settings": study.settings,
@@ -53,7 +66,7 @@ def study_dict(study, with_summary: bool = True) -> dict:
                                             "params": best.params},
     }
     if with_summary:
-        out.update(progress.summary(study))
+        out.update(progress.summary(study, snapshot))
     return out
 
 
