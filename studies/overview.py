@@ -56,7 +56,7 @@ def sample(study, last_number: int) -> list:
 def asha_board(study, tally) -> list:
     """Per bracket, per column (each rung, then the full length): how many
     trials reached it, train towards it, stopped there, and the top trials by
-    their score there ([[id, number, state, score], ...], best first)."""
+    their score there ([[id, number, state, score, last_iteration], ...], best first)."""
     plan = study.plan
     out = []
     for b, milestones in enumerate(plan["brackets"]):

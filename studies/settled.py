@@ -49,7 +49,7 @@ class Tally:
     """groups: {(state, bracket, last_iteration): [trials, spent]};
     stretches: {number // STRETCH: [trials, lowest, highest, best scored]}
     over finished trials with a score; tops: {(bracket, milestone or
-    "full"): [(rank key, id, number, state, score)]}, the best TOP; best: the
+    "full"): [(rank key, id, number, state, score, last_iteration)]}, the best TOP; best: the
     best-trial candidates (hpopt.best.best_trial of the union is the best)."""
 
     sign: int
@@ -86,7 +86,8 @@ class Tally:
             self._top((bracket, "full"), row, score)
 
     def _top(self, key, row: dict, value: float) -> None:
-        entry = ((self.sign * value, -row["number"]), row["id"], row["number"], row["state"], value)
+        entry = ((self.sign * value, -row["number"]), row["id"], row["number"], row["state"], value,
+                 row["last_iteration"])
         top = self.tops.setdefault(key, [])
         if len(top) < TOP:
             heapq.heappush(top, entry)

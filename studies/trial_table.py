@@ -31,6 +31,7 @@ from hpopt.status import TrialState
 COLUMNS = {"number": "number", "state": "state", "best_score": "best_score", "score": "best_score",
            "last_score": "last_score", "epochs": "last_iteration", "started": "started"}
 SORTS = (*COLUMNS, "duration", "param.<name>")
+NOT_NULL = {"number", "state", "epochs"}
 #: trials whose duration runs until now (the page shows the same)
 OPEN = (TrialState.RUNNING.value, TrialState.QUEUED.value)
 MAX_LIMIT = 500
@@ -95,9 +96,12 @@ class TableQuery:
                 trials = trials.filter(**{f"{alias}__lte": high})
         if self.text:
             trials = trials.filter(self._text_filter())
-        expr = self._sort_expression()
-        order = expr.desc(nulls_last=True) if self.sort.startswith("-") else expr.asc(nulls_last=True)
-        return trials.order_by(order, "number")
+        expr, desc = self._sort_expression(), self.sort.startswith("-")
+        # NULLS LAST only where a value can be missing: PostgreSQL then still
+        # reads a page of "newest first" straight from the (study, number) index
+        nulls = {} if self.sort.lstrip("-") in NOT_NULL else {"nulls_last": True}
+        order = expr.desc(**nulls) if desc else expr.asc(**nulls)
+        return trials.order_by(order, "-number" if desc else "number")
 
     def _text_filter(self) -> Q:
         text = self.text

@@ -61,7 +61,7 @@ def study_dict(study, with_summary: bool = True, snapshot: tuple | None = None) 
         "parallelism": study.parallelism, "seconds_per_epoch": study.seconds_per_epoch,
         "startup_seconds": study.startup_seconds, "error": study.error,
         "created": _iso(study.created), "started": _iso(study.started), "finished": _iso(study.finished),
-        "best": None if best is None else {"trial": best.number, "score": final_score(best),
+        "best": None if best is None else {"trial": best.number, "id": best.id, "score": final_score(best),
                                             "best_score": best.best_score,
                                             "params": best.params},
     }
