@@ -67,7 +67,7 @@
     StudyCharts.drawCurves(model);
     if (model.study.algorithm === "asha") AshaBoard.draw(model);
     else StudyCharts.drawBayes(model);
-    loadTable();
+    loadTable(true);
   }
 
   // -- header -------------------------------------------------------------------------
@@ -205,7 +205,7 @@
   });
 
   // -- trial table: a page from the server ---------------------------------------------
-  const table = { offset: 0, total: 0, token: 0 };
+  const table = { offset: 0, total: 0, token: 0, busy: false };
   const filter = $("trial-filter");
   ["running", "queued", "paused", "completed", "stopped", "killed", "failed", "lost"].forEach((s) => filter.append(hp.el("option", { value: s }, s)));
 
@@ -228,10 +228,15 @@
     return q;
   }
 
-  // Answers arrive out of order when controls change quickly: only the latest is drawn.
-  async function loadTable() {
+  // Answers arrive out of order when controls change quickly: only the latest
+  // is drawn. A poll does not ask again while a page is on its way (a slow
+  // search on a big study would otherwise pile up on the server).
+  async function loadTable(fromPoll = false) {
+    if (fromPoll && table.busy) return;
     const token = ++table.token;
+    table.busy = true;
     const result = await hp.api(`/api/studies/${studyId}/trials?${tableQuery()}`);
+    if (token === table.token) table.busy = false;
     if (token !== table.token) return;
     $("trial-query-error").hidden = result.ok;
     if (!result.ok) {
