@@ -166,6 +166,66 @@ def _live_step(study):
         last_iteration=F("last_iteration") + 1, updated=timezone.now())
 
 
+#: the page is interactive once the table shows its first page, the charts
+#: hold data and the ASHA board has drawn its columns
+READY = """() => document.querySelectorAll('#trials tbody tr[data-number]').length > 0
+  && window.Chart && Chart.getChart('chart-best') && Chart.getChart('chart-best').data.datasets[1].data.length > 0
+  && Chart.getChart('chart-curves').data.datasets.length > 0
+  && document.querySelectorAll('#brackets .rung-col').length > 0"""
+
+
+def browser(study, user, runs: int = 3) -> dict:
+    """Headless Chromium against a live server in this process: time to
+    interactive (navigation start to READY, as the page measures it), then,
+    while the page polls, how long a sort takes to show and the longest task."""
+    from django.conf import settings
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.test import Client
+    from django.test.testcases import LiveServerThread
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM_ARGS, chromium_path
+
+    server = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)
+    server.daemon = True
+    server.start()
+    server.is_ready.wait()
+    base = f"http://127.0.0.1:{server.port}"
+    client = Client()
+    client.force_login(user)
+    cookie = {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+              "url": base}
+    out = {"tti_ms": [], "sort_ms": [], "longest_task_ms": []}
+    try:
+        with sync_playwright() as p:
+            chromium = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            for _ in range(runs):
+                context = chromium.new_context(viewport={"width": 1440, "height": 900})
+                context.add_cookies([cookie])
+                page = context.new_page()
+                page.add_init_script("""window.__longest = 0; new PerformanceObserver((l) => l.getEntries()
+                  .forEach((e) => { window.__longest = Math.max(window.__longest, e.duration); }))
+                  .observe({ type: 'longtask', buffered: true });""")
+                page.goto(f"{base}/studies/{study.pk}/")
+                page.wait_for_function(READY, timeout=60_000, polling=20)
+                out["tti_ms"].append(page.evaluate("performance.now()"))
+                # while it polls: a sort shows the best trial first
+                for sort in ("best", "-number", "best"):
+                    before = page.locator("#trials tbody tr").first.get_attribute("data-number")
+                    t = time.perf_counter()
+                    page.select_option("#trial-sort", sort)
+                    page.wait_for_function(f"document.querySelector('#trials tbody tr').dataset.number !== '{before}'",
+                                           timeout=30_000, polling=10)
+                    out["sort_ms"].append((time.perf_counter() - t) * 1000)
+                page.wait_for_timeout(6000)   # three polls
+                out["longest_task_ms"].append(page.evaluate("window.__longest"))
+                context.close()
+            chromium.close()
+    finally:
+        server.terminate()
+    return {k: _ms(v) for k, v in out.items()}
+
+
 def _ms(samples: list[float]) -> dict:
     return {"p50": round(statistics.median(samples), 1), "max": round(max(samples), 1)}
 
@@ -191,44 +251,59 @@ def main(argv=None) -> dict:
         with connection.cursor() as c:
             c.execute("VACUUM ANALYZE studies_trial")
             c.execute("VACUUM ANALYZE studies_score")
+    # the peer, in this process and alternated with it: the same page of a
+    # 100-trial study with as many running trials (what a poll should cost
+    # whatever the study's size)
+    _, peer, _ = _build(100)
     client = Client()
     client.force_login(user)
-    url = f"/api/studies/{study.pk}"
     t0 = time.perf_counter()
-    first = client.get(url)
+    first = client.get(f"/api/studies/{study.pk}")
     # this process's first call also folds the finished trials once (studies.settled)
     cold_ms = (time.perf_counter() - t0) * 1000
     assert first.status_code == 200, first.content[:300]
-    state = {"cursor": first.json()["cursor"]}
-    table = f"/api/studies/{study.pk}/trials"
+    first_table = client.get(f"/api/studies/{study.pk}/trials")
 
     def get(path, **params):
         r = client.get(path, params)
         assert r.status_code == 200, r.content[:300]
         return r
 
-    def poll():
-        state["cursor"] = get(url, since=state["cursor"]).json()["cursor"]
+    cursors = {s.pk: get(f"/api/studies/{s.pk}").json()["cursor"] for s in (study, peer)}
+
+    def poll(s):
+        cursors[s.pk] = get(f"/api/studies/{s.pk}", since=cursors[s.pk]).json()["cursor"]
 
     # what the page asks for: its first load (the study endpoint and the
     # table's first page), then a poll every 2 s, the aggregates every 15th
+    timed: dict[str, list] = {}
+    for _ in range(args.repeat):
+        for name, s in (("", study), ("peer_", peer)):
+            timed.setdefault(name + "first_load_ms", []).extend(
+                _time(lambda s=s: (get(f"/api/studies/{s.pk}"), get(f"/api/studies/{s.pk}/trials")), 1))
+            timed.setdefault(name + "poll_ms", []).extend(
+                _time(lambda s=s: poll(s), 1, before=lambda s=s: _live_step(s)))
+    url = f"/api/studies/{study.pk}"
+    table = f"{url}/trials"
+    timed["poll_with_overview_ms"] = _time(lambda: get(url, since=cursors[study.pk], overview=1), 3)
     pages = {"table_newest": {}, "table_by_score": {"sort": "-best_score"},
              "table_completed_by_lr": {"state": "completed", "sort": "param.lr"},
              "table_lr_range_by_duration": {"param.lr.min": "0.001", "param.lr.max": "0.01", "sort": "-duration"},
              "table_search": {"q": "below the cutoff at rung 16", "sort": "-epochs"}}
-    first_table = get(table)
-    timed = {"first_load_ms": _time(lambda: get(url), max(3, args.repeat // 3)),
-             "poll_ms": _time(poll, args.repeat, before=lambda: _live_step(study)),
-             "poll_with_overview_ms": _time(lambda: get(url, since=state["cursor"], overview=1), 3)}
     for name, params in pages.items():
         timed[name + "_ms"] = _time(lambda p=params: get(table, **p), 3)
+    med = {k: statistics.median(v) for k, v in timed.items()}
     result = {
         "database": connection.vendor, "trials": study.trials.count(), "scores": study.scores.count(),
         "built_seconds": round(build_s, 1) if built else "reused",
         "first_load_bytes": len(first.content) + len(first_table.content),
         "first_load_cold_ms": round(cold_ms, 1),
         **{k: _ms(v) for k, v in timed.items()},
+        "first_load_vs_peer": round(med["first_load_ms"] / med["peer_first_load_ms"], 2),
+        "poll_vs_peer": round(med["poll_ms"] / med["peer_poll_ms"], 2),
     }
+    if args.browser:
+        result["browser"] = browser(study, user)
     print(json.dumps(result, indent=2))
     return result
 
