@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from django.db.models import Case, DurationField, ExpressionWrapper, F, FloatField, Q, TextField, Value, When
+from django.db.models import Case, F, FloatField, Func, Q, TextField, Value, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
@@ -36,6 +36,20 @@ NOT_NULL = {"number", "state", "epochs"}
 OPEN = (TrialState.RUNNING.value, TrialState.QUEUED.value)
 MAX_LIMIT = 500
 MAX_TEXT = 200
+
+
+class Seconds(Func):
+    """Seconds from the second expression to the first, as a number to sort
+    by. (Django's DateTime difference runs a Python function per row on
+    SQLite: 2.5 s to sort 100,000 trials; julianday is SQLite's own.)"""
+
+    arg_joiner = " - "
+    template = "EXTRACT(EPOCH FROM (%(expressions)s))"
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return self.as_sql(compiler, connection, template="((julianday(%(expressions)s)) * 86400.0)",
+                           arg_joiner=") - julianday(", **extra)
 
 
 class TableError(ValueError):
@@ -74,7 +88,7 @@ class TableQuery:
         if key == "duration":
             now = Value(timezone.now())
             end = Case(When(state__in=OPEN, then=now), default=Coalesce("finished", now))
-            return ExpressionWrapper(end - F("started"), output_field=DurationField())
+            return Seconds(end, F("started"))
         name = key.removeprefix("param.")
         return param_value(name, name in self.numeric)
 

@@ -62,11 +62,16 @@
     return live;
   }
 
+  // A big study's dots and Bayesian panel draw only the aggregates: they
+  // change when fresh aggregates come, not with every poll.
+  let drawnOverview = null;
   function renderData() {
-    StudyCharts.drawBest(model);
+    const fresh = !model.overview || model.overview !== drawnOverview;
+    drawnOverview = model.overview;
+    if (fresh) StudyCharts.drawBest(model);
     StudyCharts.drawCurves(model);
     if (model.study.algorithm === "asha") AshaBoard.draw(model);
-    else StudyCharts.drawBayes(model);
+    else if (fresh) StudyCharts.drawBayes(model);
     loadTable(true);
   }
 
