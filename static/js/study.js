@@ -2,6 +2,10 @@
 // study can change, merges the changed trials and new scores into one model,
 // and redraws the header, charts (study_charts.js), the ASHA board
 // (study_asha.js) and the trial table. Controls POST with the CSRF token.
+// The table is a page of GET /api/studies/<id>/trials: the server sorts,
+// filters and pages it. A big study's model holds only its open trials and
+// the curves worth drawing; the charts and the board draw the server's
+// aggregates (model.overview), refreshed every OVERVIEW_EVERY polls.
 "use strict";
 
 (() => {
@@ -9,13 +13,14 @@
   const studyId = root.dataset.id;
   const $ = (id) => document.getElementById(id);
   const POLL_MS = 2000;
-  const PAGE = 200;
+  const PAGE = 50;
+  const OVERVIEW_EVERY = 15;
   const LIVE = new Set(["running", "paused"]);
   const ENDED = new Set(["completed", "killed", "failed"]);
-  const model = { study: null, trials: new Map(), curves: new Map(), cursor: "" };
+  const model = { study: null, trials: new Map(), curves: new Map(), cursor: "", overview: null };
   window.studyModel = model;
-  let tableLimit = PAGE;
   let poller = null;
+  let polls = 0;
 
   // -- merging the cursor's answer --------------------------------------------------
   function merge(data) {
@@ -34,11 +39,14 @@
       }
     }
     model.cursor = data.cursor;
-    return data.trials.length > 0 || data.scores.length > 0;
+    if ("overview" in data) model.overview = data.overview;
+    return data.trials.length > 0 || data.scores.length > 0 || "overview" in data;
   }
 
   async function refresh() {
-    const url = `/api/studies/${studyId}` + (model.cursor ? `?since=${encodeURIComponent(model.cursor)}` : "");
+    polls += 1;
+    let url = `/api/studies/${studyId}`;
+    if (model.cursor) url += `?since=${encodeURIComponent(model.cursor)}` + (model.overview && polls % OVERVIEW_EVERY === 0 ? "&overview=1" : "");
     const result = await hp.api(url);
     if (!result.ok) {
       $("live").hidden = true;
@@ -54,12 +62,17 @@
     return live;
   }
 
+  // A big study's dots and Bayesian panel draw only the aggregates: they
+  // change when fresh aggregates come, not with every poll.
+  let drawnOverview = null;
   function renderData() {
-    StudyCharts.drawBest(model);
+    const fresh = !model.overview || model.overview !== drawnOverview;
+    drawnOverview = model.overview;
+    if (fresh) StudyCharts.drawBest(model);
     StudyCharts.drawCurves(model);
     if (model.study.algorithm === "asha") AshaBoard.draw(model);
-    else StudyCharts.drawBayes(model);
-    renderTable();
+    else if (fresh) StudyCharts.drawBayes(model);
+    loadTable(true);
   }
 
   // -- header -------------------------------------------------------------------------
@@ -121,7 +134,8 @@
 
   function trialHref(number) {
     const t = model.trials.get(number);
-    return t ? `/trials/${t.id}/` : "#";
+    if (t) return `/trials/${t.id}/`;
+    return model.study.best && model.study.best.trial === number ? `/trials/${model.study.best.id}/` : "#";
   }
 
   let settingsDone = false;
@@ -195,23 +209,77 @@
     if ($("dl-best").classList.contains("disabled")) event.preventDefault();
   });
 
-  // -- trial table --------------------------------------------------------------------
+  // -- trial table: a page from the server ---------------------------------------------
+  const table = { offset: 0, total: 0, token: 0, busy: false };
   const filter = $("trial-filter");
   ["running", "queued", "paused", "completed", "stopped", "killed", "failed", "lost"].forEach((s) => filter.append(hp.el("option", { value: s }, s)));
-  filter.addEventListener("change", () => { tableLimit = PAGE; renderTable(); });
-  $("trial-sort").addEventListener("change", () => { tableLimit = PAGE; renderTable(); });
-  $("trials-more").addEventListener("click", () => { tableLimit += PAGE; renderTable(); });
 
-  function sortedTrials() {
-    let rows = [...model.trials.values()];
-    if (filter.value) rows = rows.filter((t) => t.state === filter.value);
+  function tableQuery() {
+    const q = new URLSearchParams({ offset: table.offset, limit: PAGE });
     const sort = $("trial-sort").value;
-    const sign = model.study.mode === "min" ? 1 : -1;
-    if (sort === "number-asc") rows.sort((a, b) => a.number - b.number);
-    else if (sort === "score") rows.sort((a, b) => (a.best_score === null) - (b.best_score === null) || sign * (a.best_score - b.best_score) || a.number - b.number);
-    else rows.sort((a, b) => b.number - a.number);
-    return rows;
+    const best = model.study.mode === "min" ? "best_score" : "-best_score";
+    const worst = best.startsWith("-") ? best.slice(1) : "-" + best;
+    q.set("sort", sort === "best" ? best : sort === "worst" ? worst : sort);
+    const add = (key, id) => { const v = $(id).value.trim(); if (v) q.set(key, v); };
+    add("state", "trial-filter");
+    add("q", "trial-search");
+    add("score_min", "trial-score-min");
+    add("score_max", "trial-score-max");
+    const param = $("trial-param").value;
+    if (param) {
+      add(`param.${param}.min`, "trial-param-min");
+      add(`param.${param}.max`, "trial-param-max");
+    }
+    return q;
   }
+
+  // Answers arrive out of order when controls change quickly: only the latest
+  // is drawn. A poll does not ask again while a page is on its way (a slow
+  // search on a big study would otherwise pile up on the server).
+  async function loadTable(fromPoll = false) {
+    if (fromPoll && table.busy) return;
+    const token = ++table.token;
+    table.busy = true;
+    const result = await hp.api(`/api/studies/${studyId}/trials?${tableQuery()}`);
+    if (token === table.token) table.busy = false;
+    if (token !== table.token) return;
+    $("trial-query-error").hidden = result.ok;
+    if (!result.ok) {
+      $("trial-query-error").textContent = hp.errorText(result);
+      return;
+    }
+    table.total = result.data.total;
+    renderTable(result.data.trials);
+  }
+
+  function requery() {
+    table.offset = 0;
+    loadTable();
+  }
+
+  function fillParamOptions() {
+    const select = $("trial-param");
+    if (select.options.length > 1) return;
+    for (const [name, spec] of Object.entries(model.study.search_space || {})) {
+      const sortable = spec.type !== "choice" || spec.range.every((v) => typeof v === "number");
+      if (!sortable) continue;
+      select.append(hp.el("option", { value: name }, name));
+      $("trial-sort").append(hp.el("option", { value: `param.${name}` }, `${name} ↑`), hp.el("option", { value: `-param.${name}` }, `${name} ↓`));
+    }
+  }
+
+  $("trial-query").addEventListener("submit", (event) => { event.preventDefault(); requery(); });
+  ["trial-filter", "trial-sort", "trial-param"].forEach((id) => $(id).addEventListener("change", requery));
+  const typed = hp.debounce(requery, 300);
+  ["trial-search", "trial-score-min", "trial-score-max", "trial-param-min", "trial-param-max"].forEach((id) => $(id).addEventListener("input", typed));
+  // a dot of a trial this page does not hold: the table finds it
+  document.addEventListener("study:find-trial", (event) => {
+    $("trial-search").value = "#" + event.detail;
+    requery();
+    $("trials-card").scrollIntoView({ behavior: "smooth" });
+  });
+  $("trials-prev").addEventListener("click", () => { table.offset = Math.max(0, table.offset - PAGE); loadTable(); });
+  $("trials-next").addEventListener("click", () => { table.offset += PAGE; loadTable(); });
 
   function paramsCell(params) {
     return hp.el("td", { class: "params" }, Object.entries(params || {}).map(([k, v]) =>
@@ -234,16 +302,18 @@
     return out;
   }
 
-  function renderTable() {
-    const rows = sortedTrials();
+  function renderTable(rows) {
+    fillParamOptions();
     const tbody = document.querySelector("#trials tbody");
     hp.clear(tbody);
-    $("trials-count").textContent = `${model.trials.size}` + (filter.value ? ` · ${rows.length} ${filter.value}` : "");
+    const all = Object.values(model.study.counts || {}).reduce((a, b) => a + b, 0);
+    const filtered = table.total !== all;
+    $("trials-count").textContent = `${all}` + (filtered ? ` · ${table.total} shown by the filters` : "");
     if (!rows.length) {
-      tbody.append(hp.el("tr", {}, hp.el("td", { colspan: 8, class: "empty" }, model.trials.size ? "No trial in this state." : model.study.state === "draft" ? "Start the study to run trials." : "No trials yet.")));
+      tbody.append(hp.el("tr", {}, hp.el("td", { colspan: 8, class: "empty" }, all ? "No trial matches these filters." : model.study.state === "draft" ? "Start the study to run trials." : "No trials yet.")));
     }
     const best = model.study.best ? model.study.best.trial : null;
-    for (const t of rows.slice(0, tableLimit)) {
+    for (const t of rows) {
       const pct = t.iterations ? Math.min(100, (100 * t.last_iteration) / t.iterations) : 0;
       tbody.append(hp.el("tr", { "data-number": t.number, "data-state": t.state, class: t.number === best ? "best-row" : null },
         hp.el("td", { class: "num" }, hp.el("a", { href: `/trials/${t.id}/` }, "#" + t.number), t.number === best ? hp.el("span", { class: "star", title: "best trial" }, " ★") : null),
@@ -260,7 +330,11 @@
         hp.el("td", { class: "num small" }, duration(t)),
         hp.el("td", { class: "actions" }, controls(t))));
     }
-    $("trials-more").hidden = rows.length <= tableLimit;
+    const last = Math.min(table.total, table.offset + rows.length);
+    $("trials-range").textContent = table.total > PAGE ? `${table.offset + 1}–${last} of ${table.total}` : "";
+    $("trials-prev").hidden = $("trials-next").hidden = table.total <= PAGE;
+    $("trials-prev").disabled = table.offset === 0;
+    $("trials-next").disabled = last >= table.total;
   }
 
   document.querySelector("#trials tbody").addEventListener("click", async (event) => {

@@ -2,6 +2,8 @@
 // full length), each trial a chip coloured by what happened to it there, and
 // each rung's current cutoff (the score a newcomer must beat to continue:
 // the top 1/eta of the scores recorded at the rung, at least one).
+// A big study's board (model.overview.asha) shows the server's counts per
+// rung, the top trials at each, and the open trials the page holds.
 "use strict";
 
 const AshaBoard = (() => {
@@ -56,9 +58,51 @@ const AshaBoard = (() => {
       body);
   }
 
+  // Fate at `m` of a top trial the server sent ([id, number, state, score, last_iteration]).
+  function topFate([, , state, , last], m, next) {
+    if (next !== null && last >= next) return "continued";
+    if (state === "completed") return "completed";
+    return fateAt({ state, rungs: { [m]: 0 } }, m);
+  }
+
+  function drawCounts(model, box) {
+    const plan = model.study.plan;
+    const trials = [...model.trials.values()];
+    hp.clear(box);
+    for (const b of model.overview.asha) {
+      const steps = b.columns.map((c) => c.milestone);
+      const cols = b.columns.map((c, j) => {
+        const prev = j === 0 ? 0 : steps[j - 1];
+        const next = j + 1 < steps.length ? steps[j + 1] : null;
+        const climbing = trials.filter((t) => (t.bracket ?? 0) === b.bracket && ACTIVE.has(t.state) && t.last_iteration >= prev && t.last_iteration < c.milestone)
+          .sort((a, b2) => b2.last_iteration - a.last_iteration).slice(0, MAX_CHIPS / 4)
+          .map((t) => ({ node: chip(t, t.state === "paused" ? "paused" : t.state === "queued" ? "queued" : "running", null, `ep ${t.last_iteration}/${c.milestone}`), recorded: false }));
+        const top = c.top.map((row) => ({ node: chip({ id: row[0], number: row[1], state: row[2] }, topFate(row, c.milestone, next), row[3]), recorded: true }));
+        const counts = hp.el("div", { class: "rung-counts small" },
+          hp.el("span", { "data-count": "reached" }, c.full ? `${c.reached} completed` : `${c.reached} reached`),
+          c.full ? null : hp.el("span", { "data-count": "stopped" }, ` · ${c.stopped} stopped here`),
+          c.climbing ? hp.el("span", { "data-count": "climbing" }, ` · ${c.climbing} training towards it`) : null);
+        const column = hp.el("div", { class: "rung-col", "data-milestone": c.milestone },
+          hp.el("div", { class: "rung-head" }, hp.el("strong", {}, c.full ? `epoch ${c.milestone} · full` : `rung · epoch ${c.milestone}`), counts),
+          hp.el("div", { class: "rung-body" }, climbing.map((x) => x.node), top.length ? hp.el("div", { class: "muted small" }, `top ${top.length}`) : null,
+            top.map((x) => x.node), c.reached > top.length ? hp.el("div", { class: "more muted" }, `+${c.reached - top.length} more in the table`) : null,
+            !climbing.length && !top.length ? hp.el("div", { class: "muted small empty-rung" }, "—") : null));
+        return column;
+      });
+      box.append(hp.el("div", { class: "bracket" },
+        hp.el("div", { class: "bracket-head" }, hp.el("strong", {}, `Bracket ${b.bracket}`),
+          hp.el("span", { class: "muted" }, `${b.trials} trials · rungs ${b.milestones.join(", ") || "none"} · η ${plan.reduction_factor}`)),
+        hp.el("div", { class: "rungs", style: { gridTemplateColumns: `repeat(${steps.length}, minmax(130px, 1fr))` } }, cols)));
+    }
+  }
+
   function draw(model) {
     const box = document.getElementById("brackets");
     if (!box) return;
+    if (model.overview && model.overview.asha) {
+      drawCounts(model, box);
+      return;
+    }
     const plan = model.study.plan;
     const sign = model.study.mode === "min" ? -1 : 1;
     const eta = plan.reduction_factor;

@@ -1,7 +1,9 @@
 // Charts of the study page (Chart.js): best so far, learning curves, and the
 // Bayesian panel. Each draw* function takes the page's live model
 // {study, trials: Map(number -> trial), curves: Map(number -> [[iteration, value]])}
-// and updates its chart in place. Large studies are thinned before drawing.
+// and updates its chart in place. Large studies are thinned before drawing;
+// a big one (model.overview set) draws the server's aggregates instead: a
+// sample of finished trials as dots, the best so far from per-bucket bests.
 "use strict";
 
 const StudyCharts = (() => {
@@ -45,7 +47,22 @@ const StudyCharts = (() => {
   const tooltipTitle = (items) => (items.length ? `trial #${items[0].raw.n}` : "");
 
   function scoredTrials(model) {
+    if (model.overview) {
+      return model.overview.sample.map(([number, score, state, params]) => ({ number, best_score: score, state, params }));
+    }
     return [...model.trials.values()].filter((t) => t.best_score !== null && FINISHED.has(t.state)).sort((a, b) => a.number - b.number);
+  }
+
+  // The best so far at the end of each bucket of trial numbers (rows: [first number, n, low, high, best scored]).
+  function bestLine(model, isBetter) {
+    const { size, rows } = model.overview.buckets;
+    const line = [];
+    let best = null;
+    for (const [start, , , , scored] of rows) {
+      if (scored !== null && (best === null || isBetter(scored, best))) best = scored;
+      if (best !== null) line.push({ x: start + size - 1, y: best, n: null });
+    }
+    return line;
   }
 
   function drawBest(model) {
@@ -53,14 +70,21 @@ const StudyCharts = (() => {
     const isBetter = better(mode);
     const finished = scoredTrials(model);
     const dots = [];
-    const line = [];
+    let line = [];
     let best = null;
+    const improvedAt = new Set();   // trials that set a new best: never thinned away
     for (const t of finished) {
       dots.push({ x: t.number, y: t.best_score, n: t.number, state: t.state });
-      if (SCORED.has(t.state) && (best === null || isBetter(t.best_score, best))) best = t.best_score;
+      if (SCORED.has(t.state) && (best === null || isBetter(t.best_score, best))) {
+        best = t.best_score;
+        improvedAt.add(t.number);
+      }
       if (best !== null) line.push({ x: t.number, y: best, n: t.number });
     }
-    const improved = (d) => line.some((p) => p.n === d.n && p.y === d.y);
+    if (model.overview) line = bestLine(model, isBetter);
+    const hint = document.querySelector("#chart-best")?.closest(".chart-card")?.querySelector(".hint");
+    if (hint && model.overview) hint.textContent = `dots: ${dots.length} finished trials, evenly sampled · line: running best`;
+    const improved = (d) => improvedAt.has(d.n);
     const c = chart("chart-best", {
       type: "scatter",
       data: { datasets: [
@@ -90,11 +114,14 @@ const StudyCharts = (() => {
     return `rgba(${v >> 16}, ${(v >> 8) & 255}, ${v & 255}, ${alpha})`;
   }
 
+  // A trial the page does not hold (a big study's sampled dot) opens through the table's search.
   function openTrial(elements, c) {
     if (!elements.length) return;
     const raw = c.data.datasets[elements[0].datasetIndex].data[elements[0].index];
-    const trial = raw && window.studyModel ? window.studyModel.trials.get(raw.n) : null;
+    if (!raw || raw.n === null || raw.n === undefined || !window.studyModel) return;
+    const trial = window.studyModel.trials.get(raw.n);
     if (trial) window.location.assign(`/trials/${trial.id}/`);
+    else document.dispatchEvent(new CustomEvent("study:find-trial", { detail: raw.n }));
   }
 
   // Which curves to draw: every running trial, the best ones, then the newest.
@@ -220,7 +247,7 @@ const StudyCharts = (() => {
       const step = Math.max(1, Math.ceil(planned / 500));
       for (let k = init; k < planned; k += step) line.push({ x: k, y: kappaAt(s, k) });
       if (planned > init) line.push({ x: planned - 1, y: kappaAt(s, planned - 1) });
-      const next = model.trials.size;
+      const next = Object.values(model.study.counts || {}).reduce((a, b) => a + b, 0);
       kappa.data.datasets[0].data = line;
       kappa.data.datasets[1].data = next >= init && next < planned ? [{ x: next, y: kappaAt(s, next) }] : [];
       kappa.options.scales.x.max = Math.max(planned, 1) - 0.5;

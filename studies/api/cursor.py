@@ -16,8 +16,9 @@ from django.db.models import Max
 from django.utils import timezone
 
 from hpopt.status import TrialState
-from studies.api.serialize import TRIAL_LIST_FIELDS
-from studies.models import Score
+from studies.api.serialize import trial_rows
+from studies.models import Score, Trial
+from studies.settled import OPEN_STATES
 
 OVERLAP = timedelta(seconds=3)
 
@@ -36,23 +37,43 @@ def parse(since: str | None) -> tuple[int, datetime | None]:
 
 
 #: the first load sends the curves of at most this many trials (running ones,
-#: then the best, then the newest); the page fetches any other trial's curve
-#: from /api/trials/<id>. Later polls send every new score.
-FIRST_LOAD_CURVES = 150
+#: then the best, then the newest): as many as the page draws at once
+#: (study_charts.js, MAX_CURVES); it fetches any other trial's curve from
+#: /api/trials/<id>. Later polls send every new score.
+FIRST_LOAD_CURVES = 120
 
 
 def curve_trials(study) -> list[int]:
     """Trial numbers whose learning curves the first load sends."""
     trials = study.trials.exclude(last_iteration=0)
-    chosen = list(trials.filter(state__in=[TrialState.RUNNING.value, TrialState.PAUSED.value]).order_by("-number")
-                  .values_list("number", flat=True)[:FIRST_LOAD_CURVES])
+    # the open trials through the (study, state) index, sorted here: sorted by
+    # the database, a planner may walk every trial of the study by number
+    live = trials.filter(state__in=[TrialState.RUNNING.value, TrialState.PAUSED.value]).order_by()
+    chosen = sorted(live.values_list("number", flat=True), reverse=True)[:FIRST_LOAD_CURVES]
     order = "-best_score" if study.mode == "max" else "best_score"
-    for qs in (trials.exclude(best_score=None).order_by(order), trials.order_by("-number")):
+    # a trial with a score has reported: the (study, best_score) index alone answers
+    for qs in (study.trials.exclude(best_score=None).order_by(order), trials.order_by("-number")):
         if len(chosen) >= FIRST_LOAD_CURVES:
             break
         seen = set(chosen)
         chosen += [n for n in qs.values_list("number", flat=True)[:FIRST_LOAD_CURVES] if n not in seen]
     return chosen[:FIRST_LOAD_CURVES]
+
+
+#: a first load sends every trial of a study up to this size; of a bigger
+#: one, the open trials (at most this many) and those whose curves it sends
+FIRST_LOAD_TRIALS = 1000
+
+
+def first_trials(study, curve_ids: list[int]):
+    """The trials a first load sends: all of them, or of a big study the open
+    ones and those with ids in ``curve_ids`` (the page asks for others by page)."""
+    trials = study.trials.all()
+    if not study.trials.filter(number__gte=FIRST_LOAD_TRIALS).exists():
+        return trial_rows(trials.order_by("number"))
+    open_ids = trials.filter(state__in=OPEN_STATES).order_by().values_list("id", flat=True)[:FIRST_LOAD_TRIALS]
+    # by primary key alone (the ids are this study's): a planner may otherwise walk the study
+    return trial_rows(Trial.objects.filter(id__in={*open_ids, *curve_ids}).order_by("number"))
 
 
 def changes(study, since: str | None) -> dict:
@@ -63,20 +84,24 @@ def changes(study, since: str | None) -> dict:
     trials = study.trials.all()
     if changed_after is not None:
         trials = trials.filter(updated__gte=changed_after)
-    trial_rows = list(trials.order_by("number").values(*TRIAL_LIST_FIELDS[:-3], "started", "finished", "heartbeat"))
-    for row in trial_rows:
-        for key in ("started", "finished", "heartbeat"):
-            row[key] = row[key].isoformat() if row[key] else None
     scores = Score.objects.filter(study=study, id__gt=score_id)
     last = scores.aggregate(m=Max("id"))["m"] or score_id
     complete = True
-    if since is None and study.trials.count() > FIRST_LOAD_CURVES:
-        scores = scores.filter(trial__number__in=curve_trials(study))
+    if since is None and study.trials.filter(number__gte=FIRST_LOAD_CURVES).exists():
+        # by trial id: the (trial, iteration) index finds each curve
+        ids = list(study.trials.filter(number__in=curve_trials(study)).values_list("id", flat=True))
+        scores = Score.objects.filter(trial_id__in=ids)
         complete = False
-    rows = scores.order_by("id").values_list("trial__number", "iteration", "value")
+        changed = first_trials(study, ids)
+    else:
+        changed = trial_rows(trials.order_by("number"))
+    rows = list(scores.order_by("id").values_list("trial_id", "iteration", "value"))
+    # trial numbers by primary key, not by a join: joined, PostgreSQL read
+    # every trial of a 100,000-trial study to send 120 curves
+    numbers = dict(Trial.objects.filter(id__in={r[0] for r in rows}).values_list("id", "number"))
     return {
-        "trials": trial_rows,
-        "scores": [list(r) for r in rows],
+        "trials": changed,
+        "scores": [[numbers[t], it, v] for t, it, v in rows],
         "scores_complete": complete,
         "cursor": f"{last}:{int(now.timestamp() * 1000)}",
     }

@@ -40,8 +40,21 @@ TRIAL_LIST_FIELDS = (
 )
 
 
-def study_dict(study, with_summary: bool = True) -> dict:
-    best = study.best_trial()
+def trial_rows(trials) -> list[dict]:
+    """The rows of ``trials`` (a queryset) as the pages show them: TRIAL_LIST_FIELDS, times as ISO text."""
+    rows = list(trials.values(*TRIAL_LIST_FIELDS))
+    for row in rows:
+        for key in ("started", "finished", "heartbeat"):
+            row[key] = _iso(row[key])
+    return rows
+
+
+def study_dict(study, with_summary: bool = True, snapshot: tuple | None = None) -> dict:
+    """``snapshot``: progress.live(study) when the caller has it already."""
+    # with the summary, the best trial comes from the same snapshot (one read of the open trials)
+    if with_summary and snapshot is None:
+        snapshot = progress.live(study)
+    best = snapshot[1] if with_summary else study.best_trial()
     out = {
         "id": study.pk, "name": study.name, "owner": study.owner.get_username(), "trainer": study.trainer,
         "algorithm": study.algorithm, "state": study.state, "mode": study.mode, "settings": study.settings,
@@ -49,12 +62,12 @@ def study_dict(study, with_summary: bool = True) -> dict:
         "parallelism": study.parallelism, "seconds_per_epoch": study.seconds_per_epoch,
         "startup_seconds": study.startup_seconds, "error": study.error,
         "created": _iso(study.created), "started": _iso(study.started), "finished": _iso(study.finished),
-        "best": None if best is None else {"trial": best.number, "score": final_score(best),
+        "best": None if best is None else {"trial": best.number, "id": best.id, "score": final_score(best),
                                             "best_score": best.best_score,
                                             "params": best.params},
     }
     if with_summary:
-        out.update(progress.summary(study))
+        out.update(progress.summary(study, snapshot))
     return out
 
 

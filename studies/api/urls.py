@@ -9,6 +9,7 @@ urlpatterns = [
     path("studies/<int:pk>", views.study_detail, name="study"),
     path("studies/<int:pk>/best-config", views.best_config_download, name="best-config"),
     path("studies/<int:pk>/trials.csv", views.trials_csv, name="trials-csv"),
+    path("studies/<int:pk>/trials", views.study_trials, name="study-trials"),
     path("studies/<int:pk>/budget", views.study_budget, name="study-budget"),
     path("studies/<int:pk>/<str:action>", views.study_action, name="study-action"),
     path("trials/<int:pk>", views.trial_detail, name="trial"),

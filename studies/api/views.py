@@ -8,10 +8,10 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 
 from hpopt.errors import FieldError
-from studies import control, timing
+from studies import control, overview, progress, settled, timing, trial_table
 from studies.api import cursor
 from studies.api.auth import api, error
-from studies.api.serialize import best_config, csv_cell, study_dict, trial_dict
+from studies.api.serialize import best_config, csv_cell, study_dict, trial_dict, trial_rows
 from studies.durations import parse_duration
 from studies.models import Study, Trial
 from studies.validation import validate_study
@@ -27,14 +27,35 @@ def _trial_for(request, pk) -> Trial:
 
 @api()
 def study_detail(request, pk):
+    """The live page's poll; a first load (or ``overview=1``) adds a big
+    study's aggregates (studies.overview)."""
     study = _study_for(request, pk)
+    since = request.GET.get("since")
     try:
-        changes = cursor.changes(study, request.GET.get("since"))
+        changes = cursor.changes(study, since)
     except (ValueError, OverflowError, OSError):
         # OverflowError/OSError: numbers no id or time can be (1e400 ms, an id
         # past SQLite's 64 bits): as malformed as any other
         return error(400, {"since": "since must be a cursor returned by this endpoint"})
-    return JsonResponse({"study": study_dict(study), **changes})
+    tally, open_trials = settled.live(study)
+    body = {"study": study_dict(study, snapshot=progress.live(study, tally, open_trials)), **changes}
+    if not since or request.GET.get("overview"):
+        body["overview"] = overview.overview(study, tally)
+    return JsonResponse(body)
+
+
+@api()
+def study_trials(request, pk):
+    """A page of the trial table, sorted and filtered (studies.trial_table)."""
+    study = _study_for(request, pk)
+    try:
+        query = trial_table.parse(study, request.GET)
+        offset, limit = trial_table.page_bounds(request.GET)
+    except trial_table.TableError as exc:
+        return error(400, exc.errors)
+    trials = trial_table.trials_for(study, query)
+    return JsonResponse({"total": trials.count(), "offset": offset, "limit": limit,
+                         "trials": trial_rows(trials[offset:offset + limit])})
 
 
 STUDY_ACTIONS = {"start": control.start, "pause": control.pause, "resume": control.resume, "kill": control.kill}
@@ -124,14 +145,21 @@ def best_config_download(request, pk):
 
 @api()
 def trials_csv(request, pk):
+    """Every trial, or those the table's filters and sort pick (studies.trial_table)."""
     study = _study_for(request, pk)
+    params = request.GET.copy()
+    params.setdefault("sort", "number")   # a download lists the trials in order, as it always did
+    try:
+        trials = trial_table.trials_for(study, trial_table.parse(study, params))
+    except trial_table.TableError as exc:
+        return error(400, exc.errors)
     names = list(study.space)
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-trials.csv"'
     writer = csv.writer(response)
     writer.writerow(["trial", *map(csv_cell, names), "best_score", "iterations", "state", "bracket", "host", "gpu",
                      "error"])
-    for t in study.trials.order_by("number"):
-        writer.writerow([csv_cell(v) for v in (t.number, *(t.params.get(n) for n in names), t.best_score,
-                                               t.last_iteration, t.state, t.bracket, t.host, t.gpu, t.error)])
+    columns = ("number", "params", "best_score", "last_iteration", "state", "bracket", "host", "gpu", "error")
+    for number, params, *rest in trials.values_list(*columns).iterator(chunk_size=2000):
+        writer.writerow([csv_cell(v) for v in (number, *(params.get(n) for n in names), *rest)])
     return response

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('studies', '0007_token_name_expiry'),
+        ('studies', '0008_scale_indexes'),
     ]
 
     operations = [

@@ -113,11 +113,13 @@ class Study(models.Model):
                 setattr(self, k, v)
         return n == 1
 
-    def best_trial(self):
+    def best_trial(self, among=None):
         """The trial hpopt.best's rule recommends, as a query: its pools in
         order, each ranked by the final score (hpopt.best.final_score), ties
-        to the earlier trial."""
-        scored = self.trials.exclude(best_score=None).annotate(final=Coalesce("last_score", "best_score"))
+        to the earlier trial. ``among``: a queryset of the study's trials to
+        choose from (default: all of them)."""
+        trials = self.trials.all() if among is None else among
+        scored = trials.exclude(best_score=None).annotate(final=Coalesce("last_score", "best_score"))
         order = "-final" if self.mode == "max" else "final"
         for pool in best.POOLS:
             qs = scored.filter(state__in=[s.value for s in pool.states])

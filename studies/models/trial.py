@@ -121,6 +121,11 @@ class Trial(models.Model):
             models.Index(fields=["study", "state"], name="trial_study_state"),
             models.Index(fields=["study", "updated"], name="trial_study_updated"),
             models.Index(fields=["state", "heartbeat"], name="trial_state_heartbeat"),
+            # the time model reads a study's latest trials (studies.timing); without
+            # it a poll of a 100,000-trial study sorted the whole study
+            models.Index(fields=["study", "started"], name="trial_study_started"),
+            # the first load's best curves and the table sorted by score read the top few
+            models.Index(fields=["study", "best_score"], name="trial_study_score"),
         ]
 
     def __str__(self):

@@ -1,0 +1,96 @@
+"""The study endpoint for a big study (issue 13.2): the first load sends the
+open trials and the curves worth drawing, plus aggregates chosen on the
+server (studies.overview); the counts that every poll sends stay right as
+trials finish, though finished trials are folded once per process
+(studies.settled)."""
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from benchmarks.poll_speed import fill
+from studies import overview, settled
+from studies.api import cursor
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def big(make_study, monkeypatch):
+    """300 trials, 4 running, treated as big (the thresholds lowered)."""
+    monkeypatch.setattr(overview, "BIG", 100)
+    monkeypatch.setattr(cursor, "FIRST_LOAD_TRIALS", 100)
+    monkeypatch.setattr(cursor, "FIRST_LOAD_CURVES", 10)
+    study = make_study(num_trials=300, parallelism=4)
+    study.state, study.started = "running", timezone.now()
+    study.save()
+    fill(study, 300, running=4, seed=5)
+    return study
+
+
+def age(study, **filters):
+    """As if these trials had last changed an hour ago (settled: folded once)."""
+    study.trials.filter(**filters).update(updated=timezone.now() - timedelta(hours=1))
+
+
+def test_the_first_load_sends_the_open_trials_and_the_drawn_curves_only(api, big):
+    body = api.get(f"/api/studies/{big.pk}").json()
+    numbers = {t["number"] for t in body["trials"]}
+    running = set(big.trials.filter(state="running").values_list("number", flat=True))
+    assert running <= numbers
+    assert len(numbers) <= len(running) + 10
+    assert {n for n, _, _ in body["scores"]} <= numbers
+    assert body["study"]["counts"] == {"running": 4, "completed": big.trials.filter(state="completed").count(),
+                                       "stopped": big.trials.filter(state="stopped").count()}
+
+
+def test_the_overview_counts_every_trial_per_rung_and_shows_the_top_ones(api, big):
+    board = api.get(f"/api/studies/{big.pk}").json()["overview"]["asha"]
+    assert sum(b["trials"] for b in board) == 300
+    for b in board:
+        trials = big.trials.filter(bracket=b["bracket"])
+        for column in b["columns"]:
+            m = column["milestone"]
+            if column["full"]:
+                assert column["reached"] == trials.filter(state="completed").count()
+                continue
+            at = [t for t in trials if str(m) in t.rungs]
+            assert column["reached"] == len(at)
+            assert column["stopped"] == trials.filter(state="stopped", last_iteration=m).count()
+            best = sorted(at, key=lambda t: -t.rungs[str(m)])[:settled.TOP]
+            assert [row[1] for row in column["top"]] == [t.number for t in best]
+
+
+def test_the_overview_buckets_cover_every_finished_trial_with_its_best(api, big):
+    buckets = api.get(f"/api/studies/{big.pk}").json()["overview"]["buckets"]
+    finished = big.trials.filter(state__in=["completed", "stopped"])
+    assert sum(row[1] for row in buckets["rows"]) == finished.count()
+    assert max(row[3] for row in buckets["rows"]) == max(t.best_score for t in finished)
+
+
+def test_a_small_study_has_no_overview_and_sends_every_trial(api, make_study):
+    study = make_study(num_trials=20, parallelism=2)
+    fill(study, 20, running=2, seed=1)
+    body = api.get(f"/api/studies/{study.pk}").json()
+    assert body["overview"] is None
+    assert len(body["trials"]) == 20
+
+
+def test_counts_and_the_best_trial_stay_right_as_trials_finish_and_settle(api, big, monkeypatch):
+    age(big)
+    url = f"/api/studies/{big.pk}"
+    api.get(url)   # folds the settled trials
+    running = list(big.trials.filter(state="running").order_by("number"))
+    # one finishes with the best score of all; it is read live, then settles and is folded in
+    big.trials.filter(pk=running[0].pk).update(state="completed", last_iteration=big.plan["max_iterations"],
+                                              iterations=big.plan["max_iterations"], best_score=9.0,
+                                              last_score=9.0, finished=timezone.now(), updated=timezone.now())
+    for settle in (settled.SETTLE, timedelta(0)):
+        # first read live; then, time having passed its settling, folded into the kept tally
+        monkeypatch.setattr(settled, "SETTLE", settle)
+        study = api.get(url).json()["study"]
+        assert study["counts"]["running"] == 3
+        assert study["counts"]["completed"] == big.trials.filter(state="completed").count()
+        assert study["best"]["trial"] == running[0].number == big.best_trial().number
+    epochs = sum(big.trials.exclude(state="queued").values_list("last_iteration", flat=True))
+    assert api.get(url).json()["study"]["epochs_trained"] == epochs
