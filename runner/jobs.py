@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from hpopt import engine
 from hpopt.errors import HpoError
+from hpopt.oom import is_out_of_memory
 from hpopt.registry import get_trainer
 from hpopt.snapshot import Meta
 from hpopt.status import StudyState, TrialState
@@ -58,13 +59,6 @@ class _Tee(io.TextIOBase):
     def flush(self):
         with contextlib.suppress(Exception):
             self.original.flush()
-
-
-def is_cuda_oom(exc: BaseException) -> bool:
-    """torch.cuda.OutOfMemoryError, or a RuntimeError saying CUDA ran out of memory."""
-    name = type(exc).__name__
-    text = str(exc)
-    return name == "OutOfMemoryError" or ("out of memory" in text.lower() and "cuda" in text.lower())
 
 
 def storable(text: str) -> str:
@@ -154,7 +148,7 @@ def _run(trial, storage, config) -> str:
         state = engine.finish(storage, trial.number, attempt, error=storable(str(exc)))
     except Exception as exc:  # noqa: BLE001 - any trainer failure ends as a failed trial
         tb = storable(traceback.format_exc())
-        if is_cuda_oom(exc):
+        if is_out_of_memory(exc):  # the core's one rule (hpopt/oom.py): CUDA, cuDNN/cuBLAS, CPU
             try:
                 engine.report_oom(storage, trial.number, attempt)
                 state = TrialState.QUEUED
