@@ -86,6 +86,7 @@ class DbStorage(Storage):
     def save_meta(self, meta: dict) -> None:
         Study.objects.filter(pk=self.study_id).update(
             settings=meta["settings"], space=meta["space"], plan=meta["plan"], error=meta.get("error", ""),
+            oom_bounds=meta.get("oom_bounds") or {},
             search_over=bool(meta.get("search_over")), budget_refused=bool(meta.get("budget_refused")),
             updated=timezone.now(),
         )
