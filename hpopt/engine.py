@@ -34,11 +34,13 @@ MAX_OOM_RETRIES = 3
 
 def train_config(storage: Storage, meta: Meta, trial: TrialRecord) -> dict:
     """The dict a trainer receives. The guide's sample reads params,
-    iterations and subset_ratio; ``storage`` lets report() find the study,
-    and ``attempt`` fences its writes."""
+    iterations and subset_ratio (and, in one place, ``param``: the same dict);
+    ``storage`` lets report() find the study, and ``attempt`` fences its writes."""
+    params = dict(trial.params)
     config = {
         "trial_id": trial.trial_id,
-        "params": dict(trial.params),
+        "params": params,
+        "param": params,
         "iterations": trial.iterations,
         "subset_ratio": trial.subset_ratio,
         "mode": meta.settings.mode,

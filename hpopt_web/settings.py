@@ -11,6 +11,7 @@ HPOPT_MAX_ATTEMPTS       runs of one trial before a lost/crashed trial stays los
 HPOPT_REPORT_TIMEOUT     seconds without a report before a running trial fails (3600)
 HPOPT_DB_RETRY_SECONDS   seconds a report retries while the database is unreachable (60)
 HPOPT_DURABLE_COMMIT     on PostgreSQL, make each decision wait for its WAL flush (off)
+HPOPT_CHECKPOINT_DIR     trials' checkpoints, shared by every worker host (var/checkpoints)
 """
 from __future__ import annotations
 
@@ -119,6 +120,9 @@ HPOPT_DB_RETRY_SECONDS = envint("HPOPT_DB_RETRY_SECONDS", 60)
 # released sooner. Only a PostgreSQL crash (not a restart) can lose the last
 # moments of them (up to three times wal_writer_delay, 0.6 s by default).
 HPOPT_DURABLE_COMMIT = envbool("HPOPT_DURABLE_COMMIT")
+#: where trials keep checkpoints (study-S/trial-N below it): a folder every worker host mounts at
+#: the same path (a network file system), so a trial paused on one host continues on another
+HPOPT_CHECKPOINT_DIR = os.environ.get("HPOPT_CHECKPOINT_DIR", "") or str(VAR_DIR / "checkpoints")
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -151,10 +151,7 @@ class DbStorage(Storage):
         return [(number, rungs[key]) for number, rungs in rows if key in rungs]
 
     def checkpoint_dir(self, trial_id: int) -> str:
-        root = getattr(django_settings, "HPOPT_CHECKPOINT_DIR", None) or os.path.join(
-            str(django_settings.VAR_DIR), "checkpoints"
-        )
-        return os.path.join(root, f"study-{self.study_id}", f"trial-{trial_id}")
+        return os.path.join(django_settings.HPOPT_CHECKPOINT_DIR, f"study-{self.study_id}", f"trial-{trial_id}")
 
     def delete(self) -> None:
         self._trials().delete()
