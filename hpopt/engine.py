@@ -24,7 +24,6 @@ from hpopt.best import best_of
 from hpopt.errors import HpoError
 from hpopt.fields import MAX_ITERATION, is_finite_number
 from hpopt.snapshot import Meta, Needs, Snapshot
-from hpopt.space import SpaceExhausted
 from hpopt.status import Decision, Pending, Status, TrialState
 from hpopt.storage.base import Storage, TrialRecord
 
@@ -118,7 +117,8 @@ def start(storage: Storage, meta: Meta, trial: TrialRecord, owner: str, *, since
     worker was free for it, so the time model counts that time). Under the
     hard budget a trial that ran before (paused and resumed, or a lost
     attempt run again) starts again only if the budget can pay for the rest
-    of it; otherwise it is stopped, and None is returned."""
+    of it; otherwise it is stopped, and None is returned. So is a trial
+    whose model fits at no batch size (hpopt.oom_bounds: exhausted)."""
     if trial.state is not TrialState.QUEUED:
         raise HpoError(f"trial {trial.trial_id} is {trial.state.value}, not queued")
     algorithm = algorithms.build(meta)
@@ -131,6 +131,12 @@ def start(storage: Storage, meta: Meta, trial: TrialRecord, owner: str, *, since
     params = dict(trial.params)
     name = meta.settings.batch_size_name
     if name is not None:
+        key = oom_bounds.memory_key(meta.space, name, params)
+        if oom_bounds.exhausted(meta.space, name, oom_bounds.bound_of(meta.oom_bounds, key)):
+            # no batch size fits this model: running it would only fail again
+            why = oom_bounds.exhausted_error(meta.space, name, key)
+            move(storage, trial, TrialState.STOPPED, stop_reason=f"not run: {why}")
+            return None
         # what the study learned about memory since it was queued (another trial ran out of memory)
         params[name] = _batch_size(meta, name, params)
     new = move(storage, trial, TrialState.RUNNING, params=params, attempt=trial.attempt + 1, owner=owner,
@@ -152,8 +158,11 @@ def next_sample(storage: Storage, owner: str) -> dict | None:
             config = start(storage, meta, trial, owner)
             if config is not None:
                 return config
-        meta, made = propose(storage, snapshot.load(storage, meta))
-        return start(storage, meta, made[0], owner) if made else None
+        while True:   # a new trial whose model fits at no batch size is stopped at once: the next one
+            meta, made = propose(storage, snapshot.load(storage, meta))
+            config = start(storage, meta, made[0], owner) if made else None
+            if config is not None or not made:
+                return config
 
 
 # -- reports ------------------------------------------------------------------
@@ -309,19 +318,21 @@ def _report_oom(storage: Storage, trial_id: int, attempt: int | None) -> tuple[S
                            "hpopt can lower the batch size")
                 return Status.STOP, ""
         else:
-            key = oom_bounds.memory_key(meta.space, name, params)
-            try:
-                bound = oom_bounds.after_oom(meta.space, name, oom_bounds.bound_of(meta.oom_bounds, key), params[name])
-            except SpaceExhausted as exc:
-                if key:   # other models (other keys) may still fit: only this trial fails
-                    move(storage, trial, TrialState.FAILED, oom_count=oom_count,
-                         error=f"{exc} with {oom_bounds.describe(key)}")
-                    return Status.STOP, ""
-                error = f"{exc}; the study cannot continue"
-                move(storage, trial, TrialState.FAILED, oom_count=oom_count, error=error)
-                _save(storage, meta, error=error)
-                return Status.STOP, error
+            space = meta.space
+            key = oom_bounds.memory_key(space, name, params)
+            bound = oom_bounds.after_oom(oom_bounds.bound_of(meta.oom_bounds, key), params[name])
             changes = {"oom_bounds": {**meta.oom_bounds, key: bound.to_dict()}}
+            if oom_bounds.exhausted(space, name, bound):
+                error = oom_bounds.exhausted_error(space, name, key)
+                if key and not oom_bounds.every_key_exhausted(space, name, changes["oom_bounds"]):
+                    # other models may still fit: only this trial fails
+                    move(storage, trial, TrialState.FAILED, oom_count=oom_count, error=error)
+                    _save(storage, meta, **changes)
+                    return Status.STOP, ""
+                error = f"{error}; {'no model fits at any batch size; ' if key else ''}the study cannot continue"
+                move(storage, trial, TrialState.FAILED, oom_count=oom_count, error=error)
+                _save(storage, meta, **changes, error=error)
+                return Status.STOP, error
             if not key:   # memory depends on the batch size alone: samplers keep below what failed
                 changes["space"] = meta.space.shrink_below(name, bound.fails).to_spec()
             meta = _save(storage, meta, **changes)

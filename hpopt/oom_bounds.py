@@ -21,8 +21,13 @@ trial sampled at 8192 on the grid 32..8192 step 32 that fits at 1024
 re-runs 3 times (4096, 2048, 1024) instead of once per grid value below it
 (224 times); a key never takes more than about log2(256) = 8 OOMs to learn
 its largest size, and a trial never runs below half of what fits unless
-its sample was. When even the range's low fails for a key, nothing smaller
-exists: the error names the key.
+its sample was.
+
+**Exhausted.** When even the range's low fails for a key (and no size is
+known to fit), nothing smaller exists: that trial fails, naming the key, and
+later trials of the key are stopped without running. When that leaves no
+model that can run (the study-wide key, or every key of the space), the
+study fails.
 
 Stored in the study's meta as ``oom_bounds``: ``{key: {"fits": v, "fails": v}}``.
 """
@@ -95,16 +100,37 @@ def size_to_run(space: SearchSpace, name: str, bound: Bound, sampled: Any) -> An
     return middle if middle is not None else bound.fits
 
 
-def after_oom(space: SearchSpace, name: str, bound: Bound, size: Any) -> Bound:
-    """The bound once ``size`` ran out of memory. Raises SpaceExhausted (with
-    the Param's message) when no size is left to try."""
+def after_oom(bound: Bound, size: Any) -> Bound:
+    """The bound once ``size`` ran out of memory."""
     fails = size if bound.fails is None else min(bound.fails, size)
     # a size that fitted before and fails now (memory varies between runs) is not known to fit any more
     fits = bound.fits if bound.fits is not None and bound.fits < fails else None
-    if fits is None and between(space[name], None, fails) is None:
-        space[name].below(fails)   # raises SpaceExhausted: even the smallest size failed
-        raise SpaceExhausted(f"parameter {name!r}: no batch size below {fails!r} is left")
     return Bound(fits, fails)
+
+
+def exhausted(space: SearchSpace, name: str, bound: Bound) -> bool:
+    """Even the range's low ran out of memory, and no size is known to fit."""
+    return bound.fits is None and bound.fails is not None and bound.fails <= space[name].low
+
+
+def exhausted_error(space: SearchSpace, name: str, key: str) -> str:
+    """Why a trial of ``key`` cannot run: the Param's own words, and the model."""
+    text = ""
+    try:
+        space[name].below(space[name].low)   # always raises, in the Param's own words
+    except SpaceExhausted as exc:
+        text = str(exc)
+    return f"{text} with {describe(key)}" if key else text
+
+
+def every_key_exhausted(space: SearchSpace, name: str, bounds: Mapping[str, dict]) -> bool:
+    """No model of the space fits at any batch size: every memory key is exhausted."""
+    keys = 1
+    for n in space.names:
+        if n != name and space[n].type in KEY_TYPES:
+            p = space[n]
+            keys *= len(p.choices) if p.type == "choice" else len(p.grid())
+    return sum(exhausted(space, name, Bound(**b)) for b in bounds.values()) >= keys
 
 
 def after_fit(bound: Bound, size: Any) -> Bound | None:

@@ -80,16 +80,34 @@ def test_a_model_that_fits_at_no_size_fails_clearly_and_the_others_go_on(save_pa
     space = {"lr": hpopt.search_space("loguniform", [1e-4, 1e-1]), "bs": BS,
              "width": hpopt.search_space("choice", [64, 4096])}
     capacity = 64 * 1024   # width 4096 needs more than that at bs 32, the smallest size
-    hpo = create(save_path, search_alg="asha", search_space=space, batch_size_name="bs", num_trials=8, seed=6)
+    hpo = create(save_path, search_alg="asha", search_space=space, batch_size_name="bs", num_trials=12, seed=6)
 
-    loop(hpo, lambda p: p["bs"] * p["width"] <= capacity)
+    handed = loop(hpo, lambda p: p["bs"] * p["width"] <= capacity)
 
     trials = stored(save_path)[0]
     wide = [t for t in trials if t.params["width"] == 4096]
     narrow = [t for t in trials if t.params["width"] == 64]
-    assert wide and narrow
+    message = "parameter 'bs': even the smallest batch size 32 ran out of memory with width=4096"
+    # the first wide trial learns it (halving down to 32), and fails saying so
+    assert [t.error for t in wide if t.state.value == "failed"] == [message]
+    # later wide trials are not run at all
+    ran = {c["trial_id"] for c, _ in handed}
     for t in wide:
-        assert t.state.value == "failed" and t.params["bs"] == 32
-        assert t.error == "parameter 'bs': even the smallest batch size 32 ran out of memory with width=4096"
-    assert all(t.state.value in ("completed", "stopped") for t in narrow)
+        if t.state.value != "failed":
+            assert (t.state.value, t.stop_reason, t.attempt) == ("stopped", f"not run: {message}", 0)
+            assert t.trial_id not in ran
+    assert narrow and all(t.state.value in ("completed", "stopped") and t.attempt >= 1 for t in narrow)
     assert hpo.get_next_sample() is None   # the study ended normally, it did not fail
+
+
+def test_when_no_model_fits_at_any_size_the_study_fails_clearly(save_path):
+    space = {"lr": hpopt.search_space("loguniform", [1e-4, 1e-1]), "bs": BS,
+             "width": hpopt.search_space("choice", [2048, 4096])}
+    hpo = create(save_path, search_alg="asha", search_space=space, batch_size_name="bs", num_trials=12, seed=6)
+
+    with pytest.raises(hpopt.HpoError, match="no model fits at any batch size; the study cannot continue"):
+        loop(hpo, lambda p: p["bs"] * p["width"] <= 1024)
+
+    trials = stored(save_path)[0]
+    assert {t.params["width"] for t in trials if t.state.value == "failed"} == {2048, 4096}
+    assert len(trials) <= 2 + 12   # it ended: no endless stream of trials that cannot run
