@@ -14,7 +14,9 @@ counts (``OOM_MARKERS``, matched without regard to case):
   ``CUDNN_STATUS_ALLOC_FAILED``, ``CUBLAS_STATUS_ALLOC_FAILED`` and the other
   ``*_ALLOC_FAILED`` statuses (cuFFT, cuSOLVER, cuSPARSE);
 * the CPU allocator: "DefaultCPUAllocator: can't allocate memory" (Linux),
-  "DefaultCPUAllocator: not enough memory" (Windows), and Python's own
+  "DefaultCPUAllocator: not enough memory" (Windows), any message carrying
+  ENOMEM's text "Cannot allocate memory" (torch's aligned allocations say
+  "posix_memalign failed:Cannot allocate memory (12)"), and Python's own
   ``MemoryError``.
 
 A failure wrapped by another one on purpose (``raise ... from oom``) counts
@@ -28,6 +30,7 @@ OOM_MARKERS = (
     "out of memory",
     "_alloc_failed",
     "can't allocate memory",
+    "cannot allocate memory",
     "not enough memory",
 )
 OOM_TYPE_NAMES = ("OutOfMemoryError",)

@@ -22,6 +22,7 @@ OOM_MESSAGES = [
     "you tried to allocate 15032385536 bytes. Error code 12 (Cannot allocate memory)",
     "[enforce fail at alloc_cpu.cpp:114] data. DefaultCPUAllocator: not enough memory: "
     "you tried to allocate 15032385536 bytes.",
+    "posix_memalign failed:Cannot allocate memory (12)",   # seen on a CPU under a memory cap
     "MPS backend out of memory (MPS allocated: 17.00 GB)",
     "HIP out of memory. Tried to allocate 1.00 GiB",
 ]
