@@ -18,6 +18,7 @@ torch = pytest.importorskip("torch", reason="torch is not installed (pip install
 
 import hpopt  # noqa: E402 - after the skip: the example imports torch at its top
 from examples import torch_digits  # noqa: E402
+from hpopt import checkpoints  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: a petabyte: torch's CPU allocator refuses it, as a GPU refuses a batch too large
@@ -112,3 +113,22 @@ def test_the_guides_loop_finds_a_config_on_a_cpu(tmp_path, capsys):
 
     out = capsys.readouterr().out
     assert "best config: {" in out and "* best trial" in out
+
+
+def test_the_trainer_checkpoints_every_epoch_and_continues_from_the_resume_iteration(save_path):
+    space = dict(torch_digits.QUICK_SPACE, width={"type": "choice", "range": [4]},
+                 bs={"type": "choice", "range": [64]})
+    hpo = hpopt.create(search_alg="asha", search_space=space, full_dataset_size=1437, num_full_iterations=3,
+                       num_trials=1, max_iterations=3, save_path=str(save_path), seed=0, hard_budget=False)
+    config = hpo.get_next_sample()
+    torch.set_num_threads(1)
+
+    torch_digits.train(config)
+
+    folder = config["checkpoint_dir"]
+    assert [i for i, _ in checkpoints.saved(folder)] == [2, 3]   # the last two kept
+    assert set(torch.load(checkpoints.saved(folder)[-1][1])) == {"model", "optimizer"}
+    # an attempt resumed after epoch 3 loads that checkpoint and trains epoch 4 only
+    # (its report is refused, the trial having ended: it stops there)
+    torch_digits.train({**config, "iterations": 4, "resume_iteration": 3})
+    assert [i for i, _ in checkpoints.saved(folder)] == [3, 4]
