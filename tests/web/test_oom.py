@@ -127,3 +127,20 @@ def test_a_trial_that_fits_at_an_eighth_of_its_sampled_size_reruns_a_few_times(m
     study.refresh_from_db()
     assert study.oom_bounds[""]["fits"] == config["params"]["bs"]
     assert config["params"]["bs"] < study.oom_bounds[""]["fails"] <= 2 * limit + 32
+
+
+def test_the_runner_takes_a_cudnn_allocation_failure_for_an_out_of_memory_error(api, trainers, run_burst):
+    """runner.jobs classifies with hpopt.is_out_of_memory: a cuDNN workspace
+    that does not fit lowers the batch size like a CUDA OOM, instead of
+    failing the trial."""
+    from tests.conftest import study_data
+
+    r = api.post("/api/studies", study_data(trainer="cudnn-oom", start=True, seed=3, batch_size_name="bs",
+                                            search_alg="bayes_opt", num_trials=10, num_init_trial=10))
+    assert r.status_code == 201, r.json()
+    run_burst()
+    study = Study.objects.get(pk=r.json()["id"])
+    assert study.state == "completed"
+    trials = list(study.trials.all())
+    assert any(t.oom_count for t in trials), "with this seed some trial samples a batch size over 64"
+    assert all(t.state == "completed" and t.params["bs"] <= OOM_LIMIT for t in trials)
