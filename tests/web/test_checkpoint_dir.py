@@ -44,3 +44,21 @@ def test_a_trials_train_config_names_its_folder_under_the_shared_root(make_study
 
     assert config["checkpoint_dir"] == str(tmp_path / "shared" / f"study-{study.pk}" / "trial-0")
     assert config["resume_iteration"] == 0
+
+
+@pytest.mark.django_db
+def test_forgetting_a_studys_trials_deletes_their_checkpoints(make_study, settings, tmp_path):
+    from hpopt import checkpoints
+    from studies.storage import DbStorage
+
+    settings.HPOPT_CHECKPOINT_DIR = str(tmp_path / "shared")
+    study, other = make_study(trainer="quick", num_trials=1), make_study(trainer="quick", num_trials=1)
+    for s in (study, other):
+        checkpoints.save({"checkpoint_dir": DbStorage(s.pk).checkpoint_dir(0)}, 1, lambda p: open(p, "w").close())
+    storage = DbStorage(study.pk)
+
+    with storage.locked():
+        storage.delete()
+
+    assert not (tmp_path / "shared" / f"study-{study.pk}").exists()
+    assert checkpoints.saved(DbStorage(other.pk).checkpoint_dir(0))   # another study's stay
