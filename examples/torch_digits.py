@@ -1,22 +1,36 @@
-"""A PyTorch trainer written for GPUs: batch size from the config, and a CUDA
-out-of-memory error turned into ``hpopt.reportOOM`` so the search goes on with
-a smaller batch size instead of dying.
+"""A PyTorch trainer written for GPUs: batch size from the config, an
+out-of-memory error turned into ``hpopt.reportOOM`` so the search goes on
+with a smaller batch size instead of dying, and checkpoints so a paused or
+interrupted trial continues where it stopped.
 
-Needs the optional extra: ``pip install -e ".[torch]"``. Register it on GPU
-hosts with ``HPOPT_TRAINERS=examples.digits,examples.torch_digits`` and start
-``hpopt-web worker --gpus 0,1``; each worker sees one GPU as ``cuda:0``. It is
-declared ``device="gpu", requires=["torch"]``: CPU workers and hosts without
-torch do not offer it (``hpopt-web worker --gpus none --allow-gpu-trainers-on-cpu``
-runs it on the CPU all the same).
-The data is scikit-learn's digits (shipped with it), upsampled to 32x32 so the
-convolutions have work to do; ``width`` scales the model so large batch sizes
-really run out of memory on small GPUs.
+Needs the optional extra: ``pip install -e ".[torch]"``. torch is imported at
+the top: a worker host without it reports this module's import error (in
+``GET /api/workers``) instead of taking trials it cannot run. Register it on
+GPU hosts with ``HPOPT_TRAINERS=examples.digits,examples.torch_digits`` and
+start ``hpopt-web worker --gpus 0,1``; each worker sees one GPU as ``cuda:0``.
+It is declared ``device="gpu", requires=["torch"]``: CPU workers do not offer
+it unless told to (``hpopt-web worker --gpus none --allow-gpu-trainers-on-cpu``).
+``python -m examples.torch_digits`` runs the guide's loop (``--quick``: a
+small space that trains on a CPU in a minute or two).
+
+The data is scikit-learn's digits (shipped with it), upsampled to 32x32 so
+the convolutions have work to do; ``width`` scales the model so large batch
+sizes really run out of memory on small GPUs.
 """
 from __future__ import annotations
 
-import os
+import argparse
+import gc
+import resource
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
 
 import hpopt
+from examples.digits import load_data
+from hpopt import checkpoints
 
 SPACE = {
     "lr": {"type": "loguniform", "range": [1e-4, 3e-2]},
@@ -24,14 +38,13 @@ SPACE = {
     "width": {"type": "qloguniform", "range": [32, 512, 32, 2]},
     "optimizer": {"type": "choice", "range": ["sgd", "adam"]},
 }
+#: small models for a CPU: the quickstart's space (--quick)
+QUICK_SPACE = {**SPACE, "lr": {"type": "loguniform", "range": [1e-3, 3e-2]},
+               "bs": {"type": "qloguniform", "range": [16, 4096, 16, 2]},
+               "width": {"type": "qloguniform", "range": [4, 16, 4, 2]}}
 
 
 def _data(device):
-    import torch
-    import torch.nn.functional as F
-
-    from examples.digits import load_data
-
     x_train, x_val, y_train, y_val = load_data()
 
     def tensor(x, y):
@@ -42,9 +55,7 @@ def _data(device):
     return tensor(x_train, y_train), tensor(x_val, y_val)
 
 
-def _model(width: int):
-    from torch import nn
-
+def _model(width: int) -> nn.Module:
     return nn.Sequential(
         nn.Conv2d(1, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -52,11 +63,47 @@ def _model(width: int):
     )
 
 
-@hpopt.trainer("torch-digits", description="CNN on digits, PyTorch, for GPUs", search_space=SPACE,
-               device="gpu", requires=["torch"], full_dataset_size=1437, num_full_iterations=20, seconds_per_epoch=0.5)
-def train(config: dict) -> None:
-    import torch
+def free_memory() -> None:
+    """Gives back what a failed step held: objects kept alive by reference
+    cycles, then the blocks CUDA's caching allocator still holds."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
+
+def run_or_out_of_memory(func: Callable, *args) -> str | None:
+    """Runs ``func(*args)``. Returns None, or the error text when it ran out
+    of memory (``hpopt.is_out_of_memory``: CUDA, cuDNN/cuBLAS, the CPU
+    allocator); any other error is raised. Memory is freed *after* the
+    except block: until then the exception's traceback holds every frame of
+    the failed step, so the model, the optimizer and the batch's activations
+    cannot be released (``del model; empty_cache()`` inside the except frees
+    nothing)."""
+    try:
+        func(*args)
+        return None
+    except Exception as exc:  # noqa: BLE001 - classified here, anything else is raised again
+        if not hpopt.is_out_of_memory(exc):
+            raise
+        error = f"{type(exc).__name__}: {exc}"
+    free_memory()   # the exception and its frames are gone here
+    return error
+
+
+@hpopt.trainer("torch-digits", description="CNN on digits, PyTorch, for GPUs", search_space=SPACE,
+               device="gpu", requires=["torch"], full_dataset_size=1437, num_full_iterations=20,
+               seconds_per_epoch=0.5, batch_size_name="bs")
+def train(config: dict) -> None:
+    """Trains one trial; an out-of-memory error re-queues it with a smaller
+    batch size (hpopt.reportOOM raises HpoError when none is left)."""
+    error = run_or_out_of_memory(_train, config)
+    if error is not None:
+        print(f"trial {config['trial_id']} at bs {config['params']['bs']}: {error.splitlines()[0][:200]}",
+              flush=True)
+        hpopt.reportOOM(config)
+
+
+def _train(config: dict) -> None:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     p = config["params"]
     torch.manual_seed(config["trial_id"])
@@ -66,47 +113,66 @@ def train(config: dict) -> None:
     model = _model(int(p["width"])).to(device)
     opt_cls = torch.optim.Adam if p["optimizer"] == "adam" else torch.optim.SGD
     optimizer = opt_cls(model.parameters(), lr=float(p["lr"]))
-    ckpt = os.path.join(config["checkpoint_dir"], "model.pt") if config.get("checkpoint_dir") else None
-    start = config.get("resume_iteration", 0)
-    if start and ckpt and os.path.exists(ckpt):
-        state = torch.load(ckpt, map_location=device)
+    start = 0
+    resume = checkpoints.resume_from(config)
+    if resume:   # our own file, written below by this trainer
+        state = torch.load(resume, map_location=device)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-    else:
-        start = 0
-    # the batch is upsampled on the fly so memory grows with bs * width, as in real training
+        start = config["resume_iteration"]
     bs = int(p["bs"])
-    try:
-        for epoch in range(start + 1, config["iterations"] + 1):
-            model.train()
-            perm = torch.randperm(len(x), device=device)
-            for i in range(0, len(x), bs):
-                idx = perm[i:i + bs]
-                batch = x[idx].repeat_interleave(max(1, bs // max(1, len(idx))), dim=0)[:bs]
-                target = y[idx].repeat_interleave(max(1, bs // max(1, len(idx))), dim=0)[:bs]
-                optimizer.zero_grad()
-                loss = torch.nn.functional.cross_entropy(model(batch), target)
-                loss.backward()
-                optimizer.step()
-            model.eval()
-            with torch.no_grad():
-                accuracy = (model(xv).argmax(1) == yv).float().mean().item()
-            if ckpt:
-                os.makedirs(os.path.dirname(ckpt), exist_ok=True)
-                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, ckpt)
-            if hpopt.report(config=config, score=accuracy, iteration=epoch) == hpopt.Status.STOP:
-                break
-    except torch.cuda.OutOfMemoryError:
-        del model, optimizer
-        torch.cuda.empty_cache()
-        hpopt.reportOOM(config)  # re-run with a smaller batch size; raises if none is left
+    for epoch in range(start + 1, config["iterations"] + 1):
+        model.train()
+        perm = torch.randperm(len(x), device=device)
+        for i in range(0, len(x), bs):
+            idx = perm[i:i + bs]
+            # a batch larger than the data repeats it, so memory grows with bs * width as in real training
+            repeat = max(1, bs // max(1, len(idx)))
+            batch, target = x[idx].repeat_interleave(repeat, dim=0)[:bs], y[idx].repeat_interleave(repeat, dim=0)[:bs]
+            optimizer.zero_grad()
+            F.cross_entropy(model(batch), target).backward()
+            optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            accuracy = (model(xv).argmax(1) == yv).float().mean().item()
+        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
+        checkpoints.save(config, epoch, lambda path, state=state: torch.save(state, path))
+        if hpopt.report(config=config, score=accuracy, iteration=epoch) == hpopt.Status.STOP:
+            break
 
 
-def main() -> None:
-    hpo = hpopt.create(search_alg="asha", search_space=SPACE, full_dataset_size=1437, num_full_iterations=20,
-                       expected_time_ratio=3, batch_size_name="bs", save_path="hpo-torch-digits", seed=0)
+def limit_cpu_memory(gigabytes: float) -> None:
+    """Caps this process's address space at what it uses now plus
+    ``gigabytes``, so a large batch fails as it would on a small GPU: a real
+    allocation failure ("DefaultCPUAllocator: can't allocate memory"), which
+    ``train`` turns into ``reportOOM``. Linux; for trying the OOM path on a
+    CPU (without a cap, a batch too large for the host may be killed by the
+    kernel instead of failing). oneDNN is turned off: it reports a failed
+    allocation as "could not create a primitive", which it also says of
+    shapes it does not support, so it cannot be told from a bug; without
+    it, convolutions allocate through torch's allocator, which says what
+    failed."""
+    torch.backends.mkldnn.enabled = False
+    with open("/proc/self/status") as f:
+        used = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+    cap = used + int(gigabytes * 2 ** 30)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="The guide's loop on the PyTorch digits trainer")
+    parser.add_argument("--quick", action="store_true", help="small models and 4 epochs: minutes on a CPU")
+    parser.add_argument("--save-path", default="hpo-torch-digits")
+    parser.add_argument("--cpu-memory-gb", type=float, default=None,
+                        help="cap this process's memory (Linux) so that large batches run out of it")
+    args = parser.parse_args(argv)
+    if args.cpu_memory_gb is not None:
+        limit_cpu_memory(args.cpu_memory_gb)
+    space, epochs, ratio = (QUICK_SPACE, 4, 6) if args.quick else (SPACE, 20, 3)
+    hpo = hpopt.create(search_alg="asha", search_space=space, full_dataset_size=1437, num_full_iterations=epochs,
+                       expected_time_ratio=ratio, batch_size_name="bs", save_path=args.save_path, seed=0)
     while (config := hpo.get_next_sample()) is not None:
-        train(config)
+        train(config)   # an out-of-memory error is handled inside (reportOOM); any other error stops the loop
     print("best config:", hpo.get_best_config())
     hpo.print_results()
 

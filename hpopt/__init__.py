@@ -7,6 +7,7 @@ never imports Django, RQ or Redis.
 """
 from hpopt.client import report, report_oom, reportOOM
 from hpopt.errors import HpoError
+from hpopt.oom import is_out_of_memory
 from hpopt.plan import Plan, plan
 from hpopt.registry import get_trainer, registered_trainers, trainer
 from hpopt.space import SearchSpace, SpaceExhausted, search_space
@@ -18,5 +19,5 @@ __version__ = "0.2.0"
 __all__ = [
     "search_space", "SearchSpace", "SpaceExhausted", "create", "HPO", "report", "reportOOM",
     "report_oom", "Status", "Decision", "TrialState", "StudyState", "plan", "Plan",
-    "trainer", "get_trainer", "registered_trainers", "HpoError",
+    "trainer", "get_trainer", "registered_trainers", "HpoError", "is_out_of_memory",
 ]

@@ -19,12 +19,11 @@ from __future__ import annotations
 import numbers
 import time
 
-from hpopt import algorithms, budget, snapshot
+from hpopt import algorithms, budget, oom_bounds, snapshot
 from hpopt.best import best_of
 from hpopt.errors import HpoError
 from hpopt.fields import MAX_ITERATION, is_finite_number
 from hpopt.snapshot import Meta, Needs, Snapshot
-from hpopt.space import SpaceExhausted
 from hpopt.status import Decision, Pending, Status, TrialState
 from hpopt.storage.base import Storage, TrialRecord
 
@@ -34,11 +33,13 @@ MAX_OOM_RETRIES = 3
 
 def train_config(storage: Storage, meta: Meta, trial: TrialRecord) -> dict:
     """The dict a trainer receives. The guide's sample reads params,
-    iterations and subset_ratio; ``storage`` lets report() find the study,
-    and ``attempt`` fences its writes."""
+    iterations and subset_ratio (and, in one place, ``param``: the same dict);
+    ``storage`` lets report() find the study, and ``attempt`` fences its writes."""
+    params = dict(trial.params)
     config = {
         "trial_id": trial.trial_id,
-        "params": dict(trial.params),
+        "params": params,
+        "param": params,
         "iterations": trial.iterations,
         "subset_ratio": trial.subset_ratio,
         "mode": meta.settings.mode,
@@ -116,7 +117,8 @@ def start(storage: Storage, meta: Meta, trial: TrialRecord, owner: str, *, since
     worker was free for it, so the time model counts that time). Under the
     hard budget a trial that ran before (paused and resumed, or a lost
     attempt run again) starts again only if the budget can pay for the rest
-    of it; otherwise it is stopped, and None is returned."""
+    of it; otherwise it is stopped, and None is returned. So is a trial
+    whose model fits at no batch size (hpopt.oom_bounds: exhausted)."""
     if trial.state is not TrialState.QUEUED:
         raise HpoError(f"trial {trial.trial_id} is {trial.state.value}, not queued")
     algorithm = algorithms.build(meta)
@@ -128,9 +130,15 @@ def start(storage: Storage, meta: Meta, trial: TrialRecord, owner: str, *, since
             return None
     params = dict(trial.params)
     name = meta.settings.batch_size_name
-    if name is not None and params[name] > meta.space[name].high:
-        # the batch-size range shrank (another trial ran out of memory) while it waited
-        params[name] = meta.space[name].grid()[-1]
+    if name is not None:
+        key = oom_bounds.memory_key(meta.space, name, params)
+        if oom_bounds.exhausted(meta.space, name, oom_bounds.bound_of(meta.oom_bounds, key)):
+            # no batch size fits this model: running it would only fail again
+            why = oom_bounds.exhausted_error(meta.space, name, key)
+            move(storage, trial, TrialState.STOPPED, stop_reason=f"not run: {why}")
+            return None
+        # what the study learned about memory since it was queued (another trial ran out of memory)
+        params[name] = _batch_size(meta, name, params)
     new = move(storage, trial, TrialState.RUNNING, params=params, attempt=trial.attempt + 1, owner=owner,
                last_iteration=trial.resume_iteration, started=time.time() if since is None else since, reported=None,
                # every attempt pays its start-up
@@ -150,8 +158,11 @@ def next_sample(storage: Storage, owner: str) -> dict | None:
             config = start(storage, meta, trial, owner)
             if config is not None:
                 return config
-        meta, made = propose(storage, snapshot.load(storage, meta))
-        return start(storage, meta, made[0], owner) if made else None
+        while True:   # a new trial whose model fits at no batch size is stopped at once: the next one
+            meta, made = propose(storage, snapshot.load(storage, meta))
+            config = start(storage, meta, made[0], owner) if made else None
+            if config is not None or not made:
+                return config
 
 
 # -- reports ------------------------------------------------------------------
@@ -227,6 +238,8 @@ def _store_and_decide(storage: Storage, meta: Meta, trial: TrialRecord, iteratio
         best = best_of([v for v in (trial.best_score, value) if v is not None], mode)
     reported = trial.replace(best_score=best, last_iteration=iteration, last_score=value,
                              **_accounted(meta, trial, iteration, time.time()))
+    if trial.reported is None and meta.oom_bounds:
+        _learn_fit(storage, meta, trial)
     algorithm = algorithms.build(meta)
     outcome = algorithm.on_report(snapshot.load(storage, meta, algorithm.report_needs(reported, iteration)),
                                   reported, iteration)
@@ -272,10 +285,13 @@ def _accounted(meta: Meta, trial: TrialRecord, iteration: int, now: float) -> di
 def report_oom(storage: Storage, trial_id: int, attempt: int | None = None) -> Status:
     """The trial ran out of memory: it goes back to the queue to run again.
 
-    With batch_size_name, the study's batch-size range shrinks below the failed
-    size (stored, so later samples and a resume respect it) and the trial
-    re-runs at the new upper bound. When even the smallest size failed, the
-    study fails with a clear error (raised here and by get_next_sample).
+    With batch_size_name, the study remembers the failed size for the
+    trial's memory key and the trial re-runs at half of it, or halfway
+    between it and the largest size known to fit (hpopt.oom_bounds: O(log)
+    re-runs; stored, so later samples and a resume respect it). When
+    even the smallest size failed, the trial fails; for a study whose memory
+    depends on the batch size alone, the study fails with a clear error
+    (raised here and by get_next_sample).
     """
     status, error = storage.retrying(lambda: _report_oom(storage, trial_id, attempt))
     if error:
@@ -302,21 +318,51 @@ def _report_oom(storage: Storage, trial_id: int, attempt: int | None) -> tuple[S
                            "hpopt can lower the batch size")
                 return Status.STOP, ""
         else:
-            try:
-                space = meta.space.shrink_below(name, trial.params[name])
-            except SpaceExhausted as exc:
-                error = f"{exc}; the study cannot continue"
+            space = meta.space
+            key = oom_bounds.memory_key(space, name, params)
+            bound = oom_bounds.after_oom(oom_bounds.bound_of(meta.oom_bounds, key), params[name])
+            changes = {"oom_bounds": {**meta.oom_bounds, key: bound.to_dict()}}
+            if oom_bounds.exhausted(space, name, bound):
+                error = oom_bounds.exhausted_error(space, name, key)
+                if key and not oom_bounds.every_key_exhausted(space, name, changes["oom_bounds"]):
+                    # other models may still fit: only this trial fails
+                    move(storage, trial, TrialState.FAILED, oom_count=oom_count, error=error)
+                    _save(storage, meta, **changes)
+                    return Status.STOP, ""
+                error = f"{error}; {'no model fits at any batch size; ' if key else ''}the study cannot continue"
                 move(storage, trial, TrialState.FAILED, oom_count=oom_count, error=error)
-                _save(storage, meta, error=error)
+                _save(storage, meta, **changes, error=error)
                 return Status.STOP, error
-            _save(storage, meta, space=space.to_spec())
-            params = {**trial.params, name: space[name].grid()[-1]}
+            if not key:   # memory depends on the batch size alone: samplers keep below what failed
+                changes["space"] = meta.space.shrink_below(name, bound.fails).to_spec()
+            meta = _save(storage, meta, **changes)
+            params = {**params, name: _batch_size(meta, name, params)}
         storage.clear_scores(trial.trial_id)
         # a pause asked for before the OOM still holds: wait paused, not queued
         move(storage, trial, TrialState.PAUSED if trial.pending is Pending.PAUSE else TrialState.QUEUED,
              params=params, oom_count=oom_count, rungs={}, best_score=None, last_score=None,
              last_iteration=0, resume_iteration=0, owner="")
         return Status.CUDAOOM, ""
+
+
+def _batch_size(meta: Meta, name: str, params: dict):
+    """The batch size a trial with ``params`` runs at (hpopt.oom_bounds)."""
+    key = oom_bounds.memory_key(meta.space, name, params)
+    size = oom_bounds.size_to_run(meta.space, name, oom_bounds.bound_of(meta.oom_bounds, key), params[name])
+    # a study stored before bounds were kept has only its shrunk range
+    return size if size <= meta.space[name].high else meta.space[name].grid()[-1]
+
+
+def _learn_fit(storage: Storage, meta: Meta, trial: TrialRecord) -> None:
+    """The first report of an attempt proves its batch size fits: remembered
+    for its memory key when that teaches the bisection something."""
+    name = meta.settings.batch_size_name
+    if name is None:
+        return
+    key = oom_bounds.memory_key(meta.space, name, trial.params)
+    learned = oom_bounds.after_fit(oom_bounds.bound_of(meta.oom_bounds, key), trial.params[name])
+    if learned is not None:
+        _save(storage, meta, oom_bounds={**meta.oom_bounds, key: learned.to_dict()})
 
 
 # -- ending trials --------------------------------------------------------------

@@ -75,6 +75,11 @@ class Meta:
         return self.raw.get("error") or ""
 
     @property
+    def oom_bounds(self) -> dict:
+        """What out-of-memory errors taught, per memory key (hpopt.oom_bounds)."""
+        return self.raw.get("oom_bounds") or {}
+
+    @property
     def search_over(self) -> bool:
         """The space ran out of new configs before the plan's num_trials."""
         return bool(self.raw.get("search_over"))

@@ -18,7 +18,7 @@ import socket
 import sys
 import warnings
 
-from hpopt import best, budget, controls, engine, progress
+from hpopt import best, budget, checkpoints, controls, engine, progress
 from hpopt.errors import HpoError
 from hpopt.plan import Plan
 from hpopt.results import format_results
@@ -115,9 +115,13 @@ class HPO:
             )
 
     def _requeue_interrupted(self) -> None:
+        """A trial whose process died runs again: from its last reported
+        iteration when its trainer saved a checkpoint there (hpopt.checkpoints;
+        the config's resume_iteration says so), otherwise from scratch."""
         for t in self.storage.trials():
             if t.state is TrialState.RUNNING and not _owner_alive(t.owner):
-                controls.requeue(self.storage, t.trial_id, keep_progress=False, attempt=t.attempt)
+                kept = {i for i, _ in checkpoints.saved(self.storage.checkpoint_dir(t.trial_id))}
+                controls.requeue(self.storage, t.trial_id, keep_progress=t.last_iteration in kept, attempt=t.attempt)
 
     # -- the guide's loop ----------------------------------------------------------
     def get_next_sample(self) -> dict | None:

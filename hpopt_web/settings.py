@@ -12,6 +12,7 @@ HPOPT_REPORT_TIMEOUT     seconds without a report before a running trial fails (
 HPOPT_DB_RETRY_SECONDS   seconds a report retries while the database is unreachable (60)
 HPOPT_DURABLE_COMMIT     on PostgreSQL, make each decision wait for its WAL flush (off)
 HPOPT_MAX_BODY_BYTES     the largest request body accepted (1 MiB; larger answers 400)
+HPOPT_CHECKPOINT_DIR     trials' checkpoints, shared by every worker host (var/checkpoints)
 """
 from __future__ import annotations
 
@@ -120,6 +121,9 @@ HPOPT_DB_RETRY_SECONDS = envint("HPOPT_DB_RETRY_SECONDS", 60)
 # released sooner. Only a PostgreSQL crash (not a restart) can lose the last
 # moments of them (up to three times wal_writer_delay, 0.6 s by default).
 HPOPT_DURABLE_COMMIT = envbool("HPOPT_DURABLE_COMMIT")
+#: where trials keep checkpoints (study-S/trial-N below it): a folder every worker host mounts at
+#: the same path (a network file system), so a trial paused on one host continues on another
+HPOPT_CHECKPOINT_DIR = os.environ.get("HPOPT_CHECKPOINT_DIR", "") or str(VAR_DIR / "checkpoints")
 
 # The last cap on what one request sends (a study's fields have their own
 # limits: studies.validation.LIMITS); a larger body answers 400 (JSON under

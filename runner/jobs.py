@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from hpopt import engine
 from hpopt.errors import HpoError
+from hpopt.oom import is_out_of_memory
 from hpopt.snapshot import Meta
 from hpopt.status import StudyState, TrialState
 from runner import gpus, loading, occupancy
@@ -107,13 +108,6 @@ def save_output(trials, attempt_rows, chunk: str, **fields) -> None:
             trials.update(**fields)
         if chunk:
             attempt_rows.update(log=tail)
-
-
-def is_cuda_oom(exc: BaseException) -> bool:
-    """torch.cuda.OutOfMemoryError, or a RuntimeError saying CUDA ran out of memory."""
-    name = type(exc).__name__
-    text = str(exc)
-    return name == "OutOfMemoryError" or ("out of memory" in text.lower() and "cuda" in text.lower())
 
 
 def storable(text: str) -> str:
@@ -216,7 +210,7 @@ def _run(trial, storage, config) -> str:
         state = engine.finish(storage, trial.number, attempt, error=storable(str(exc)))
     except Exception as exc:  # noqa: BLE001 - any trainer failure ends as a failed trial
         tb = storable(traceback.format_exc())
-        if is_cuda_oom(exc):
+        if is_out_of_memory(exc):  # the core's one rule (hpopt/oom.py): CUDA, cuDNN/cuBLAS, CPU
             try:
                 engine.report_oom(storage, trial.number, attempt)
                 state, oom = TrialState.QUEUED, True

@@ -26,6 +26,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from hpopt import checkpoints
 from hpopt.status import TrialState
 from hpopt.storage.base import Storage, TrialRecord, register_backend
 from studies import sqlite_lock
@@ -86,6 +87,7 @@ class DbStorage(Storage):
     def save_meta(self, meta: dict) -> None:
         Study.objects.filter(pk=self.study_id).update(
             settings=meta["settings"], space=meta["space"], plan=meta["plan"], error=meta.get("error", ""),
+            oom_bounds=meta.get("oom_bounds") or {},
             search_over=bool(meta.get("search_over")), budget_refused=bool(meta.get("budget_refused")),
             updated=timezone.now(),
         )
@@ -149,14 +151,16 @@ class DbStorage(Storage):
         rows = self._trials().filter(bracket=bracket).exclude(rungs={}).values_list("number", "rungs")
         return [(number, rungs[key]) for number, rungs in rows if key in rungs]
 
+    def _study_dir(self) -> str:
+        return os.path.join(django_settings.HPOPT_CHECKPOINT_DIR, f"study-{self.study_id}")
+
     def checkpoint_dir(self, trial_id: int) -> str:
-        root = getattr(django_settings, "HPOPT_CHECKPOINT_DIR", None) or os.path.join(
-            str(django_settings.VAR_DIR), "checkpoints"
-        )
-        return os.path.join(root, f"study-{self.study_id}", f"trial-{trial_id}")
+        return os.path.join(self._study_dir(), f"trial-{trial_id}")
 
     def delete(self) -> None:
         self._trials().delete()
+        # the trials' checkpoints go with them: trial numbers are reused by the study's next trials
+        checkpoints.remove(self._study_dir())
 
 
 register_backend(KIND, lambda spec: DbStorage(spec["study"]))

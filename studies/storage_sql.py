@@ -26,7 +26,7 @@ from studies.models import Score, Study, Trial
 from studies.models.study import META_COLUMNS, meta_from_values
 from studies.models.trial import CORE_FIELDS, record_from_values, values_from_record
 
-JSON_META = ("settings", "initial_space", "space", "plan")
+JSON_META = ("settings", "initial_space", "space", "plan", "oom_bounds")
 #: PostgreSQL: prepare the hot-path statements on the server (psycopg's
 #: ``prepare=True``), so PostgreSQL parses and plans each once per connection
 PREPARE = True

@@ -54,6 +54,15 @@ def oom(config):
     quick(config)
 
 
+@hpopt.trainer("cudnn-oom", description="cuDNN cannot allocate its workspace when bs > 64", search_space=SPACE,
+               full_dataset_size=10_000, num_full_iterations=4)
+def cudnn_oom(config):
+    if config["params"]["bs"] > 64:
+        # the message torch raises when cuDNN's workspace does not fit (no "out of memory" in it)
+        raise RuntimeError("cuDNN error: CUDNN_STATUS_ALLOC_FAILED")
+    quick(config)
+
+
 @hpopt.trainer("crash", description="raises after one report", search_space=SPACE,
                full_dataset_size=10_000, num_full_iterations=4)
 def crash(config):

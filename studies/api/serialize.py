@@ -59,6 +59,7 @@ def study_dict(study, with_summary: bool = True, snapshot: tuple | None = None) 
         "id": study.pk, "name": study.name, "owner": study.owner.get_username(), "trainer": study.trainer,
         "algorithm": study.algorithm, "state": study.state, "mode": study.mode, "settings": study.settings,
         "search_space": study.space, "initial_search_space": study.initial_space, "plan": study.plan,
+        "oom_bounds": study.oom_bounds,
         "parallelism": study.parallelism, "seconds_per_epoch": study.seconds_per_epoch,
         "startup_seconds": study.startup_seconds, "error": study.error,
         "created": _iso(study.created), "started": _iso(study.started), "finished": _iso(study.finished),

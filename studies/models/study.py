@@ -19,7 +19,8 @@ from hpopt.status import StudyState, TrialState
 
 STATE_CHOICES = [(s.value, s.value) for s in StudyState]
 #: the columns that hold the core's meta (hpopt.snapshot.Meta)
-META_COLUMNS = ("settings", "initial_space", "space", "plan", "error", "search_over", "budget_refused", "created")
+META_COLUMNS = ("settings", "initial_space", "space", "plan", "oom_bounds", "error", "search_over", "budget_refused",
+                "created")
 
 
 def meta_from_values(values: dict) -> dict:
@@ -61,6 +62,8 @@ class Study(models.Model):
     space = models.JSONField()
     #: hpopt.plan.Plan.to_dict() (Auto Config's plan)
     plan = models.JSONField()
+    #: what out-of-memory errors taught about batch sizes, per memory key (hpopt.oom_bounds)
+    oom_bounds = models.JSONField(default=dict, blank=True)
     #: the space ran out of new configs before the plan's num_trials (hpopt.snapshot.Meta.search_over)
     search_over = models.BooleanField(default=False)
     #: the hard budget refused the last new trial asked for (hpopt.snapshot.Meta.budget_refused)
