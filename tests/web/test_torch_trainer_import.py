@@ -20,9 +20,9 @@ class NoTorch(importlib.abc.MetaPathFinder):   # as on a host where torch is not
 sys.meta_path.insert(0, NoTorch())
 import django
 django.setup()
-from hpopt.registry import registered_trainers
-from runner.apps import IMPORT_ERRORS
-print(json.dumps({"trainers": sorted(registered_trainers()), "errors": IMPORT_ERRORS}))
+from runner.loading import probe   # what a worker does to learn its trainers
+offers, errors = probe()
+print(json.dumps({"trainers": sorted(o.name for o in offers), "errors": errors}))
 """
 
 
