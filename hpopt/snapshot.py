@@ -128,7 +128,7 @@ def load(storage, meta: Meta, needs: Needs = Needs(trials=True)) -> Snapshot:
     """Reads what ``needs`` asks for, once. Call inside ``storage.locked()``."""
     trials = tuple(storage.trials()) if needs.trials else None
     if trials is not None:
-        spent, open_ = sum(t.spent for t in trials), tuple(t for t in trials if not t.state.is_finished())
+        spent, open_ = storage.totals(trials)
     elif needs.budget:
         spent, open_ = storage.spent(), tuple(storage.open_trials())
     else:

@@ -43,6 +43,20 @@ def encode(changes: list) -> bytes:
     return json.dumps(changes, separators=(",", ":"), allow_nan=False).encode() + b"\n"
 
 
+def encode_fields(record: TrialRecord, names) -> dict:
+    """Fields of ``record`` as TrialRecord.to_dict() stores them (without
+    copying the rest of the record: a report changes a few fields)."""
+    out = {}
+    for name in names:
+        value = getattr(record, name)
+        if name in ("state", "pending"):
+            value = value.value
+        elif name == "rungs":
+            value = {str(k): v for k, v in value.items()}
+        out[name] = value
+    return out
+
+
 def _decode_fields(fields: dict) -> dict:
     """Stored values of TrialRecord fields back as the record holds them."""
     out = dict(fields)
@@ -198,6 +212,7 @@ class State:
 
     # -- what the hot path reads --------------------------------------------------------
     def spent(self) -> float:
+        """TrialRecord.spent summed over the trials (in id order)."""
         return sum(self._spent)
 
     def open_trials(self) -> list[TrialRecord]:
