@@ -83,6 +83,7 @@ import bisect
 import itertools
 import math
 import operator
+import threading
 from typing import Callable
 
 import numpy as np
@@ -350,9 +351,13 @@ class Ranking:
         self.keys: list[tuple] = []      # sorted
         self.records: list = []          # in the order of keys
         self.key_at: dict[int, tuple] = {}   # position in the list -> its key (ranked ones only)
+        self._lock = threading.Lock()
 
     def of(self, trials) -> list[TrialRecord]:
-        trials = list(trials)
+        with self._lock:   # threads of a web server may suggest at once
+            return self._of(list(trials))
+
+    def _of(self, trials: list) -> list[TrialRecord]:
         last = self.last
         if len(trials) < len(last):
             return self._rebuild(trials)

@@ -28,7 +28,10 @@ from __future__ import annotations
 import abc
 import contextlib
 import dataclasses
+import operator
 from typing import Any
+
+import numpy as np
 
 from hpopt import transitions
 from hpopt.errors import StaleWrite
@@ -201,6 +204,14 @@ class Storage(abc.ABC):
         a report, the hot path)."""
         return [(t.trial_id, t.rungs[milestone]) for t in self.trials()
                 if t.bracket == bracket and milestone in t.rungs]
+
+    def rung_arrays(self, bracket: int | None, milestone: int) -> tuple[np.ndarray, np.ndarray]:
+        """rung_scores as two arrays, (trial ids, scores): what a rung
+        decision reads (it counts the scores above the trial's). A backend
+        that keeps them as arrays copies them in one step."""
+        pairs = self.rung_scores(bracket, milestone)
+        return (np.fromiter(map(operator.itemgetter(0), pairs), dtype=np.int64, count=len(pairs)),
+                np.fromiter(map(operator.itemgetter(1), pairs), dtype=float, count=len(pairs)))
 
     def checkpoint_dir(self, trial_id: int) -> str | None:
         """A stable per-trial folder a trainer may keep checkpoints in (not created here)."""

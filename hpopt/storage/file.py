@@ -58,6 +58,8 @@ import threading
 import time
 from typing import Iterator
 
+import numpy as np
+
 from hpopt.status import TrialState
 from hpopt.storage import filecheck, journal, oslock
 from hpopt.storage.base import FIELDS, Storage, TrialRecord, register_backend
@@ -301,8 +303,12 @@ class FileStorage(Storage):
         return self._s.spent(), tuple(self._s.open_trials())
 
     def rung_scores(self, bracket: int | None, milestone: int) -> list[tuple[int, float]]:
-        """As recorded, in the order they were (ASHA counts them: the order does not matter)."""
-        return list(self._s.rungs.get((bracket, milestone), {}).items())
+        rung = self._s.rungs.get((bracket, milestone))
+        return rung.pairs() if rung is not None else []
+
+    def rung_arrays(self, bracket: int | None, milestone: int) -> tuple[np.ndarray, np.ndarray]:
+        rung = self._s.rungs.get((bracket, milestone))
+        return rung.arrays() if rung is not None else super().rung_arrays(bracket, milestone)
 
     def delete(self) -> None:
         """Forgets the study (call inside ``locked()``): the journal goes when

@@ -53,8 +53,9 @@ def trial_problem(i: int, trial, partial: bool = False) -> str:
     if trial.get("pending", "") not in _PENDING:
         return f"trial {i} has pending {trial['pending']!r}"
     rungs = trial.get("rungs", {})
-    if not (isinstance(rungs, dict) and all(isinstance(m, str) and m.isdigit() for m in rungs)):
-        return f"trial {i} has rungs {str(rungs)[:60]} (milestones must be whole numbers)"
+    if not (isinstance(rungs, dict) and all(isinstance(m, str) and m.isdigit() and is_finite_number(v)
+                                            for m, v in rungs.items())):
+        return f"trial {i} has rungs {str(rungs)[:60]} (milestones whole numbers, scores finite numbers)"
     missing = [] if partial else [k for k in _REQUIRED if k not in trial]
     return f"trial {i} has no {', '.join(map(repr, missing))}" if missing else ""
 

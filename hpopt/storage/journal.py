@@ -21,8 +21,11 @@ is not as above, or that breaks a rule of hpopt.storage.filecheck, is damage.
 """
 from __future__ import annotations
 
+import array
 import json
 import secrets
+
+import numpy as np
 
 from hpopt.status import Pending, TrialState
 from hpopt.storage import filecheck
@@ -80,8 +83,8 @@ class State:
         self.trials: list[TrialRecord] = []
         #: trial id -> {iteration: score}
         self.scores: dict[int, dict[int, float]] = {}
-        #: (bracket, milestone) -> {trial id: the score recorded there}
-        self.rungs: dict[tuple, dict[int, float]] = {}
+        #: (bracket, milestone) -> the scores recorded there
+        self.rungs: dict[tuple, Rung] = {}
         #: ids of the queued, running and paused trials
         self._open: set[int] = set()
         #: TrialRecord.spent by trial id (summed in id order, as a sum over trials would)
@@ -199,10 +202,11 @@ class State:
     def _put(self, tid: int, record: TrialRecord) -> None:
         old = self.trials[tid]
         if old is not None:
-            for milestone in old.rungs:
-                self.rungs[(old.bracket, milestone)].pop(tid, None)
+            for milestone in old.rungs.keys() - record.rungs.keys() if old.bracket == record.bracket else old.rungs:
+                self.rungs[(old.bracket, milestone)].remove(tid)
         for milestone, score in record.rungs.items():
-            self.rungs.setdefault((record.bracket, milestone), {})[tid] = score
+            if old is None or old.bracket != record.bracket or old.rungs.get(milestone, _NONE) != score:
+                self.rungs.setdefault((record.bracket, milestone), Rung()).put(tid, score)
         if record.state.is_finished():
             self._open.discard(tid)
         else:
@@ -217,6 +221,44 @@ class State:
 
     def open_trials(self) -> list[TrialRecord]:
         return [self.trials[i] for i in sorted(self._open)]
+
+
+_NONE = object()
+
+
+class Rung:
+    """The scores recorded at one ASHA rung, as two arrays (trial ids,
+    scores) that a decision copies in one step (hpopt.storage.base.Storage.rung_arrays)."""
+
+    def __init__(self):
+        self.ids = array.array("q")
+        self.scores = array.array("d")
+        self._at: dict[int, int] = {}
+
+    def put(self, tid: int, score: float) -> None:
+        at = self._at.get(tid)
+        if at is None:
+            self._at[tid] = len(self.ids)
+            self.ids.append(tid)
+            self.scores.append(score)
+        else:
+            self.scores[at] = score
+
+    def remove(self, tid: int) -> None:
+        at = self._at.pop(tid, None)
+        if at is None:
+            return
+        last = len(self.ids) - 1
+        if at != last:   # the last entry fills the hole
+            self.ids[at], self.scores[at] = self.ids[last], self.scores[last]
+            self._at[self.ids[at]] = at
+        del self.ids[last], self.scores[last]
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.array(self.ids, dtype=np.int64), np.array(self.scores, dtype=float)
+
+    def pairs(self) -> list[tuple[int, float]]:
+        return list(zip(self.ids, self.scores))
 
 
 def _damaged(path: str, damage: str) -> filecheck.DamagedStudyFile:
