@@ -8,9 +8,9 @@ The study lives in ``hpopt_journal.jsonl`` (hpopt.storage.journal has the
 format): a header line, then one line per ``locked()`` block that changed
 something, holding that block's changes (a trial added, the fields of a trial
 that changed, a score stored or cleared, the meta saved). So a report appends
-about a hundred bytes instead of rewriting the whole study, and its cost does
-not grow with the study (benchmarks/storage_speed.py; the old single JSON
-document cost 28 ms per report at 1,000 trials).
+a few hundred bytes instead of rewriting the whole study, and its cost does
+not grow with the study (benchmarks/storage_speed.py; numbers in
+benchmarks/RESULTS.md, "Issue 13.1").
 
 Each process keeps the study as it replayed it, with the journal's length
 and header at that point; under the lock it reads only the lines appended
@@ -45,8 +45,8 @@ JSON document) is read once, checked as before, written as the journal's
 first record, and renamed ``hpopt_study.json.migrated``. A damaged one is
 refused (or set aside by ``resume=False``) as it always was.
 
-The journal is never compacted: a study of 10,000 ASHA trials writes about
-5 MB, replayed in well under a second when a process opens it.
+The journal is never compacted: a process replays it whole once, when it
+opens the study (hpopt.create), and then reads only what is appended.
 """
 from __future__ import annotations
 
