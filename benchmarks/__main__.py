@@ -31,7 +31,7 @@ from pathlib import Path
 from benchmarks import common
 
 PARTS = ("problems", "quality", "overhead", "workers", "fidelity", "throughput", "bayes_speed", "time_fidelity",
-         "time_real", "threads")
+         "time_real", "threads", "storage_speed")
 TITLES = {
     "problems": "1. Problems", "quality": "2. Search quality at equal budget",
     "overhead": "3. Overhead: get_next_sample and report latency", "workers": "4. Many workers (simulated time)",
@@ -40,6 +40,7 @@ TITLES = {
     "time_fidelity": "7a. The time budget, simulated: spent / budget, estimate and ETA",
     "time_real": "7b. The time budget on real runs: the dashboard's preview and ETA",
     "threads": "8. Threads per trial (runner.threads)",
+    "storage_speed": "Issue 13.1: the library's file storage, 10 to 10,000 trials",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / ".cache" / "report"
 
@@ -58,7 +59,17 @@ def _bayes_speed(quick: bool) -> dict:
 
 
 def run_part(name: str, quick: bool, problems: dict | None):
-    from benchmarks import fidelity, overhead, quality, threads, throughput, time_fidelity, time_real, workers
+    from benchmarks import (
+        fidelity,
+        overhead,
+        quality,
+        storage_speed,
+        threads,
+        throughput,
+        time_fidelity,
+        time_real,
+        workers,
+    )
 
     if name == "problems":
         from benchmarks.problems import describe
@@ -73,13 +84,24 @@ def run_part(name: str, quick: bool, problems: dict | None):
         return fidelity.run(quick, problems)
     if name == "throughput":
         return throughput.run(quick)
-    if name in ("time_fidelity", "time_real", "threads"):
-        return {"time_fidelity": time_fidelity, "time_real": time_real, "threads": threads}[name].run(quick)
+    if name in ("time_fidelity", "time_real", "threads", "storage_speed"):
+        return {"time_fidelity": time_fidelity, "time_real": time_real, "threads": threads,
+                "storage_speed": storage_speed}[name].run(quick)
     return _bayes_speed(quick)
 
 
 def part_markdown(name: str, res: dict) -> str:
-    from benchmarks import fidelity, overhead, quality, threads, throughput, time_fidelity, time_real, workers
+    from benchmarks import (
+        fidelity,
+        overhead,
+        quality,
+        storage_speed,
+        threads,
+        throughput,
+        time_fidelity,
+        time_real,
+        workers,
+    )
     from benchmarks.common import fmt, table
 
     if "error" in res:
@@ -92,7 +114,7 @@ def part_markdown(name: str, res: dict) -> str:
         return re.sub(r"^(#+) ", r"##\1 ", res["markdown"], flags=re.M)   # nest its headings two levels
     return {"quality": quality, "overhead": overhead, "workers": workers, "fidelity": fidelity,
             "throughput": throughput, "time_fidelity": time_fidelity, "time_real": time_real,
-            "threads": threads}[name].markdown(res)
+            "threads": threads, "storage_speed": storage_speed}[name].markdown(res)
 
 
 def targets(results: dict) -> list[dict]:
@@ -176,6 +198,12 @@ def targets(results: dict) -> list[dict]:
             f"{t['estimate_within_15']} of {t['studies']} studies", t["estimate_within_15"] == t["studies"])
         add("ETA within 15% from 25% progress on (real dashboard runs, 1/2/8 workers)",
             f"{t['eta_within_15']} of {t['eta_points']} marks", t["eta_within_15"] == t["eta_points"])
+    st = results.get("storage_speed")
+    if st and "error" not in st:
+        from benchmarks.storage_speed import targets as storage_targets
+
+        for name, measured, met in storage_targets(st):
+            add(name, measured, met)
     return out
 
 

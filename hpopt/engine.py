@@ -154,7 +154,8 @@ def next_sample(storage: Storage, owner: str) -> dict | None:
         meta = Meta.from_dict(raw)
         _raise_if_failed(meta)
         snap = snapshot.load(storage, meta)
-        for trial in (t for t in snap.trials if t.state is TrialState.QUEUED):
+        # the open trials, in id order: the queued ones among them without a pass over every trial
+        for trial in (t for t in snap.open if t.state is TrialState.QUEUED):
             config = start(storage, meta, trial, owner)
             if config is not None:
                 return config

@@ -111,7 +111,7 @@ class Needs:
 class Snapshot:
     """The values one decision is taken from. ``trials`` (all, by id),
     ``scores`` (trial id -> [(iteration, value)]), ``rungs`` ((bracket,
-    milestone) -> [(trial id, score recorded there)]), ``spent`` and ``open``
+    milestone) -> (trial ids, scores recorded there), two numpy arrays), ``spent`` and ``open``
     hold what the decision asked for (see Needs): None, or only the rungs
     asked for, otherwise. With every trial loaded, ``spent`` and ``open``
     come from them."""
@@ -119,7 +119,7 @@ class Snapshot:
     meta: Meta
     trials: tuple[TrialRecord, ...] | None = None
     scores: Mapping[int, list] | None = None
-    rungs: Mapping[tuple, list] | None = None
+    rungs: Mapping[tuple, tuple] | None = None
     #: compute spent by every trial, and the queued, running and paused trials
     spent: float | None = None
     open: tuple[TrialRecord, ...] | None = None
@@ -133,10 +133,10 @@ def load(storage, meta: Meta, needs: Needs = Needs(trials=True)) -> Snapshot:
     """Reads what ``needs`` asks for, once. Call inside ``storage.locked()``."""
     trials = tuple(storage.trials()) if needs.trials else None
     if trials is not None:
-        spent, open_ = sum(t.spent for t in trials), tuple(t for t in trials if not t.state.is_finished())
+        spent, open_ = storage.totals(trials)
     elif needs.budget:
         spent, open_ = storage.spent(), tuple(storage.open_trials())
     else:
         spent = open_ = None
     return Snapshot(meta, trials, storage.all_scores() if needs.scores else None,
-                    {rung: storage.rung_scores(*rung) for rung in needs.rungs}, spent, open_)
+                    {rung: storage.rung_arrays(*rung) for rung in needs.rungs}, spent, open_)

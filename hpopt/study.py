@@ -25,8 +25,8 @@ from hpopt.results import format_results
 from hpopt.settings import Settings, make_settings
 from hpopt.snapshot import Meta
 from hpopt.status import TrialState
+from hpopt.storage import file as file_storage
 from hpopt.storage.base import Storage
-from hpopt.storage.file import FileStorage
 from hpopt.storage.filecheck import DamagedStudyFile
 
 
@@ -56,7 +56,8 @@ def create(search_space=None, full_dataset_size=None, num_full_iterations=None, 
                   num_full_iterations=num_full_iterations)
     settings = make_settings({k: v for k, v in kwargs.items() if v is not None or k not in
                               ("search_space", "full_dataset_size", "num_full_iterations")})
-    return HPO(settings, FileStorage(settings.save_path, fresh=not settings.resume))
+    return HPO(settings, file_storage.shared(settings.save_path, reopen=True,
+                                                 fresh=not settings.resume))
 
 
 class HPO:

@@ -37,6 +37,8 @@ backfill trial is created.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from hpopt import budget
 from hpopt.algorithms import tpe
 from hpopt.algorithms.base import Algorithm, NewTrial, Outcome, position
@@ -57,11 +59,21 @@ def certain_epochs(at: int, iterations: int, milestones) -> int:
     return max(0, next((m for m in milestones if at < m < iterations), iterations) - at)
 
 
-def continues(signed_score: float, others_signed: list[float], eta: int) -> bool:
-    """True when ``signed_score`` ranks inside the rung's quota (higher is better).
-    Ties rank in the trial's favour."""
-    rank = 1 + sum(1 for s in others_signed if s > signed_score)
-    return rank <= rung_quota(len(others_signed) + 1, eta)
+def continues(signed_score: float, others_signed, eta: int) -> bool:
+    """True when ``signed_score`` ranks inside the rung's quota (higher is
+    better); ``others_signed``: a sequence or numpy array. Ties rank in the
+    trial's favour."""
+    others = np.asarray(others_signed, dtype=float)
+    rank = 1 + int(np.count_nonzero(others > signed_score))
+    return rank <= rung_quota(len(others) + 1, eta)
+
+
+def signed_others(recorded: tuple, trial_id: int, sign: float) -> np.ndarray:
+    """``sign`` times the scores recorded at a rung (``recorded``: the arrays
+    of trial ids and scores, hpopt.storage.base.Storage.rung_arrays), but
+    ``trial_id``'s own."""
+    ids, scores = recorded
+    return sign * scores[ids != trial_id]
 
 
 class ASHA(Algorithm):
@@ -229,9 +241,9 @@ class ASHA(Algorithm):
         rungs = dict(trial.rungs)
         for milestone in reached:
             rungs[milestone] = trial.best_score
-            others = [s for tid, s in snap.rungs[(trial.bracket, milestone)] if tid != trial.trial_id]
+            others = signed_others(snap.rungs[(trial.bracket, milestone)], trial.trial_id, self.sign)
             eta = self.plan.reduction_factor
-            if not continues(self.sign * trial.best_score, [self.sign * s for s in others], eta):
+            if not continues(self.sign * trial.best_score, others, eta):
                 return Outcome(Decision.STOP, rungs, f"below the top 1/{eta} at rung {milestone}")
         if self.budgeted:
             ahead = certain_epochs(iteration, trial.iterations, self.milestones(trial))

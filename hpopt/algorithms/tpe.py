@@ -66,20 +66,27 @@ regret, taken at the last epoch, counts that against it.
 Properties
 ----------
 * Stateless: the model is rebuilt from the snapshot's trials at every call, so
-  any process can suggest and a restart loses nothing.
+  any process can suggest and a restart loses nothing. (The ranking of the
+  trials is carried from one call to the next as a speed-up only, see
+  :class:`Ranking`: it is the ranking a sort of the same trials gives.)
 * Deterministic: every random draw comes from the generator it is handed
   (``Algorithm.rng(trial_id)``), and ties rank by trial id.
 * Cheap: at most ``max_points`` observations enter each density (the good set
   is capped by ``max_good``, the bad set is a seeded subsample), so a
   suggestion costs a few milliseconds whatever the number of trials; the
-  observations are encoded in vectorised form, not one ``encode`` per trial.
+  observations are encoded in vectorised form, not one ``encode`` per trial,
+  and the ranking re-sorts only the trials that changed since the last call.
 * In a discrete space (grids and choices only) a suggestion never repeats a
   stored config: candidates already tried are skipped, and when every
   candidate was tried the caller's uniform ``unique_sample`` takes over.
 """
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
+import operator
+import threading
 from typing import Callable
 
 import numpy as np
@@ -89,6 +96,8 @@ from hpopt.status import TrialState
 from hpopt.storage.base import TrialRecord
 
 _SQRT2 = math.sqrt(2.0)
+#: the ranking of the last suggestion, per sign (see Ranking)
+_RANKINGS: dict[float, "Ranking"] = {}
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
@@ -165,37 +174,14 @@ class ParzenSampler:
         return None
 
     def ranked(self, trials: list[TrialRecord]) -> list[TrialRecord]:
-        """Trials with an observation (see ``observation``, inlined here: this
-        loop is most of a suggestion's cost at thousands of trials), best
-        first: deeper first, then better score at that depth, then the earlier trial."""
-        completed, failed = TrialState.COMPLETED, TrialState.FAILED
-        kept, depth, score = [], [], []
-        for t in trials:
-            best = t.best_score
-            if best is None:
-                continue
-            rungs = t.rungs
-            if t.state is completed:
-                d = max(t.iterations, max(rungs)) if rungs else t.iterations
-                v = best
-            elif t.state is failed or not rungs:
-                continue
-            else:
-                d = max(rungs)
-                v = rungs[d]
-                if v is None:
-                    continue
-            kept.append(t)
-            depth.append(d)
-            score.append(v)
-        if not kept:
-            return []
-        score_a = np.array(score, dtype=float)
-        ok = np.isfinite(score_a)
-        ids = np.array([t.trial_id for t in kept])
-        # lexsort: the last key is the primary one
-        order = np.lexsort((ids, -self.sign * score_a, -np.array(depth, dtype=float)))
-        return [kept[i] for i in order if ok[i]]
+        """Trials with an observation (see ``observation``) and a finite
+        score, best first: deeper first, then better score at that depth,
+        then the earlier trial. Kept up to date from the last call's ranking
+        (see Ranking): at thousands of trials this is most of a suggestion."""
+        ranking = _RANKINGS.get(self.sign)
+        if ranking is None:
+            ranking = _RANKINGS[self.sign] = Ranking(self.sign)
+        return ranking.of(trials)
 
     def encode_many(self, params: list[dict]) -> np.ndarray:
         """Rows of ``SearchSpace.encode``, built column by column (vectorised:
@@ -341,6 +327,75 @@ class ParzenSampler:
             if tried is None or not tried(params):
                 return params
         return fallback()
+
+
+class Ranking:
+    """ParzenSampler.ranked, kept from one call to the next.
+
+    A stored record is never changed in place (a change makes a new record:
+    TrialRecord.replace), and the file storage hands out the same record
+    objects until they change. So the records at the positions where the new
+    list holds the same objects as the last one keep their place, and only
+    the others (a few per suggestion: the trials that reported since) are
+    taken out of the sorted order and put back at their new place. The
+    identity test runs in C (``map(operator.is_not, ...)``); a storage that
+    makes new records at every read (the dashboard's database) changes every
+    position, and the ranking is then sorted anew, as it always was.
+
+    The order is the sort key ``(-depth, -sign * score, trial_id)``, the one
+    ``np.lexsort`` used before: the same ranking for the same trials."""
+
+    #: more changed positions than this: sort anew
+    max_changes = 256
+
+    def __init__(self, sign: float):
+        self.sign = sign
+        self.last: list = []
+        self.keys: list[tuple] = []      # sorted
+        self.records: list = []          # in the order of keys
+        self.key_at: dict[int, tuple] = {}   # position in the list -> its key (ranked ones only)
+        self._lock = threading.Lock()
+
+    def of(self, trials) -> list[TrialRecord]:
+        with self._lock:   # threads of a web server may suggest at once
+            return self._of(list(trials))
+
+    def _of(self, trials: list) -> list[TrialRecord]:
+        last = self.last
+        if len(trials) < len(last):
+            return self._rebuild(trials)
+        changed = list(itertools.compress(range(len(last)), map(operator.is_not, trials, last)))
+        changed += range(len(last), len(trials))
+        if len(changed) > self.max_changes:
+            return self._rebuild(trials)
+        for i in changed:
+            old = self.key_at.pop(i, None)
+            if old is not None:
+                at = bisect.bisect_left(self.keys, old)
+                del self.keys[at], self.records[at]
+            key = self._key(trials[i], i)
+            if key is not None:
+                at = bisect.bisect_left(self.keys, key)
+                self.keys.insert(at, key)
+                self.records.insert(at, trials[i])
+                self.key_at[i] = key
+        self.last = trials
+        return list(self.records)
+
+    def _rebuild(self, trials: list) -> list[TrialRecord]:
+        keyed = sorted((key, i) for i, t in enumerate(trials) if (key := self._key(t, i)) is not None)
+        self.keys = [k for k, _ in keyed]
+        self.records = [trials[i] for _, i in keyed]
+        self.key_at = {i: k for k, i in keyed}
+        self.last = trials
+        return list(self.records)
+
+    def _key(self, t: TrialRecord, position: int) -> tuple | None:
+        seen = ParzenSampler.observation(t)
+        if seen is None or not math.isfinite(seen[1]):
+            return None
+        # the position makes keys unique (a snapshot built by hand may repeat a trial id)
+        return (-seen[0], -self.sign * seen[1], t.trial_id, position)
 
 
 def suggest(algorithm, trials, rng: np.random.Generator) -> dict | None:

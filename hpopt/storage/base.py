@@ -5,8 +5,11 @@ A storage only loads and saves; every decision is taken by the engine
 can take the next decision, and a restart loses nothing. Two backends
 implement it: :class:`hpopt.storage.file.FileStorage` (the standalone
 library, files under ``save_path``) and the dashboard's database storage in
-``studies/``. Neither keeps a cache: what a decision reads, it reads once,
-inside the lock, and hands to the algorithm as values (hpopt.snapshot).
+``studies/``. What a decision reads, it reads once, inside the lock, and
+hands to the algorithm as values (hpopt.snapshot). Neither backend keeps a
+cache that a decision could read stale: the file backend keeps the study as
+it replayed its journal, and brings it up to date inside the lock before
+anything reads it (hpopt.storage.file).
 
 Invariants every backend keeps:
 
@@ -25,7 +28,10 @@ from __future__ import annotations
 import abc
 import contextlib
 import dataclasses
+import operator
 from typing import Any
+
+import numpy as np
 
 from hpopt import transitions
 from hpopt.errors import StaleWrite
@@ -186,12 +192,26 @@ class Storage(abc.ABC):
         """The queued, running and paused trials (what is still to train)."""
         return [t for t in self.trials() if not t.state.is_finished()]
 
+    def totals(self, trials) -> tuple[float, tuple[TrialRecord, ...]]:
+        """(compute spent, the open trials) of ``trials``, every trial as
+        ``trials()`` just returned them. A backend that keeps both as it
+        writes (the file journal) answers without a pass over every trial."""
+        return sum(t.spent for t in trials), tuple(t for t in trials if not t.state.is_finished())
+
     def rung_scores(self, bracket: int | None, milestone: int) -> list[tuple[int, float]]:
         """(trial id, score) of every trial that recorded a score at this
-        ASHA rung. Backends may read just that (a rung decision is part of
+        ASHA rung, in any order. Backends may read just that (a rung decision is part of
         a report, the hot path)."""
         return [(t.trial_id, t.rungs[milestone]) for t in self.trials()
                 if t.bracket == bracket and milestone in t.rungs]
+
+    def rung_arrays(self, bracket: int | None, milestone: int) -> tuple[np.ndarray, np.ndarray]:
+        """rung_scores as two arrays, (trial ids, scores): what a rung
+        decision reads (it counts the scores above the trial's). A backend
+        that keeps them as arrays copies them in one step."""
+        pairs = self.rung_scores(bracket, milestone)
+        return (np.fromiter(map(operator.itemgetter(0), pairs), dtype=np.int64, count=len(pairs)),
+                np.fromiter(map(operator.itemgetter(1), pairs), dtype=float, count=len(pairs)))
 
     def checkpoint_dir(self, trial_id: int) -> str | None:
         """A stable per-trial folder a trainer may keep checkpoints in (not created here)."""

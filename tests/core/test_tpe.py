@@ -10,7 +10,7 @@ from conftest import BEST_LOG_LR, create, loss, run_loop, small_space, stored, t
 import hpopt
 from hpopt.algorithms import tpe
 from hpopt.algorithms.base import Algorithm
-from hpopt.algorithms.tpe import ParzenSampler
+from hpopt.algorithms.tpe import ParzenSampler, Ranking
 from hpopt.space import SearchSpace
 from hpopt.status import TrialState
 from hpopt.storage.base import TrialRecord
@@ -230,3 +230,32 @@ def test_asha_with_a_seed_repeats_its_configs(tmp_path):
 
 def _train_loss(config):
     return train(config, loss)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_the_ranking_carried_between_calls_is_the_ranking_of_a_fresh_sort(sign):
+    """Ranking re-sorts only the records that changed since its last call (the
+    file storage hands out the same record objects until a trial changes):
+    after every round of changes it must equal a sort of all the trials."""
+    rng = np.random.default_rng(7)
+    states = [TrialState.RUNNING, TrialState.STOPPED, TrialState.COMPLETED, TrialState.FAILED, TrialState.QUEUED]
+
+    def record(i):
+        rungs = {m: float(rng.integers(0, 4)) / 4 for m in (1, 3, 9)[:int(rng.integers(0, 4))]}
+        best = None if rng.random() < 0.1 else float(rng.integers(0, 4)) / 4   # ties on purpose
+        return TrialRecord(trial_id=i, params={}, iterations=9, subset_ratio=1.0, bracket=0, rungs=rungs,
+                           state=states[int(rng.integers(len(states)))], best_score=best)
+
+    def by_sort(trials):
+        seen = [(ParzenSampler.observation(t), t) for t in trials]
+        return sorted((t for o, t in seen if o is not None), key=lambda t: (
+            -ParzenSampler.observation(t)[0], -sign * ParzenSampler.observation(t)[1], t.trial_id))
+
+    ranking = Ranking(sign)
+    trials = [record(i) for i in range(50)]
+    for _ in range(30):
+        assert ranking.of(trials) == by_sort(trials)
+        for i in rng.choice(len(trials), size=int(rng.integers(0, 6)), replace=False):
+            trials[i] = record(int(i))                  # a trial changed: a new record
+        trials += [record(len(trials) + k) for k in range(int(rng.integers(0, 4)))]
+    assert ranking.of(trials) == by_sort(trials)
