@@ -42,6 +42,28 @@ def slow(config):
             break
 
 
+
+@hpopt.trainer("checkpointed", description="saves a checkpoint per epoch, says which host's it resumed from",
+               search_space=SPACE, full_dataset_size=10_000, num_full_iterations=8)
+def checkpointed(config):
+    """Each epoch's checkpoint holds the epoch and the host (HPOPT_TEST_HOST)
+    that wrote it; a resumed run prints the one it continues from."""
+    from hpopt import checkpoints
+
+    host = os.environ.get("HPOPT_TEST_HOST", "?")
+    start = 0
+    path = checkpoints.resume_from(config)
+    if path is not None:
+        with open(path) as f:
+            start, written_by = f.read().split()
+        start = int(start)
+        print(f"resumed from the checkpoint of epoch {start} written by {written_by}, on {host}", flush=True)
+    for epoch in range(start + 1, config["iterations"] + 1):
+        time.sleep(float(os.environ.get("HPOPT_TEST_EPOCH_SECONDS", "0.3")))
+        checkpoints.save(config, epoch, lambda p, e=epoch: open(p, "w").write(f"{e} {host}"))
+        if hpopt.report(config, curve(config["params"], epoch), iteration=epoch) == hpopt.Status.STOP:
+            break
+
 class FakeCudaOOM(RuntimeError):
     pass
 
