@@ -3,10 +3,8 @@ stale ones dropped; and the guide's loop hands a library trainer
 ``checkpoint_dir`` and ``resume_iteration`` so a study killed mid-trial
 continues that trial from its checkpoint. (The guide's ``param`` spelling
 is here too: it is the same dict as ``params``.)"""
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -128,16 +126,29 @@ def test_a_library_study_killed_mid_trial_continues_it_from_its_checkpoint(tmp_p
     assert [i for i, _ in scores[0]] == [1, 2, 3, 4, 5]
 
 
-def test_a_killed_trial_without_a_checkpoint_runs_again_from_scratch(save_path):
-    hpo = create(save_path, search_alg="asha", num_trials=1, max_iterations=5, mode="min")
-    config = hpo.get_next_sample()
-    hpopt.report(config=config, score=0.5, iteration=1)
-    raw = json.loads((save_path / "hpopt_study.json").read_text())
-    gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone.wait()
-    raw["trials"][0]["owner"] = f"{socket.gethostname()}:{gone.pid}"   # its process is gone
-    (save_path / "hpopt_study.json").write_text(json.dumps(raw))
+#: a trainer that keeps no checkpoints, whose process ends after epoch 1 with the trial open
+NO_CHECKPOINT = """
+import sys
+sys.path.insert(0, {tests!r})
+from conftest import create
+import hpopt
+
+hpo = create(sys.argv[1], search_alg="asha", num_trials=1, max_iterations=5, mode="min")
+config = hpo.get_next_sample()
+hpopt.report(config=config, score=0.5, iteration=1)
+"""
+
+
+def test_a_killed_trial_without_a_checkpoint_runs_again_from_scratch(tmp_path, save_path):
+    script = tmp_path / "study.py"
+    script.write_text(NO_CHECKPOINT.format(tests=str(REPO_ROOT / "tests" / "core")))
+    # the trial's owner (this process) is gone once it returns
+    done = subprocess.run([sys.executable, str(script), str(save_path)], env=python_env(), capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
 
     again = create(save_path, search_alg="asha", num_trials=1, max_iterations=5, mode="min", resume=True)
 
-    assert again.get_next_sample()["resume_iteration"] == 0
+    config = again.get_next_sample()
+
+    assert (config["trial_id"], config["attempt"], config["resume_iteration"]) == (0, 2, 0)
