@@ -14,6 +14,8 @@
   let trainers = [];
   let touched = new Set();
   let showAll = false;
+  // budget_used above this asks before starting (the planner's own tolerance is 10%)
+  const OVER_BUDGET = 1.1;
   let serverErrors = {};
   let spaceEdited = false;
   let previewAbort = null;
@@ -380,6 +382,21 @@
   }
 
   // -- submit ----------------------------------------------------------------------
+  // A plan over its budget by more than the planner's tolerance starts only once
+  // the user confirms it: asked for the plan of the form as it is now, not the
+  // last preview (which may be older than the last keystroke).
+  async function confirmOverBudget(body) {
+    const { name, start, ...planBody } = body;
+    const result = await hp.api("/api/plan", { method: "POST", body: planBody });
+    if (!result.ok) return true;   // the submit answers with the broken fields
+    const plan = result.data.plan;
+    if (plan.budget_used <= OVER_BUDGET) return true;
+    return hp.confirmAction(
+      `This plan uses ${Math.round(plan.budget_used * 100)}% of its budget ` +
+      `(about ${hp.duration(result.data.wall_seconds)} of wall time against ${hp.duration(result.data.budget_seconds)}). ` +
+      "Start it anyway?", "Start anyway");
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     showAll = true;
@@ -390,6 +407,10 @@
       showErrors();
       $("submit-status").textContent = "Fix the highlighted fields.";
       form.querySelector(".invalid")?.scrollIntoView({ block: "center", behavior: "smooth" });
+      return;
+    }
+    if (body.start && !(await confirmOverBudget(body))) {
+      $("submit-status").textContent = "Not started: the plan is over its budget (change it, or save it as a draft).";
       return;
     }
     form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = true; });
