@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import importlib
 import io
 import json
 import math
@@ -58,50 +59,27 @@ def _bayes_speed(quick: bool) -> dict:
             "p99_ms_at_200": float(row.group(2)) if row else None}
 
 
-def run_part(name: str, quick: bool, problems: dict | None):
-    from benchmarks import (
-        fidelity,
-        overhead,
-        quality,
-        storage_speed,
-        threads,
-        throughput,
-        time_fidelity,
-        time_real,
-        workers,
-    )
+#: parts whose run() also takes the problems (the others take only ``quick``)
+WITH_PROBLEMS = ("quality", "workers", "fidelity")
 
+
+def _module(name: str):
+    """The module of a part that has one: ``benchmarks.<name>``, with run() and markdown()."""
+    return importlib.import_module(f"benchmarks.{name}")
+
+
+def run_part(name: str, quick: bool, problems: dict | None):
     if name == "problems":
         from benchmarks.problems import describe
         return {"problems": describe(problems)}
-    if name == "quality":
-        return quality.run(quick, problems)
-    if name == "overhead":
-        return overhead.run(quick)
-    if name == "workers":
-        return workers.run(quick, problems)
-    if name == "fidelity":
-        return fidelity.run(quick, problems)
-    if name == "throughput":
-        return throughput.run(quick)
-    if name in ("time_fidelity", "time_real", "threads", "storage_speed"):
-        return {"time_fidelity": time_fidelity, "time_real": time_real, "threads": threads,
-                "storage_speed": storage_speed}[name].run(quick)
-    return _bayes_speed(quick)
+    if name == "bayes_speed":
+        return _bayes_speed(quick)
+    if name in WITH_PROBLEMS:
+        return _module(name).run(quick, problems)
+    return _module(name).run(quick)
 
 
 def part_markdown(name: str, res: dict) -> str:
-    from benchmarks import (
-        fidelity,
-        overhead,
-        quality,
-        storage_speed,
-        threads,
-        throughput,
-        time_fidelity,
-        time_real,
-        workers,
-    )
     from benchmarks.common import fmt, table
 
     if "error" in res:
@@ -112,9 +90,7 @@ def part_markdown(name: str, res: dict) -> str:
                        fmt(p["target_regret"])] for p in res["problems"]], "llrlrr")
     if name == "bayes_speed":
         return re.sub(r"^(#+) ", r"##\1 ", res["markdown"], flags=re.M)   # nest its headings two levels
-    return {"quality": quality, "overhead": overhead, "workers": workers, "fidelity": fidelity,
-            "throughput": throughput, "time_fidelity": time_fidelity, "time_real": time_real,
-            "threads": threads, "storage_speed": storage_speed}[name].markdown(res)
+    return _module(name).markdown(res)
 
 
 def targets(results: dict) -> list[dict]:
