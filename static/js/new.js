@@ -19,6 +19,8 @@
   let serverErrors = {};
   let spaceEdited = false;
   let previewAbort = null;
+  // true from the press on a form button to its release (see holdLayout)
+  let pressing = false;
 
   // The numeric fields with an input of their own: name -> rule.
   const FIELDS = Object.fromEntries(Object.entries(RULES).filter(([name, rule]) => ["int", "number"].includes(rule.kind) && $("f-" + name)));
@@ -109,6 +111,7 @@
   }
 
   function showErrors() {
+    if (pressing) return;   // shown once the click is through (holdLayout)
     const { errors } = collect();
     form.querySelectorAll(".field[data-field]").forEach((field) => {
       const key = field.dataset.field;
@@ -123,6 +126,47 @@
     const general = serverErrors.__all__ || "";
     $("form-error").hidden = !general;
     $("form-error").textContent = general;
+  }
+
+  // A press on a button blurs the field being edited; its error would then
+  // appear and push the buttons down before the release, so the click would
+  // land beside the button and be lost. From press to release the errors
+  // wait; they show after the click (which shows them all when it submits).
+  function holdLayout() {
+    form.querySelector(".form-actions").addEventListener("pointerdown", (event) => {
+      if (event.button === 0 && event.target.closest("button")) pressing = true;
+    });
+    const release = () => {
+      if (!pressing) return;
+      pressing = false;
+      setTimeout(showErrors, 0);   // after the click this release makes
+    };
+    document.addEventListener("pointerup", release, true);
+    document.addEventListener("pointercancel", release, true);
+  }
+
+  // After a submit that saved nothing: which fields are wrong, by their
+  // labels, in one line by the buttons, and the cursor in the first of them.
+  function reportInvalid() {
+    const wrong = [...form.querySelectorAll(".field.invalid, #space tr.invalid, .form-error:not([hidden])")];
+    const names = wrong.map((box) => {
+      if (box.matches("tr")) return "Search space";
+      if (box.matches(".form-error")) return box.textContent;
+      const label = box.querySelector("label, .label");
+      return label ? label.textContent.trim() : box.dataset.field;
+    });
+    const summary = $("form-summary");
+    summary.textContent = names.length
+      ? `Nothing was saved. Fix ${names.length === 1 ? "this field" : `these ${names.length} fields`}: ${names.join("; ")}.`
+      : "Nothing was saved.";
+    summary.hidden = false;
+    $("submit-status").textContent = "";
+    const first = wrong[0];
+    if (!first) return;
+    if (first.closest("details")) first.closest("details").open = true;
+    first.scrollIntoView({ block: "center" });
+    const own = first.dataset.field && $("f-" + first.dataset.field);   // not the ratio's slider
+    (own || first.querySelector("input.invalid, input, select, textarea"))?.focus({ preventScroll: true });
   }
 
   // Server keys that have no field of their own land next to the closest one.
@@ -403,10 +447,10 @@
     const { body, missing, rowErrors } = collect();
     body.start = event.submitter ? event.submitter.value === "start" : false;
     // the server checks every rule; only a body that cannot be made stays here
+    $("form-summary").hidden = true;
     if (missing.size || rowErrors) {
       showErrors();
-      $("submit-status").textContent = "Fix the highlighted fields.";
-      form.querySelector(".invalid")?.scrollIntoView({ block: "center", behavior: "smooth" });
+      reportInvalid();
       return;
     }
     if (body.start && !(await confirmOverBudget(body))) {
@@ -424,11 +468,11 @@
     serverErrors = placeErrors(result.data ? result.data.errors : { __all__: `HTTP ${result.status}` });
     builder.setServerErrors(serverErrors);
     showErrors();
-    $("submit-status").textContent = "Nothing was saved: fix the highlighted fields.";
-    form.querySelector(".invalid, .form-error:not([hidden])")?.scrollIntoView({ block: "center", behavior: "smooth" });
+    reportInvalid();
   });
 
   applyRules();
+  holdLayout();
   refreshAlgorithm();
   loadTrainers();
 })();

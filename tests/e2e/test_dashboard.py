@@ -57,7 +57,7 @@ def test_a_study_is_built_started_steered_and_downloaded(page, user, workers):
     x_row.locator("input[data-key=low]").press("Tab")
     expect(x_row.locator(".field-error")).to_contain_text("low must be < high (got low=3, high=2)")
     page.click("#create-start")
-    expect(page.locator("#submit-status")).to_contain_text("Nothing was saved: fix the highlighted fields")
+    expect(page.locator("#form-summary")).to_contain_text("Nothing was saved")
     assert Study.objects.count() == 0
     expect(x_row.locator(".field-error")).to_contain_text("low must be < high (got low=3, high=2)")
     expect(page.locator("#preview-problem")).to_contain_text("The library rejects these settings")

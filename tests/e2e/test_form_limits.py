@@ -33,7 +33,7 @@ def test_a_choice_over_the_limits_shows_at_its_row(page, user, workers):
     expect(row.locator(".field-error")).to_have_text(message)   # from the preview, as the user types
 
     page.click("#create-start")
-    expect(page.locator("#submit-status")).to_contain_text("Nothing was saved")
+    expect(page.locator("#form-summary")).to_contain_text("Nothing was saved")
     expect(row.locator(".field-error")).to_have_text(message)
     assert Study.objects.count() == 0
 

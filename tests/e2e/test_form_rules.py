@@ -114,7 +114,7 @@ def test_every_broken_rule_shows_at_its_field_as_the_server_words_it(page, user,
 
     # the submit: the same two, at the same places, and nothing saved
     page.click("#create-start")
-    expect(page.locator("#submit-status")).to_contain_text("Nothing was saved")
+    expect(page.locator("#form-summary")).to_contain_text("Nothing was saved")
     expect(row.locator(".field-error")).to_have_text(row_message)
     expect(field_error(page, "expected_time_ratio")).to_have_text(ratio_message)
     expect(page.locator('.field[data-field="expected_time_ratio"]')).to_have_class(INVALID)
