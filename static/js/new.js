@@ -215,25 +215,30 @@
   }
 
   // The trainer's measured time model (studies/timing.py) pre-fills the two
-  // time fields and says where the numbers come from, until the user types.
+  // time fields and says where the numbers come from; once the user types
+  // their own, the hint says theirs is used, and what it replaced.
   function applyTimeModel(trainer) {
     const d = trainer.defaults || {};
     const tm = trainer.time_model;
-    const fill = (id, hintId, value, source) => {
+    const fill = (id, hintId, value, source, origin) => {
       if (value === undefined || value === null) return;
       $(id).value = Number(Number(value).toPrecision(3));
+      $(id).dataset.origin = `${origin}: ${$(id).value} s`;
       $(hintId).textContent = source;
     };
     if (tm) {
-      fill("f-seconds_per_epoch", "seconds-hint", tm.seconds_per_epoch, tm.description);
-      fill("f-startup_seconds", "startup-hint", tm.startup_seconds, tm.description);
+      fill("f-seconds_per_epoch", "seconds-hint", tm.seconds_per_epoch, tm.description, "measured");
+      fill("f-startup_seconds", "startup-hint", tm.startup_seconds, tm.description, "measured");
     } else {
-      fill("f-seconds_per_epoch", "seconds-hint", d.seconds_per_epoch, "the trainer's estimate");
-      fill("f-startup_seconds", "startup-hint", d.startup_seconds, "the trainer's estimate");
+      fill("f-seconds_per_epoch", "seconds-hint", d.seconds_per_epoch, "the trainer's estimate", "the trainer's estimate");
+      fill("f-startup_seconds", "startup-hint", d.startup_seconds, "the trainer's estimate", "the trainer's estimate");
     }
   }
-  for (const [id, hintId, text] of [["f-seconds_per_epoch", "seconds-hint", "your estimate"], ["f-startup_seconds", "startup-hint", "your estimate"]]) {
-    $(id).addEventListener("input", () => { $(hintId).textContent = text; });
+  for (const [id, hintId] of [["f-seconds_per_epoch", "seconds-hint"], ["f-startup_seconds", "startup-hint"]]) {
+    $(id).addEventListener("input", () => {
+      const origin = $(id).dataset.origin;
+      $(hintId).textContent = "your value is used" + (origin ? ` (${origin})` : "");
+    });
   }
 
   // A wall-clock budget: a duration as the server reads it ("3h", "90m"), or
