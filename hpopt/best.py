@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from hpopt.plan import full_length
 from hpopt.status import BEST_CANDIDATE_STATES, TrialState
 
 
@@ -62,7 +63,7 @@ def best_trial(trials, mode: str, full_iterations: int):
     sign = 1 if mode == "max" else -1
     for pool in POOLS:
         found = [t for t in scored if t.state in pool.states
-                 and (not pool.full_length or t.iterations >= full_iterations)]
+                 and (not pool.full_length or full_length(t.iterations, full_iterations))]
         if found:
             return max(found, key=lambda t: (sign * final_score(t), -t.trial_id))
     return None

@@ -66,6 +66,13 @@ def epoch_cost(subset_ratio: float, non_pure_train_ratio: float) -> float:
     return (1.0 - non_pure_train_ratio) * subset_ratio + non_pure_train_ratio
 
 
+def full_length(iterations: int, max_iterations: int) -> bool:
+    """A trial handed the plan's ``max_iterations`` (or more): one that trains
+    to the study's full length when nothing stops it. ASHA's backfill trials
+    get fewer epochs (hpopt.algorithms.asha); their scores are low-fidelity."""
+    return iterations >= max_iterations
+
+
 def asha_rungs(min_iterations: int, max_iterations: int, reduction_factor: int,
                bracket: int = 0) -> list[int]:
     """Milestones ``min * eta**(k + bracket)``, k = 0, 1, ..., strictly below max."""

@@ -63,6 +63,30 @@ def progress(meta, spent: float, open_trials, created: int, *, ended: bool = Fal
     return Progress(min(BEFORE_DONE, spent / total), spent, total, remaining)
 
 
+def trial_count(created: int, planned: int | None, short: int = 0) -> dict:
+    """How many trials a study has against its plan, in the words the list
+    and the study page both show. ASHA may create more trials than planned:
+    backfill trials (``short``: fewer epochs than the full length, handed to
+    idle workers at the end) and, under the hard budget, full-length ones
+    while the budget pays for them. {"created", "planned", "short", "note":
+    "of 64 planned" | "64 planned + 1 backfill" | "" without a plan,
+    "text": the whole, e.g. "65 trials (64 planned + 1 backfill)"}."""
+    word = "trial" if created == 1 else "trials"
+    out = {"created": created, "planned": planned, "short": short}
+    if not planned:
+        return {**out, "note": "", "text": f"{created} {word}"}
+    full = created - short
+    if not short and full <= planned:
+        return {**out, "note": f"of {planned} planned", "text": f"{created} of {planned} planned trials"}
+    parts = [f"{planned} planned" if full >= planned else f"{full} of {planned} planned"]
+    if full > planned:
+        parts.append(f"{full - planned} more within the budget")
+    if short:
+        parts.append(f"{short} backfill")
+    note = " + ".join(parts)
+    return {**out, "note": note, "text": f"{created} {word} ({note})"}
+
+
 def of_trials(meta, trials) -> Progress:
     """Progress from a study's meta and all its trials."""
     return progress(meta, sum(t.spent for t in trials), [t for t in trials if not t.state.is_finished()],

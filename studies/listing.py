@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce, RowNumber
 
 from hpopt import best as core_best
 from hpopt import progress as core_progress
+from hpopt.plan import full_length
 from hpopt.snapshot import Meta
 from hpopt.status import StudyState
 from hpopt.timing import RECENT, TimeModel, measure, pace
@@ -135,9 +136,14 @@ def page_of(studies, query: ListQuery) -> Page:
 def _summarise(rows: list[dict], trials) -> None:
     """Adds each row's progress, trial counts and best score; ``trials``:
     a queryset of at least these studies' trials."""
-    totals, open_trials = {}, {}
-    for t in trials.values("study_id", "state").annotate(n=Count("id"), spent=Sum("spent")).order_by():
-        totals.setdefault(t["study_id"], {})[t["state"]] = t
+    totals, by_length, open_trials = {}, {}, {}
+    # per iterations too: a study has few values (the full length, ASHA's backfill budgets)
+    for t in trials.values("study_id", "state", "iterations").annotate(n=Count("id"), spent=Sum("spent")).order_by():
+        row = totals.setdefault(t["study_id"], {}).setdefault(t["state"], {"n": 0, "spent": 0.0})
+        row["n"] += t["n"]
+        row["spent"] += t["spent"] or 0.0
+        lengths = by_length.setdefault(t["study_id"], {})
+        lengths[t["iterations"]] = lengths.get(t["iterations"], 0) + t["n"]
     for values in trials.filter(state__in=OPEN_STATES).order_by("number").values("study_id", "number", *CORE_FIELDS):
         study_id, number = values.pop("study_id"), values.pop("number")
         open_trials.setdefault(study_id, []).append(record_from_values(number, values))
@@ -154,6 +160,9 @@ def _summarise(rows: list[dict], trials) -> None:
                                                 ended=StudyState(r["state"]).is_finished())
         r["progress"] = r["_progress"].fraction
         r["counts"] = {state: t["n"] for state, t in mine.items()}
+        short = sum(n for iterations, n in by_length.get(r["id"], {}).items()
+                    if not full_length(iterations, meta.plan.max_iterations))
+        r["trial_count"] = core_progress.trial_count(created, r["plan"].get("num_trials"), short)
         r["_best"] = _pick_best(best_values.get(r["id"], {}), meta)
         r["best_score"] = None if r["_best"] is None else r["_best"][0]
 
@@ -241,7 +250,8 @@ def _public(r: dict) -> dict:
         "algorithm": r["algorithm"], "mode": r["_meta"].settings.mode, "state": r["state"],
         "parallelism": r["parallelism"], "num_trials": r["plan"].get("num_trials"), "error": r["error"],
         "created": _iso(r["created"]), "started": _iso(r["started"]), "finished": _iso(r["finished"]),
-        "progress": r["progress"], "counts": r["counts"], "eta_seconds": r["eta_seconds"],
+        "progress": r["progress"], "counts": r["counts"], "trial_count": r["trial_count"],
+        "eta_seconds": r["eta_seconds"],
         "best": None if r["best_score"] is None else {"trial": r["best_trial"], "score": r["best_score"]},
     }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from hpopt.plan import full_length
 from studies.settled import FINISHED, OPEN_STATES, STRETCH
 
 BIG = 1000
@@ -45,23 +46,32 @@ def buckets(tally) -> dict:
 
 
 def sample(study, last_number: int) -> list:
-    """[[number, best score, state, params], ...]: every k-th trial, of those
+    """[[number, best score, state, params, iterations], ...]: every k-th trial, of those
     finished with a score (looked up by number: the unique index)."""
     step = max(1, math.ceil((last_number + 1) / SAMPLE))
     qs = study.trials.filter(number__in=range(0, last_number + 1, step), state__in=FINISHED,
                              best_score__isnull=False).order_by("number")
-    return [list(r) for r in qs.values_list("number", "best_score", "state", "params")]
+    return [list(r) for r in qs.values_list("number", "best_score", "state", "params", "iterations")]
 
 
 def asha_board(study, tally) -> list:
     """Per bracket, per column (each rung, then the full length): how many
     trials reached it, train towards it, stopped there, and the top trials by
-    their score there ([[id, number, state, score, last_iteration], ...], best first)."""
+    their score there ([[id, number, state, score, last_iteration], ...], best first);
+    "short": the completed trials that were handed fewer epochs than the full
+    length (ASHA's backfill at the budget's end), counted and topped apart,
+    never as full-length ones. A completed trial ended at its own iterations,
+    so one that ended below max_iterations is a short one."""
     plan = study.plan
+    top_epoch = plan["max_iterations"]
     out = []
     for b, milestones in enumerate(plan["brackets"]):
-        steps = [*milestones, plan["max_iterations"]]
-        mine = [(state, last or 0, n) for (state, bracket, last), (n, _) in tally.groups.items() if (bracket or 0) == b]
+        steps = [*milestones, top_epoch]
+        # (state, last iteration, trials, ended short); a short trial records no
+        # score at a rung at its own end (hpopt.algorithms.asha milestones)
+        mine = [(state, last or 0, n, state == "completed" and not full_length(last or 0, top_epoch))
+                for (state, bracket, last), (n, _) in tally.groups.items() if (bracket or 0) == b]
+        short = [(last, n) for _, last, n, ended_short in mine if ended_short]
         columns = []
         for j, m in enumerate(steps):
             prev, full = (steps[j - 1] if j else 0), j == len(steps) - 1
@@ -69,13 +79,17 @@ def asha_board(study, tally) -> list:
             top = sorted(tally.tops.get((b, "full" if full else m), []), reverse=True)
             columns.append({
                 "milestone": m, "full": full,
-                "climbing": sum(n for state, last, n in mine if state in ACTIVE and prev <= last < m),
-                "reached": sum(n for state, last, n in mine if (state == "completed" if full else last >= m)),
-                "stopped": sum(n for state, last, n in mine if state == "stopped" and m <= last < upper),
+                "climbing": sum(n for state, last, n, _ in mine if state in ACTIVE and prev <= last < m),
+                "reached": sum(n for state, last, n, ended_short in mine
+                               if (state == "completed" and not ended_short if full
+                                   else last > m or (last == m and not ended_short))),
+                "stopped": sum(n for state, last, n, _ in mine if state == "stopped" and m <= last < upper),
                 "top": [list(entry[1:]) for entry in top],
             })
-        out.append({"bracket": b, "milestones": milestones, "trials": sum(n for _, _, n in mine),
-                    "columns": columns})
+        out.append({"bracket": b, "milestones": milestones, "trials": sum(n for _, _, n, _ in mine),
+                    "columns": columns,
+                    "short": {"completed": sum(n for _, n in short), "epochs": sorted({last for last, _ in short}),
+                              "top": [list(e[1:]) for e in sorted(tally.tops.get((b, "short"), []), reverse=True)]}})
     return out
 
 

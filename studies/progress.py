@@ -7,6 +7,8 @@ the open trials and the few changed lately, never the whole study.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from hpopt import algorithms
 from hpopt import progress as core_progress
 from hpopt.status import TrialState
@@ -15,13 +17,22 @@ from studies import settled, timing
 OPEN_STATES = settled.OPEN_STATES
 
 
-def live(study, tally=None, open_trials=None) -> tuple[dict, object, list]:
-    """(groups {(state, bracket, last_iteration): [trials, spent]}, the best
-    trial or None, the open trials) from the study's tally (studies.settled;
-    ``tally`` and ``open_trials``: settled.live's answer, when read already)."""
+class Live(NamedTuple):
+    #: {(state, bracket, last_iteration): [trials, spent]}
+    groups: dict
+    #: the best trial or None
+    best: object
+    open_trials: list
+    #: trials handed fewer epochs than the full length (ASHA's backfill)
+    short: int
+
+
+def live(study, tally=None, open_trials=None) -> Live:
+    """The study as it stands, from its tally (studies.settled; ``tally`` and
+    ``open_trials``: settled.live's answer, when read already)."""
     if tally is None:
         tally, open_trials = settled.live(study)
-    return tally.groups, (tally.best[0] if tally.best else None), open_trials
+    return Live(tally.groups, (tally.best[0] if tally.best else None), open_trials, tally.short)
 
 
 def state_totals(study, groups: dict | None = None) -> dict:
@@ -52,7 +63,7 @@ def summary(study, snapshot: tuple | None = None) -> dict:
     ASHA's backfill the study may create more trials than num_trials; their
     epochs count as spent."""
     meta = study.meta()
-    groups, _, open_trials = snapshot or live(study)
+    groups, _, open_trials, short = snapshot or live(study)
     totals = state_totals(study, groups)
     open_records = [t.to_record() for t in sorted(open_trials, key=lambda t: t.number)]
     ended = study.study_state.is_finished()
@@ -69,6 +80,7 @@ def summary(study, snapshot: tuple | None = None) -> dict:
                    "note": budget_note(meta, created)},
         "epochs_trained": epochs_spent(study, totals), "time_model": model.to_dict(), "eta_seconds": eta,
         "counts": state_counts(study, totals),
+        "trial_count": core_progress.trial_count(created, meta.plan.num_trials, short),
     }
 
 

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 from django.utils import timezone
 
 from hpopt import best as core_best
+from hpopt.plan import full_length
 from hpopt.status import FINISHED_STATES, SCORED_STATES, TrialState
 
 FINISHED = frozenset(s.value for s in FINISHED_STATES)
@@ -48,24 +49,31 @@ def candidate(row: dict) -> SimpleNamespace:
 class Tally:
     """groups: {(state, bracket, last_iteration): [trials, spent]};
     stretches: {number // STRETCH: [trials, lowest, highest, best scored]}
-    over finished trials with a score; tops: {(bracket, milestone or
-    "full"): [(rank key, id, number, state, score, last_iteration)]}, the best TOP; best: the
-    best-trial candidates (hpopt.best.best_trial of the union is the best)."""
+    over finished trials with a score; tops: {(bracket, milestone, or "full"
+    or "short"): [(rank key, id, number, state, score, last_iteration)]}, the best TOP
+    ("full": completed trials trained to the full length, max_iterations;
+    "short": completed ones handed fewer epochs, ASHA's backfill); best: the
+    best-trial candidates (hpopt.best.best_trial of the union is the best);
+    short: trials of every state handed fewer epochs than max_iterations."""
 
     sign: int
+    max_iterations: int
     groups: dict = dataclasses.field(default_factory=dict)
     stretches: dict = dataclasses.field(default_factory=dict)
     tops: dict = dataclasses.field(default_factory=dict)
     best: list = dataclasses.field(default_factory=list)
+    short: int = 0
 
     def copy(self) -> Tally:
-        return Tally(self.sign, {k: list(v) for k, v in self.groups.items()},
+        return Tally(self.sign, self.max_iterations, {k: list(v) for k, v in self.groups.items()},
                      {k: list(v) for k, v in self.stretches.items()},
-                     {k: list(v) for k, v in self.tops.items()}, list(self.best))
+                     {k: list(v) for k, v in self.tops.items()}, list(self.best), self.short)
 
     def fold(self, row: dict) -> None:
         """Adds one trial (a dict of FIELDS)."""
         state, bracket, score = row["state"], row["bracket"] or 0, row["best_score"]
+        full = full_length(row["iterations"], self.max_iterations)
+        self.short += not full
         group = self.groups.setdefault((state, row["bracket"], row["last_iteration"]), [0, 0.0])
         group[0] += 1
         group[1] += row["spent"]
@@ -83,7 +91,7 @@ class Tally:
             if value is not None:
                 self._top((bracket, int(milestone)), row, value)
         if state == TrialState.COMPLETED.value and score is not None:
-            self._top((bracket, "full"), row, score)
+            self._top((bracket, "full" if full else "short"), row, score)
 
     def _top(self, key, row: dict, value: float) -> None:
         entry = ((self.sign * value, -row["number"]), row["id"], row["number"], row["state"], value,
@@ -125,7 +133,7 @@ def _settled(study, now: datetime) -> _Kept:
     kept = _kept.get(key)
     if kept is None or now - kept.made > REFRESH or until < kept.until:
         finished = study.trials.filter(state__in=FINISHED, updated__lt=until)
-        tally = Tally(1 if study.mode == "max" else -1)
+        tally = Tally(1 if study.mode == "max" else -1, study.plan["max_iterations"])
         # (the parameters only matter to the best trial, read below)
         for row in _rows(finished, [f for f in FIELDS if f != "params"], stream=True):
             tally.fold(row)

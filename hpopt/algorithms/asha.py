@@ -42,7 +42,7 @@ import numpy as np
 from hpopt import budget
 from hpopt.algorithms import tpe
 from hpopt.algorithms.base import Algorithm, NewTrial, Outcome, position
-from hpopt.plan import asha_trial_epochs
+from hpopt.plan import asha_trial_epochs, full_length
 from hpopt.snapshot import Needs, Snapshot
 from hpopt.status import Decision, TrialState
 from hpopt.storage.base import TrialRecord
@@ -194,7 +194,7 @@ class ASHA(Algorithm):
     # -- backfill ------------------------------------------------------------------------------
     def is_backfill(self, trial: TrialRecord) -> bool:
         """Backfill trials train fewer iterations than the plan's max_iterations."""
-        return trial.iterations < self.plan.max_iterations
+        return not full_length(trial.iterations, self.plan.max_iterations)
 
     def backfill_iterations(self, trials) -> int:
         """The budget of a backfill trial: the most whole epochs a full-length

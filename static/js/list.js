@@ -24,8 +24,8 @@
     const percent = Math.round(1000 * study.progress) / 10;
     tr.querySelector("[data-field=bar]").style.width = percent + "%";
     setCell(tr, "percent", percent + "%");
-    const counts = Object.values(study.counts || {}).reduce((a, b) => a + b, 0);
-    setCell(tr, "trials", String(counts), study.num_trials ? hp.el("span", { class: "muted" }, "/" + study.num_trials) : null);
+    // the study page's Trials card says the same (hpopt.progress.trial_count)
+    setCell(tr, "trials", study.trial_count.text);
     if (study.best) setCell(tr, "best", study.best.score.toFixed(4) + " ", hp.el("span", { class: "muted small" }, "#" + study.best.trial));
     setCell(tr, "eta", study.eta_seconds === null ? "—" : hp.duration(study.eta_seconds));
   }

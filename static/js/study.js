@@ -104,12 +104,13 @@
     }
     $("study-error").hidden = !s.error;
     $("study-error").textContent = s.error || "";
-    const total = Object.values(s.counts || {}).reduce((a, b) => a + b, 0);
-    const finished = ["completed", "stopped", "killed", "failed", "lost"].reduce((a, k) => a + ((s.counts || {})[k] || 0), 0);
     // ASHA under a hard budget hands out trials while the budget pays for them,
-    // and backfills shorter ones at the end: more trials than planned is no error
-    const extra = Math.max(0, total - s.plan.num_trials);
-    $("kpi-trials").textContent = `${finished} / ${s.plan.num_trials}` + (extra ? ` (+${extra})` : "");
+    // and backfills shorter ones at the end: the server says how many of each
+    // (hpopt.progress.trial_count), in the words the studies list uses too
+    const count = s.trial_count;
+    $("kpi-trials").textContent = String(count.created);
+    $("kpi-trials-sub").textContent = count.note || "trials";
+    $("kpi-trials").closest(".kpi").title = count.text;
     $("kpi-running").textContent = String((s.counts || {}).running || 0);
     $("kpi-budget").textContent = `${hp.num(b.spent, 3)} / ${hp.num(b.total, 3)}`;
     $("kpi-budget-sub").textContent = b.hard ? "full epochs spent / budget (hard)" : "full epochs spent / planned";

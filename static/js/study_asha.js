@@ -1,7 +1,12 @@
 // The ASHA bracket board: one panel per bracket, one column per rung (plus the
-// full length), each trial a chip coloured by what happened to it there, and
-// each rung's current cutoff (the score a newcomer must beat to continue:
-// the top 1/eta of the scores recorded at the rung, at least one).
+// full length, and the short trials when there are any), each trial a chip
+// coloured by what happened to it there, and each rung's current cutoff (the
+// score a newcomer must beat to continue: the top 1/eta of the scores
+// recorded at the rung so far, at least one). ASHA is asynchronous: a trial
+// was ranked when it arrived, against the trials there then, so chips below
+// today's cutoff may have continued.
+// Short trials: handed fewer epochs than the full length (ASHA's backfill at
+// the budget's end, hpopt.plan.full_length); never shown as full-length ones.
 // A big study's board (model.overview.asha) shows the server's counts per
 // rung, the top trials at each, and the open trials the page holds.
 "use strict";
@@ -26,37 +31,55 @@ const AshaBoard = (() => {
     return "continued";
   }
 
+  const SHORT_TITLE = "short trials (budget end)";
+  const SHORT_NOTE = "handed fewer epochs than the full length: when the budget could not pay for more, "
+    + "idle workers got these shorter trials (backfill). Their scores come from fewer epochs.";
+
+  // hpopt.plan.full_length: a trial handed the plan's max_iterations
+  const isShort = (trial, plan) => trial.iterations !== undefined && trial.iterations < plan.max_iterations;
+
   function cutoff(scores, eta, sign) {
     if (!scores.length) return null;
     const signed = scores.map((s) => sign * s).sort((a, b) => b - a);
     const quota = Math.max(1, Math.floor(signed.length / eta));
-    return { value: sign * signed[quota - 1], quota };
+    return { value: sign * signed[quota - 1], quota, reached: signed.length, eta };
+  }
+
+  // The cutoff in words: asynchronous promotion, as ASHA decides it.
+  function cutoffTitle(cut, sign) {
+    return `Now: the top ${cut.quota} of the ${cut.reached} trials that have reached this rung (1/${cut.eta}). `
+      + `A trial arriving now continues if its score is ${sign > 0 ? "at least" : "at most"} ${hp.num(cut.value, 3)}. `
+      + "ASHA decides when a trial arrives, against the trials that reached the rung so far: "
+      + "trials that arrived early were ranked against fewer, so some continued (green) below this line.";
   }
 
   function chip(trial, fate, score, extra) {
     const title = Object.entries(trial.params || {}).map(([k, v]) => `${k}=${hp.paramValue(v)}`).join("  ");
-    return hp.el("a", { class: "tchip c-" + fate, href: `/trials/${trial.id}/`, title: `trial #${trial.number} · ${trial.state}\n${title}`, "data-trial": trial.number },
+    const length = fate === "short" ? ` · short: ${trial.last_iteration} epoch${trial.last_iteration === 1 ? "" : "s"}` : "";
+    return hp.el("a", { class: "tchip c-" + fate, href: `/trials/${trial.id}/`, title: `trial #${trial.number} · ${trial.state}${length}\n${title}`, "data-trial": trial.number },
       hp.el("span", { class: "tnum" }, "#" + trial.number),
       hp.el("span", { class: "tscore" }, score === null || score === undefined ? extra || "" : hp.num(score, 3)));
   }
 
-  function column(title, sub, chips, cut, sign) {
+  function column(key, title, sub, chips, cut, sign) {
     const body = hp.el("div", { class: "rung-body" });
     let rank = 0;
     chips.slice(0, MAX_CHIPS).forEach((c) => {
       if (c.recorded) {
-        if (cut && rank === cut.quota) body.append(hp.el("div", { class: "cutline", title: "above: the top 1/η at this rung" }, "cutoff"));
+        if (cut && rank === cut.quota) body.append(hp.el("div", { class: "cutline", title: cutoffTitle(cut, sign) }, "cutoff now"));
         rank += 1;
       }
       body.append(c.node);
     });
     if (chips.length > MAX_CHIPS) body.append(hp.el("div", { class: "more muted" }, `+${chips.length - MAX_CHIPS} more`));
     if (!chips.length) body.append(hp.el("div", { class: "muted small empty-rung" }, "—"));
-    return hp.el("div", { class: "rung-col" },
+    return hp.el("div", { class: "rung-col", "data-column": key, title: key === "short" ? SHORT_NOTE : null },
       hp.el("div", { class: "rung-head" }, hp.el("strong", {}, title), hp.el("span", { class: "muted" }, sub),
-        cut ? hp.el("span", { class: "cutoff", title: `a trial must rank in the top ${cut.quota} here to continue` }, (sign > 0 ? "≥ " : "≤ ") + hp.num(cut.value, 3)) : null),
+        cut ? hp.el("span", { class: "cutoff", title: cutoffTitle(cut, sign) }, (sign > 0 ? "≥ " : "≤ ") + hp.num(cut.value, 3)) : null),
       body);
   }
+
+  const epochsText = (list) => (list.length ? `at ${list.join(", ")} epoch${list.length === 1 && list[0] === 1 ? "" : "s"}` : "");
 
   // Fate at `m` of a top trial the server sent ([id, number, state, score, last_iteration]).
   function topFate([, , state, , last], m, next) {
@@ -74,7 +97,8 @@ const AshaBoard = (() => {
       const cols = b.columns.map((c, j) => {
         const prev = j === 0 ? 0 : steps[j - 1];
         const next = j + 1 < steps.length ? steps[j + 1] : null;
-        const climbing = trials.filter((t) => (t.bracket ?? 0) === b.bracket && ACTIVE.has(t.state) && t.last_iteration >= prev && t.last_iteration < c.milestone)
+        const climbing = trials.filter((t) => (t.bracket ?? 0) === b.bracket && ACTIVE.has(t.state) && t.last_iteration >= prev && t.last_iteration < c.milestone
+          && (!isShort(t, plan) || c.milestone < t.iterations))
           .sort((a, b2) => b2.last_iteration - a.last_iteration).slice(0, MAX_CHIPS / 4)
           .map((t) => ({ node: chip(t, t.state === "paused" ? "paused" : t.state === "queued" ? "queued" : "running", null, `ep ${t.last_iteration}/${c.milestone}`), recorded: false }));
         const top = c.top.map((row) => ({ node: chip({ id: row[0], number: row[1], state: row[2] }, topFate(row, c.milestone, next), row[3]), recorded: true }));
@@ -82,17 +106,29 @@ const AshaBoard = (() => {
           hp.el("span", { "data-count": "reached" }, c.full ? `${c.reached} completed` : `${c.reached} reached`),
           c.full ? null : hp.el("span", { "data-count": "stopped" }, ` · ${c.stopped} stopped here`),
           c.climbing ? hp.el("span", { "data-count": "climbing" }, ` · ${c.climbing} training towards it`) : null);
-        const column = hp.el("div", { class: "rung-col", "data-milestone": c.milestone },
+        const column = hp.el("div", { class: "rung-col", "data-milestone": c.milestone, "data-column": c.full ? "full" : String(c.milestone) },
           hp.el("div", { class: "rung-head" }, hp.el("strong", {}, c.full ? `epoch ${c.milestone} · full` : `rung · epoch ${c.milestone}`), counts),
           hp.el("div", { class: "rung-body" }, climbing.map((x) => x.node), top.length ? hp.el("div", { class: "muted small" }, `top ${top.length}`) : null,
             top.map((x) => x.node), c.reached > top.length ? hp.el("div", { class: "more muted" }, `+${c.reached - top.length} more in the table`) : null,
             !climbing.length && !top.length ? hp.el("div", { class: "muted small empty-rung" }, "—") : null));
         return column;
       });
+      const short = b.short || { completed: 0, epochs: [], top: [] };
+      const running = trials.filter((t) => (t.bracket ?? 0) === b.bracket && ACTIVE.has(t.state) && isShort(t, plan)
+        && !steps.some((m) => m > t.last_iteration && m < t.iterations));
+      if (short.completed || running.length) {
+        const chips = [
+          ...running.map((t) => ({ node: chip(t, "running", null, `ep ${t.last_iteration}/${t.iterations}`), recorded: false })),
+          ...short.top.map((row) => ({ node: chip({ id: row[0], number: row[1], state: row[2], last_iteration: row[4] }, "short", row[3]), recorded: true })),
+        ];
+        const col = column("short", SHORT_TITLE, `${short.completed} completed ${epochsText(short.epochs)}`, chips, null, 1);
+        if (short.completed > short.top.length) col.querySelector(".rung-body").append(hp.el("div", { class: "more muted" }, `+${short.completed - short.top.length} more in the table`));
+        cols.push(col);
+      }
       box.append(hp.el("div", { class: "bracket" },
         hp.el("div", { class: "bracket-head" }, hp.el("strong", {}, `Bracket ${b.bracket}`),
           hp.el("span", { class: "muted" }, `${b.trials} trials · rungs ${b.milestones.join(", ") || "none"} · η ${plan.reduction_factor}`)),
-        hp.el("div", { class: "rungs", style: { gridTemplateColumns: `repeat(${steps.length}, minmax(130px, 1fr))` } }, cols)));
+        hp.el("div", { class: "rungs", style: { gridTemplateColumns: `repeat(${cols.length}, minmax(130px, 1fr))` } }, cols)));
     }
   }
 
@@ -116,15 +152,15 @@ const AshaBoard = (() => {
       steps.forEach((m, j) => {
         const prev = j === 0 ? 0 : steps[j - 1];
         const isTop = j === steps.length - 1;
-        // trials training towards this milestone
+        // trials training towards this milestone (a short trial only towards rungs below its own end)
         const climbing = members.filter((t) => ACTIVE.has(t.state) && t.last_iteration >= prev && t.last_iteration < m
-          && (j === 0 || String(prev) in (t.rungs || {})))
+          && (j === 0 || String(prev) in (t.rungs || {})) && (!isShort(t, plan) || m < t.iterations))
           .sort((a, b2) => b2.last_iteration - a.last_iteration)
           .map((t) => ({ node: chip(t, t.state === "paused" ? "paused" : t.state === "queued" ? "queued" : "running", null, `ep ${t.last_iteration}/${m}`), recorded: false }));
         let recorded;
         let cut = null;
         if (isTop) {
-          const done = members.filter((t) => t.state === "completed" || (t.last_iteration >= m && t.best_score !== null));
+          const done = members.filter((t) => !isShort(t, plan) && (t.state === "completed" || (t.last_iteration >= m && t.best_score !== null)));
           recorded = done.sort((a, c) => sign * (c.best_score - a.best_score))
             .map((t) => ({ node: chip(t, t.state === "completed" ? "completed" : fateAt(t, m), t.best_score), recorded: true }));
         } else {
@@ -136,12 +172,24 @@ const AshaBoard = (() => {
         }
         const n = recorded.length;
         const sub = isTop ? `${n} completed` : `${n} reached`;
-        cols.push(column(isTop ? `epoch ${m} · full` : `rung · epoch ${m}`, sub, [...climbing, ...recorded], cut, sign));
+        cols.push(column(isTop ? "full" : String(m), isTop ? `epoch ${m} · full` : `rung · epoch ${m}`, sub, [...climbing, ...recorded], cut, sign));
       });
+      // short trials: those training to their own end (no rung ahead of them) and those that ended
+      const short = members.filter((t) => isShort(t, plan) && !(ACTIVE.has(t.state) && steps.some((m) => m > t.last_iteration && m < t.iterations)));
+      if (short.length) {
+        const open = short.filter((t) => ACTIVE.has(t.state))
+          .map((t) => ({ node: chip(t, t.state === "paused" ? "paused" : t.state === "queued" ? "queued" : "running", null, `ep ${t.last_iteration}/${t.iterations}`), recorded: false }));
+        const rank = (t) => (t.best_score === null ? -Infinity : sign * t.best_score);
+        const ended = short.filter((t) => !ACTIVE.has(t.state)).sort((a, c) => (rank(a) === rank(c) ? 0 : rank(c) > rank(a) ? 1 : -1))
+          .map((t) => ({ node: chip(t, t.state === "completed" ? "short" : t.state === "stopped" ? "stopped" : "ended", t.best_score), recorded: true }));
+        const completed = short.filter((t) => t.state === "completed");
+        const epochs = [...new Set(completed.map((t) => t.last_iteration))].sort((a, c) => a - c);
+        cols.push(column("short", SHORT_TITLE, `${completed.length} completed ${epochsText(epochs)}`, [...open, ...ended], null, sign));
+      }
       box.append(hp.el("div", { class: "bracket" },
         hp.el("div", { class: "bracket-head" }, hp.el("strong", {}, `Bracket ${b}`),
           hp.el("span", { class: "muted" }, `${members.length} trial${members.length === 1 ? "" : "s"} · rungs ${milestones.join(", ") || "none"} · η ${eta}`)),
-        hp.el("div", { class: "rungs", style: { gridTemplateColumns: `repeat(${steps.length}, minmax(130px, 1fr))` } }, cols)));
+        hp.el("div", { class: "rungs", style: { gridTemplateColumns: `repeat(${cols.length}, minmax(130px, 1fr))` } }, cols)));
     });
   }
 

@@ -48,7 +48,7 @@ const StudyCharts = (() => {
 
   function scoredTrials(model) {
     if (model.overview) {
-      return model.overview.sample.map(([number, score, state, params]) => ({ number, best_score: score, state, params }));
+      return model.overview.sample.map(([number, score, state, params, iterations]) => ({ number, best_score: score, state, params, iterations }));
     }
     return [...model.trials.values()].filter((t) => t.best_score !== null && FINISHED.has(t.state)).sort((a, b) => a.number - b.number);
   }
@@ -69,12 +69,16 @@ const StudyCharts = (() => {
     const mode = model.study.mode;
     const isBetter = better(mode);
     const finished = scoredTrials(model);
+    const full = model.study.plan.max_iterations;
     const dots = [];
     let line = [];
     let best = null;
     const improvedAt = new Set();   // trials that set a new best: never thinned away
     for (const t of finished) {
-      dots.push({ x: t.number, y: t.best_score, n: t.number, state: t.state });
+      // a short trial (hpopt.plan.full_length: fewer epochs than the full
+      // length, ASHA's backfill) is a triangle: its score is not a full training's
+      const short = t.iterations !== undefined && t.iterations !== null && t.iterations < full ? t.iterations : null;
+      dots.push({ x: t.number, y: t.best_score, n: t.number, state: t.state, short });
       if (SCORED.has(t.state) && (best === null || isBetter(t.best_score, best))) {
         best = t.best_score;
         improvedAt.add(t.number);
@@ -83,7 +87,11 @@ const StudyCharts = (() => {
     }
     if (model.overview) line = bestLine(model, isBetter);
     const hint = document.querySelector("#chart-best")?.closest(".chart-card")?.querySelector(".hint");
-    if (hint && model.overview) hint.textContent = `dots: ${dots.length} finished trials, evenly sampled · line: running best`;
+    const shorts = dots.some((d) => d.short !== null);
+    if (hint) {
+      hint.textContent = (model.overview ? `dots: ${dots.length} finished trials, evenly sampled` : "dots: each finished trial")
+        + " · line: running best" + (shorts ? ` · ▲ short trials (budget end: fewer than ${full} epochs)` : "");
+    }
     const improved = (d) => improvedAt.has(d.n);
     const c = chart("chart-best", {
       type: "scatter",
@@ -94,7 +102,7 @@ const StudyCharts = (() => {
       options: {
         parsing: false,
         scales: { x: { type: "linear", title: { display: true, text: "trial" }, ticks: { precision: 0 } }, y: { title: { display: true, text: "best score" } } },
-        plugins: { tooltip: { callbacks: { title: tooltipTitle, label: (ctx) => `${ctx.dataset.label}: ${hp.num(ctx.raw.y)}${ctx.raw.state ? " (" + ctx.raw.state + ")" : ""}` } } },
+        plugins: { tooltip: { callbacks: { title: tooltipTitle, label: (ctx) => `${ctx.dataset.label}: ${hp.num(ctx.raw.y)}${ctx.raw.state ? " (" + ctx.raw.state + (ctx.raw.short ? `, short trial: ${ctx.raw.short} of ${full} epochs` : "") + ")" : ""}` } } },
         onClick: (evt, elements) => openTrial(elements, evt.chart),
       },
     });
@@ -104,6 +112,8 @@ const StudyCharts = (() => {
     c.data.datasets[1].data = shown;
     c.data.datasets[1].pointBackgroundColor = shown.map((d) => colorOf(d.state, 0.75));
     c.data.datasets[1].pointBorderColor = shown.map((d) => colorOf(d.state, 1));
+    c.data.datasets[1].pointStyle = shown.map((d) => (d.short ? "triangle" : "circle"));
+    c.data.datasets[1].pointRadius = shown.map((d) => (d.short ? 5 : 3));
     c.update("none");
     emptyNote("chart-best", dots.length ? null : "no finished trial yet");
   }
