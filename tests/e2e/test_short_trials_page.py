@@ -108,3 +108,33 @@ def test_the_board_explains_that_asha_promotes_asynchronously(page, study):
     expect(explain).to_contain_text("ASHA promotes asynchronously")
     expect(explain).to_contain_text("top 1/η of the trials that have reached that rung so far")
     expect(explain).to_contain_text("some continued (green) with scores that would not make today's cutoff")
+
+
+def test_a_big_studys_board_counts_its_short_trials_apart(page, user, make_study, monkeypatch):
+    from benchmarks.poll_speed import fill
+    from studies import overview
+    from tests.web.test_short_trials import add_backfill
+
+    monkeypatch.setattr(overview, "BIG", 100)
+    study = make_study(owner=user, name="big, ended in backfill", num_trials=300, parallelism=4)
+    study.state, study.started = "running", timezone.now()
+    study.save()
+    fill(study, 300, running=0, seed=5)
+    backfill = add_backfill(study, 7)
+    top = study.plan["max_iterations"]
+
+    page.login("erin")
+    page.goto(f"/studies/{study.pk}/")
+    for b in range(len(study.plan["brackets"])):
+        bracket = page.locator("#brackets .bracket").nth(b)
+        full = bracket.locator(".rung-col").filter(has=page.locator(".rung-head strong", has_text=f"epoch {top} · full"))
+        completed = study.trials.filter(state="completed", iterations=top, bracket=b).count()
+        expect(full.locator("[data-count=reached]")).to_have_text(f"{completed} completed")
+        shown = full.locator(".tchip").evaluate_all("cs => cs.map(c => Number(c.dataset.trial))")
+        assert not set(shown) & set(backfill)
+    short = page.locator("#brackets .rung-col").filter(has=page.locator(".rung-head strong", has_text="short trials (budget end)"))
+    chips = short.locator(".tchip.c-short").evaluate_all("cs => cs.map(c => Number(c.dataset.trial))")
+    assert sorted(chips) == backfill
+    expect(short.first.locator(".rung-head")).to_contain_text("completed at 1 epoch")
+    page.locator("#asha").scroll_into_view_if_needed()
+    page.screenshot("64-big-study-short-trials")
