@@ -34,7 +34,7 @@ def _list_row(row: dict) -> dict:
     """A row of studies.listing as the list page's template shows it."""
     when = row["started"] and datetime.datetime.fromisoformat(row["started"])
     return {**row, "started": when, "percent": round(100 * row["progress"], 1),
-            "eta": duration_text(row["eta_seconds"]), "trials": sum(row["counts"].values())}
+            "eta": duration_text(row["eta_seconds"])}
 
 
 def _page_link(query: listing.ListQuery, **changes) -> str:

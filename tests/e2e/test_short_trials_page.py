@@ -127,12 +127,12 @@ def test_a_big_studys_board_counts_its_short_trials_apart(page, user, make_study
     page.goto(f"/studies/{study.pk}/")
     for b in range(len(study.plan["brackets"])):
         bracket = page.locator("#brackets .bracket").nth(b)
-        full = bracket.locator(".rung-col").filter(has=page.locator(".rung-head strong", has_text=f"epoch {top} · full"))
+        full = column(page, f"epoch {top} · full").and_(bracket.locator(".rung-col"))
         completed = study.trials.filter(state="completed", iterations=top, bracket=b).count()
         expect(full.locator("[data-count=reached]")).to_have_text(f"{completed} completed")
         shown = full.locator(".tchip").evaluate_all("cs => cs.map(c => Number(c.dataset.trial))")
         assert not set(shown) & set(backfill)
-    short = page.locator("#brackets .rung-col").filter(has=page.locator(".rung-head strong", has_text="short trials (budget end)"))
+    short = column(page, "short trials (budget end)")
     chips = short.locator(".tchip.c-short").evaluate_all("cs => cs.map(c => Number(c.dataset.trial))")
     assert sorted(chips) == backfill
     expect(short.first.locator(".rung-head")).to_contain_text("completed at 1 epoch")
