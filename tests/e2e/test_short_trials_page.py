@@ -88,6 +88,7 @@ def test_the_trials_card_fits_and_says_what_the_list_says(page, study):
     expect(page.locator(f'tr[data-id="{study.pk}"] [data-field=trials]')).to_have_text(text)
     page.wait_for_timeout(5500)   # the list's live refresh (a running study) writes the same words
     expect(page.locator(f'tr[data-id="{study.pk}"] [data-field=trials]')).to_have_text(text)
+    page.screenshot("65-list-trial-count-1400")
 
 
 def test_the_board_explains_that_asha_promotes_asynchronously(page, study):
