@@ -15,59 +15,69 @@ markup show as the text they are), then only these patterns turn into tags:
   with ``rel="nofollow noopener noreferrer"``; any other scheme
   (``javascript:``, ``data:``) stays plain text.
 
-The tags made carry no attribute but a link's ``href`` (an escaped http(s)
-address) and ``rel``.
+``parse`` makes a tree of plain values (a node is a text, or ``[tag,
+{"href": ...} or {}, [children]]``) that the pages build with text nodes
+only (static/js/notes.js; the API sends it as ``notes_doc``), and ``render``
+the same tree as HTML for the server's templates: text escaped, the tags of
+TAGS, no attribute but a link's ``href`` (an http(s) address, escaped) and
+``rel``.
 """
 from __future__ import annotations
 
 import html
 import re
 
+#: every tag a tree may hold ("br" has no children)
+TAGS = frozenset({"p", "br", "h3", "h4", "h5", "ul", "ol", "li", "pre", "code", "strong", "em", "a"})
+LINK_REL = "nofollow noopener noreferrer"
+
 _FENCE = re.compile(r"^\s*```")
 _HEADING = re.compile(r"^(#{1,3})\s+(.*)$")
 _BULLET = re.compile(r"^\s*[-*+]\s+(.*)$")
 _NUMBERED = re.compile(r"^\s*\d{1,9}[.)]\s+(.*)$")
 _CODE = re.compile(r"`([^`\n]+)`")
-# over escaped text: the address may not hold a quote (escaped to &quot;), space or ")"
+# the address may not hold a space, a quote, ")" or angle brackets
 _LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)\"'<>]+)\)", re.IGNORECASE)
 _STRONG = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
 _EM_STAR = re.compile(r"(?<![*\w])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![*\w])")
 _EM_UNDER = re.compile(r"(?<![_\w])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![_\w])")
-#: stands in for a code span while the rest of a line is formatted (NUL never
-#: reaches here: studies.validation refuses it, and render drops it)
-_HOLD = "\x00{}\x00"
-_HELD = re.compile("\x00(\\d+)\x00")
 
 
-def _inline(text: str) -> str:
-    """One line or paragraph of raw text as safe HTML."""
-    text = html.escape(text, quote=True)
-    held: list[str] = []
-
-    def hold(fragment: str) -> str:
-        held.append(fragment)
-        return _HOLD.format(len(held) - 1)
-
-    text = _CODE.sub(lambda m: hold(f"<code>{m.group(1)}</code>"), text)
-    text = _LINK.sub(lambda m: hold(f'<a href="{m.group(2)}" rel="nofollow noopener noreferrer">'
-                                    f"{_emphasis(m.group(1))}</a>"), text)
-    text = _emphasis(text)
-    # a link's text may hold a code span: restore until none is left
-    while _HELD.search(text):
-        text = _HELD.sub(lambda m: held[int(m.group(1))], text)
-    return text
+def _node(tag: str, children: list, attrs: dict | None = None) -> list:
+    return [tag, attrs or {}, children]
 
 
-def _emphasis(text: str) -> str:
-    text = _STRONG.sub(r"<strong>\1</strong>", text)
-    text = _EM_STAR.sub(r"<em>\1</em>", text)
-    return _EM_UNDER.sub(r"<em>\1</em>", text)
+#: inline patterns, first match wins: a code span's text is never formatted,
+#: a link's text may be emphasised, emphasis may nest
+_EMPHASIS = (
+    (_STRONG, lambda m: _node("strong", _inline(m.group(1), _EMPHASIS[1:]))),
+    (_EM_STAR, lambda m: _node("em", _inline(m.group(1), _EMPHASIS[2:]))),
+    (_EM_UNDER, lambda m: _node("em", _inline(m.group(1), ()))),
+)
+_INLINE = (
+    (_CODE, lambda m: _node("code", [m.group(1)])),
+    (_LINK, lambda m: _node("a", _inline(m.group(1), _EMPHASIS), {"href": m.group(2)})),
+    *_EMPHASIS,
+)
 
 
-def render(text: str) -> str:
-    """The notes as HTML (see the module doc); "" for empty notes."""
+def _inline(text: str, patterns=_INLINE) -> list:
+    """One line of raw text as nodes: the first pattern splits it, the rest format the pieces between."""
+    if not patterns:
+        return [text] if text else []
+    (regex, make), rest = patterns[0], patterns[1:]
+    out, pos = [], 0
+    for m in regex.finditer(text):
+        out += _inline(text[pos:m.start()], rest)
+        out.append(make(m))
+        pos = m.end()
+    return out + _inline(text[pos:], rest)
+
+
+def parse(text: str) -> list:
+    """The notes as a list of block nodes (see the module doc)."""
     lines = (text or "").replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    out: list[str] = []
+    out: list = []
     paragraph: list[str] = []
     items: list[str] = []
     kind = ""   # "ul" or "ol" while a list is open
@@ -75,10 +85,13 @@ def render(text: str) -> str:
     def flush() -> None:
         nonlocal kind
         if paragraph:
-            out.append("<p>" + "<br>".join(_inline(line) for line in paragraph) + "</p>")
+            children: list = []
+            for n, line in enumerate(paragraph):
+                children += ([_node("br", [])] if n else []) + _inline(line)
+            out.append(_node("p", children))
             paragraph.clear()
         if items:
-            out.append(f"<{kind}>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + f"</{kind}>")
+            out.append(_node(kind, [_node("li", _inline(i)) for i in items]))
             items.clear()
             kind = ""
 
@@ -93,7 +106,7 @@ def render(text: str) -> str:
                 code.append(lines[i])
                 i += 1
             i += 1   # the closing fence (or the end of the notes)
-            out.append("<pre><code>" + html.escape("\n".join(code), quote=True) + "</code></pre>")
+            out.append(_node("pre", [_node("code", ["\n".join(code)])]))
             continue
         if not line.strip():
             flush()
@@ -101,8 +114,7 @@ def render(text: str) -> str:
         heading = _HEADING.match(line)
         if heading:
             flush()
-            level = len(heading.group(1)) + 2
-            out.append(f"<h{level}>{_inline(heading.group(2).strip())}</h{level}>")
+            out.append(_node(f"h{len(heading.group(1)) + 2}", _inline(heading.group(2).strip())))
             continue
         bullet, numbered = _BULLET.match(line), _NUMBERED.match(line)
         if bullet or numbered:
@@ -117,4 +129,22 @@ def render(text: str) -> str:
             continue
         paragraph.append(line.strip())
     flush()
-    return "\n".join(out)
+    return out
+
+
+def to_html(node) -> str:
+    """One node of a tree as HTML."""
+    if isinstance(node, str):
+        return html.escape(node, quote=True)
+    tag, attrs, children = node
+    if tag == "br":
+        return "<br>"
+    opening = tag
+    if tag == "a":
+        opening += f' href="{html.escape(attrs["href"], quote=True)}" rel="{LINK_REL}"'
+    return f"<{opening}>{''.join(map(to_html, children))}</{tag}>"
+
+
+def render(text: str) -> str:
+    """The notes as HTML (see the module doc); "" for empty notes."""
+    return "\n".join(to_html(block) for block in parse(text))

@@ -21,8 +21,10 @@ def trial_dict(t) -> dict:
 
 
 def notes_dict(obj) -> dict:
-    """A study's or a trial's notes: the Markdown, and the HTML studies.markdown makes of it."""
-    out = {"notes": obj.notes, "notes_html": markdown.render(obj.notes)}
+    """A study's or a trial's notes: the Markdown, the tree studies.markdown
+    parses it into (what the pages build, with text nodes only) and its HTML."""
+    doc = markdown.parse(obj.notes)
+    out = {"notes": obj.notes, "notes_doc": doc, "notes_html": "\n".join(map(markdown.to_html, doc))}
     if hasattr(obj, "tag_list"):
         out["tags"] = obj.tag_list
     return out
