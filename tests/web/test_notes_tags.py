@@ -136,3 +136,11 @@ def test_the_list_page_shows_tags_and_an_archived_chip(client, alice, api, make_
     html = client.get("/").content.decode()
     assert 'href="?tag=resnet"' in html and "shelved" not in html and "Archived" in html
     assert "shelved" in client.get("/", {"archived": "1"}).content.decode()
+
+
+def test_the_trial_table_searches_trial_notes(api, make_study):
+    study = make_study(start=True)
+    trial = study.trials.get(number=1)
+    api.post(f"/api/trials/{trial.pk}/notes", {"notes": "loss spiked: bad shard"})
+    found = api.get(f"/api/studies/{study.pk}/trials", q="bad shard").json()["trials"]
+    assert [t["number"] for t in found] == [1]
