@@ -5,16 +5,16 @@ from studies.models import ApiToken, Attempt, Score, Study, Trial
 
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
-    list_display = ("id", "name", "owner", "trainer", "algorithm", "state", "parallelism", "created")
-    list_filter = ("state", "algorithm", "trainer")
-    search_fields = ("name",)
+    list_display = ("id", "name", "owner", "trainer", "algorithm", "state", "parallelism", "archived", "created")
+    list_filter = ("state", "archived", "algorithm", "trainer")
+    search_fields = ("name", "tags")
 
 
 @admin.register(Trial)
 class TrialAdmin(admin.ModelAdmin):
     list_display = ("id", "study", "number", "state", "bracket", "last_iteration", "iterations", "best_score",
                     "host", "gpu")
-    list_filter = ("state",)
+    list_filter = ("state", "excluded")
     raw_id_fields = ("study",)
 
 

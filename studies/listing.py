@@ -28,7 +28,7 @@ from studies.models import Trial
 from studies.models.study import meta_from_values
 from studies.models.trial import CORE_FIELDS, record_from_values
 from studies.progress import OPEN_STATES
-from studies.validation import LIMITS
+from studies.validation import LIMITS, TAG_CHARS
 
 PER_PAGE = 25
 MAX_PER_PAGE = 100
@@ -53,20 +53,28 @@ class WithoutSpace(Func):
 
 #: the study columns a row needs (never the search spaces)
 COLUMNS = ("id", "name", "owner__username", "trainer", "algorithm", "state", "parallelism", "seconds_per_epoch",
-           "startup_seconds", "plan", "search_over", "budget_refused", "error", "created", "started", "finished")
+           "startup_seconds", "plan", "search_over", "budget_refused", "error", "created", "started", "finished",
+           "archived", "tags")
+
+
+#: the ``archived`` values of a list query: the default hides archived studies
+ARCHIVED = {"": False, "0": False, "1": True, "all": None}
 
 
 @dataclasses.dataclass(frozen=True)
 class ListQuery:
-    """What the list was asked for: ``q`` (a part of the name or trainer),
-    ``state``, ``sort`` (a key of SORTS, "-" first for descending), ``page``
-    (from 1) and ``per_page``."""
+    """What the list was asked for: ``q`` (a part of the name, trainer, a
+    tag or the notes), ``tag`` (one tag, exactly), ``state``, ``archived``
+    (a key of ARCHIVED), ``sort`` (a key of SORTS, "-" first for
+    descending), ``page`` (from 1) and ``per_page``."""
 
     q: str = ""
     state: str = ""
     sort: str = "-created"
     page: int = 1
     per_page: int = PER_PAGE
+    tag: str = ""
+    archived: str = ""
 
     @classmethod
     def parse(cls, params) -> tuple["ListQuery", dict]:
@@ -75,6 +83,13 @@ class ListQuery:
         q = params.get("q", "").strip()
         if len(q) > LIMITS.text:
             errors["q"] = f"q must be at most {LIMITS.text} characters"
+        tag = params.get("tag", "").strip().lower()
+        if tag and (len(tag) > LIMITS.tag or not TAG_CHARS.fullmatch(tag)):
+            errors["tag"] = (f"tag must be one tag: up to {LIMITS.tag} characters, a letter or digit first, "
+                             "then letters, digits and . _ : -")
+        archived = params.get("archived", "")
+        if archived not in ARCHIVED:
+            errors["archived"] = "archived must be 0 (the default: not archived), 1 (only archived) or all"
         state = params.get("state", "")
         if state and state not in StudyState._value2member_map_:
             errors["state"] = f"state must be one of {', '.join(s.value for s in StudyState)}"
@@ -90,11 +105,21 @@ class ListQuery:
                 numbers[field] = int(raw)
         if errors:
             return cls(), errors
-        return cls(q=q, state=state, sort=sort, **numbers), {}
+        return cls(q=q, state=state, sort=sort, tag=tag, archived="" if archived == "0" else archived,
+                   **numbers), {}
+
+    def shelf(self, studies):
+        """``studies`` archived or not, as ``archived`` asks (before the state filter)."""
+        wanted = ARCHIVED[self.archived]
+        return studies if wanted is None else studies.filter(archived=wanted)
 
     def filter(self, studies):
+        studies = self.shelf(studies)
         if self.q:
-            studies = studies.filter(Q(name__icontains=self.q) | Q(trainer__icontains=self.q))
+            studies = studies.filter(Q(name__icontains=self.q) | Q(trainer__icontains=self.q)
+                                     | Q(tags__icontains=self.q) | Q(notes__icontains=self.q))
+        if self.tag:
+            studies = studies.filter(tags__contains=f" {self.tag} ")   # stored as " a b " (Study.tags)
         if self.state:
             studies = studies.filter(state=self.state)
         return studies
@@ -170,7 +195,8 @@ def _summarise(rows: list[dict], trials) -> None:
 def _best_values(trials) -> dict:
     """{study id: {(state, iterations): (highest, lowest final score)}} of the trials that reported."""
     out: dict = {}
-    scored = trials.exclude(best_score=None).annotate(final=Coalesce("last_score", "best_score"))
+    scored = trials.filter(excluded=False).exclude(best_score=None).annotate(
+        final=Coalesce("last_score", "best_score"))
     for t in scored.values("study_id", "state", "iterations").annotate(hi=Max("final"), lo=Min("final")).order_by():
         out.setdefault(t["study_id"], {})[(t["state"], t["iterations"])] = (t["hi"], t["lo"])
     return out
@@ -195,7 +221,7 @@ def _add_best_trials(rows: list[dict]) -> None:
     for r in rows:
         if r["_best"] is not None:
             score, pool = r["_best"]
-            one = Q(study_id=r["id"], state__in=[s.value for s in pool.states], final=score)
+            one = Q(study_id=r["id"], state__in=[s.value for s in pool.states], final=score, excluded=False)
             if pool.full_length:
                 one &= Q(iterations__gte=r["_meta"].plan.max_iterations)
             wanted |= one
@@ -253,10 +279,18 @@ def _public(r: dict) -> dict:
         "progress": r["progress"], "counts": r["counts"], "trial_count": r["trial_count"],
         "eta_seconds": r["eta_seconds"],
         "best": None if r["best_score"] is None else {"trial": r["best_trial"], "score": r["best_score"]},
+        "archived": r["archived"], "tags": r["tags"].split(),
     }
 
 
-def state_counts(studies) -> dict:
-    """{state: number of studies} among ``studies`` (the list's filter chips)."""
-    return dict(studies.order_by().values_list("state").annotate(n=Count("id")))
+def state_counts(studies, query: ListQuery) -> tuple[dict, int]:
+    """({state: number of studies} among ``studies`` on the query's shelf,
+    archived or not; the number archived): the list's filter chips, one query."""
+    counts, archived = {}, 0
+    shelf = ARCHIVED[query.archived]
+    for state, is_archived, n in studies.order_by().values_list("state", "archived").annotate(n=Count("id")):
+        archived += n if is_archived else 0
+        if shelf is None or is_archived == shelf:
+            counts[state] = counts.get(state, 0) + n
+    return counts, archived
 

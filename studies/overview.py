@@ -50,7 +50,7 @@ def sample(study, last_number: int) -> list:
     finished with a score (looked up by number: the unique index)."""
     step = max(1, math.ceil((last_number + 1) / SAMPLE))
     qs = study.trials.filter(number__in=range(0, last_number + 1, step), state__in=FINISHED,
-                             best_score__isnull=False).order_by("number")
+                             best_score__isnull=False, excluded=False).order_by("number")
     return [list(r) for r in qs.values_list("number", "best_score", "state", "params", "iterations")]
 
 

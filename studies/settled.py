@@ -7,6 +7,12 @@ numbers, the top trials at each ASHA rung) is folded once into a ``Tally``
 kept per process, and brought up to date from the trials changed since,
 through the (study, updated) index. A poll folds the open trials and the few
 finished lately into a copy: it never reads the whole study.
+
+One change reaches finished trials: excluding one from the model's view, or
+including it again (studies.lifecycle). It bumps the study's ``revision``,
+and a tally kept at another revision is rebuilt (in every process: each
+reads the revision with the study it serves). An excluded trial is folded as
+one that reported nothing (its count and compute stay).
 """
 from __future__ import annotations
 
@@ -37,12 +43,17 @@ STRETCH = 100
 TOP = 8
 #: the columns a fold reads
 FIELDS = ("id", "number", "state", "bracket", "iterations", "last_iteration", "spent", "best_score", "last_score",
-          "params", "rungs")
+          "params", "rungs", "excluded")
+
+
+def seen(row: dict) -> dict:
+    """The row as the model sees it: an excluded trial (studies.lifecycle) without its scores."""
+    return {**row, "best_score": None, "last_score": None, "rungs": {}} if row.get("excluded") else row
 
 
 def candidate(row: dict) -> SimpleNamespace:
     """A trial as hpopt.best.best_trial reads it (and the pages show it)."""
-    return SimpleNamespace(**{**row, "trial_id": row["number"], "state": TrialState(row["state"])})
+    return SimpleNamespace(**{**seen(row), "trial_id": row["number"], "state": TrialState(row["state"])})
 
 
 @dataclasses.dataclass
@@ -71,6 +82,7 @@ class Tally:
 
     def fold(self, row: dict) -> None:
         """Adds one trial (a dict of FIELDS)."""
+        row = seen(row)
         state, bracket, score = row["state"], row["bracket"] or 0, row["best_score"]
         full = full_length(row["iterations"], self.max_iterations)
         self.short += not full
@@ -114,6 +126,8 @@ class _Kept:
     until: datetime
     made: datetime
     tally: Tally
+    #: the study's revision the tally was built at (Study.revision)
+    revision: int = 0
 
 
 _kept: dict[tuple, _Kept] = {}
@@ -131,7 +145,7 @@ def _settled(study, now: datetime) -> _Kept:
     """The tally of the finished trials last changed before ``now - SETTLE``."""
     key, until = (study.pk, study.created), now - SETTLE
     kept = _kept.get(key)
-    if kept is None or now - kept.made > REFRESH or until < kept.until:
+    if kept is None or now - kept.made > REFRESH or until < kept.until or kept.revision != study.revision:
         finished = study.trials.filter(state__in=FINISHED, updated__lt=until)
         tally = Tally(1 if study.mode == "max" else -1, study.plan["max_iterations"])
         # (the parameters only matter to the best trial, read below)
@@ -139,7 +153,7 @@ def _settled(study, now: datetime) -> _Kept:
             tally.fold(row)
         best = study.best_trial(finished)     # the database ranks; a fold would call the rule 100,000 times
         tally.best = [candidate(r) for r in _rows(study.trials.filter(pk=best.pk))] if best else []
-        kept = _Kept(until, now, tally)
+        kept = _Kept(until, now, tally, study.revision)
     else:
         # the trials changed in between, of which the finished ones join
         # (exclude, not filter, by state: a planner then keeps to the updated index)
@@ -151,7 +165,7 @@ def _settled(study, now: datetime) -> _Kept:
             for row in changed:
                 tally.fold(row)
             tally.choose_best(study, changed)
-        kept = _Kept(until, kept.made, tally)
+        kept = _Kept(until, kept.made, tally, kept.revision)
     _kept[key] = kept
     return kept
 

@@ -42,6 +42,17 @@ log = logging.getLogger("hpopt.runner")
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 
+def _as_seen(trial: Trial) -> TrialRecord:
+    """The trial as the algorithms see it. One excluded from the model's view
+    (studies.lifecycle) keeps its number, state and the compute it spent, but
+    shows no score: TPE, the GP and the best-trial rule read none, and its
+    rungs are not among those ASHA ranks (rung_scores leaves it out too)."""
+    record = trial.to_record()
+    if trial.excluded:
+        record = record.replace(best_score=None, last_score=None, rungs={})
+    return record
+
+
 class DbStorage(Storage):
     def __init__(self, study_id: int):
         self.study_id = int(study_id)
@@ -97,7 +108,7 @@ class DbStorage(Storage):
         return Trial.objects.filter(study_id=self.study_id)
 
     def trials(self) -> list[TrialRecord]:
-        return [t.to_record() for t in self._trials().order_by("number")]
+        return [_as_seen(t) for t in self._trials().order_by("number")]
 
     def get_trial(self, trial_id: int) -> TrialRecord:
         found = sql.get_trial(self.study_id, trial_id)
@@ -134,7 +145,8 @@ class DbStorage(Storage):
 
     def all_scores(self) -> dict[int, list[tuple[int, float]]]:
         out: dict[int, list[tuple[int, float]]] = {}
-        rows = Score.objects.filter(study_id=self.study_id).order_by("trial__number", "iteration")
+        rows = Score.objects.filter(study_id=self.study_id, trial__excluded=False).order_by(
+            "trial__number", "iteration")
         for number, iteration, value in rows.values_list("trial__number", "iteration", "value"):
             out.setdefault(number, []).append((iteration, value))
         return out
@@ -148,7 +160,7 @@ class DbStorage(Storage):
 
     def rung_scores(self, bracket: int | None, milestone: int) -> list[tuple[int, float]]:
         key = str(milestone)
-        rows = self._trials().filter(bracket=bracket).exclude(rungs={}).values_list("number", "rungs")
+        rows = self._trials().filter(bracket=bracket, excluded=False).exclude(rungs={}).values_list("number", "rungs")
         return [(number, rungs[key]) for number, rungs in rows if key in rungs]
 
     def _study_dir(self) -> str:

@@ -13,7 +13,7 @@ filters and sorts a queryset of the study's trials.
 - ``state``: comma-separated trial states.
 - ``score_min`` / ``score_max``: the best score's range (inclusive).
 - ``param.<name>.min`` / ``param.<name>.max``: a numeric parameter's range.
-- ``q``: text in the host, GPU, state, error, stop reason or parameters; a
+- ``q``: text in the host, GPU, state, error, stop reason, notes or parameters; a
   number (``12`` or ``#12``) also matches that trial.
 """
 from __future__ import annotations
@@ -120,7 +120,7 @@ class TableQuery:
     def _text_filter(self) -> Q:
         text = self.text
         found = (Q(host__icontains=text) | Q(gpu__icontains=text) | Q(state__icontains=text)
-                 | Q(error__icontains=text) | Q(stop_reason__icontains=text)
+                 | Q(error__icontains=text) | Q(stop_reason__icontains=text) | Q(notes__icontains=text)
                  | Q(_params_text__icontains=text))
         digits = text.removeprefix("#")
         if digits.isdigit() and len(digits) < 10:

@@ -11,6 +11,7 @@ browser's instant checks and defaults come from.
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from django.utils import timezone
 
@@ -56,12 +57,50 @@ class Limits:
     choices: int = 1000
     #: characters of a text: a study, trainer or parameter name, a choice string, any other text field
     text: int = 200
+    #: characters of a study's or a trial's Markdown notes
+    notes: int = 20_000
+    #: tags on one study, and characters of one tag (TAG_CHARS)
+    tags: int = 20
+    tag: int = 40
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
 
 
 LIMITS = Limits()
+#: a tag: a letter or digit, then letters, digits and . _ : - (stored lowercase,
+#: so "GPU" and "gpu" are one tag; no spaces: a tag is found as " tag " in the list's search)
+TAG_CHARS = re.compile(r"[a-z0-9][a-z0-9._:-]*")
+
+
+def clean_tags(value) -> tuple[list[str], str]:
+    """(the tags, lowercased, duplicates dropped, in the order given; "") or
+    ([], why the value breaks a rule). ``value``: a list of strings, or one
+    string of tags separated by commas or spaces (what the page's box sends)."""
+    if isinstance(value, str):
+        value = [t for t in re.split(r"[\s,]+", value) if t]
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        return [], "tags must be a list of strings (or one string, separated by commas or spaces)"
+    tags = list(dict.fromkeys(t.strip().lower() for t in value if t.strip()))
+    if len(tags) > LIMITS.tags:
+        return [], f"a study has at most {LIMITS.tags} tags (got {len(tags)})"
+    for tag in tags:
+        if len(tag) > LIMITS.tag:
+            return [], f"a tag is at most {LIMITS.tag} characters ({tag[:20]!r}... has {len(tag)})"
+        if not TAG_CHARS.fullmatch(tag):
+            return [], (f"tag {tag[:LIMITS.tag]!r}: a tag starts with a letter or digit and holds only "
+                        "letters a-z, digits and . _ : -")
+    return tags, ""
+
+
+def clean_notes(value) -> tuple[str, str]:
+    """(the notes, "") or ("", why they break a rule): Markdown text up to LIMITS.notes characters."""
+    if not isinstance(value, str):
+        return "", "notes must be a string (Markdown)"
+    if len(value) > LIMITS.notes:
+        return "", f"notes must be at most {LIMITS.notes} characters (got {len(value)})"
+    why = _unstorable_text(value)
+    return ("", f"notes {why}") if why else (value.strip(), "")
 
 
 def form_schema() -> dict:

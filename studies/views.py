@@ -8,8 +8,9 @@ from django.shortcuts import get_object_or_404, render
 
 from hpopt.status import StudyState
 from studies import listing
+from studies.api.serialize import notes_dict
 from studies.models import ApiToken, Study, Trial
-from studies.validation import form_schema
+from studies.validation import LIMITS, form_schema
 
 
 def _visible_study(request, pk) -> Study:
@@ -39,8 +40,9 @@ def _list_row(row: dict) -> dict:
 
 def _page_link(query: listing.ListQuery, **changes) -> str:
     """The list's query string with ``changes`` (defaults left out)."""
-    wanted = {"q": query.q, "state": query.state, "sort": query.sort, "page": query.page, **changes}
-    defaults = {"q": "", "state": "", "sort": "-created", "page": 1}
+    wanted = {"q": query.q, "tag": query.tag, "state": query.state, "archived": query.archived, "sort": query.sort,
+              "page": query.page, **changes}
+    defaults = {"q": "", "tag": "", "state": "", "archived": "", "sort": "-created", "page": 1}
     return "?" + urlencode({k: v for k, v in wanted.items() if v != defaults[k]})
 
 
@@ -50,18 +52,22 @@ def study_list(request):
     query, errors = listing.ListQuery.parse(request.GET)
     if errors:   # a page keeps what it understood; the API answers 400 instead
         query, _ = listing.ListQuery.parse({k: v for k, v in request.GET.items() if k not in errors})
-    counts = listing.state_counts(visible)
+    counts, archived = listing.state_counts(visible, query)
     page = listing.page_of(visible, query)
     filters = [("", "All", sum(counts.values()), _page_link(query, state="", page=1))] + [
         (s.value, s.value.capitalize(), counts.get(s.value, 0), _page_link(query, state=s.value, page=1))
         for s in StudyState]
+    # the archived studies are a shelf of their own: a chip shows them, and again the rest
+    shelf = ("Not archived", _page_link(query, archived="", state="", page=1)) if query.archived else (
+        "Archived", _page_link(query, archived="1", state="", page=1))
     # a header's first click sorts names and states A-Z, the rest highest or newest first; the next reverses
     first = {key: key if key in ("name", "state") else f"-{key}" for key in listing.SORTS}
     sorts = {key: _page_link(query, sort=f.lstrip("-") if query.sort == f and f[0] == "-" else
                              (f"-{key}" if query.sort == f else f), page=1) for key, f in first.items()}
     return render(request, "studies/list.html", {
         "rows": [_list_row(r) for r in page.rows], "query": query, "filters": filters, "sorts": sorts,
-        "page": page, "this_page": _page_link(query),
+        "page": page, "this_page": _page_link(query), "archived_count": archived, "shelf": shelf,
+        "untagged": query.tag and _page_link(query, tag="", page=1),
         "previous": page.page > 1 and _page_link(query, page=page.page - 1),
         "next": page.page < page.pages and _page_link(query, page=page.page + 1),
     })
@@ -76,7 +82,8 @@ def study_new(request):
 
 @login_required
 def study_detail(request, pk):
-    return render(request, "studies/detail.html", {"study": _visible_study(request, pk)})
+    study = _visible_study(request, pk)
+    return render(request, "studies/detail.html", {"study": study, "notes": notes_dict(study), "limits": LIMITS})
 
 
 @login_required
@@ -84,7 +91,8 @@ def trial_detail(request, pk):
     trial = get_object_or_404(
         Trial.objects.filter(study__in=Study.objects.visible_to(request.user)).select_related("study"), pk=pk
     )
-    return render(request, "studies/trial.html", {"trial": trial, "study": trial.study})
+    return render(request, "studies/trial.html", {"trial": trial, "study": trial.study, "notes": notes_dict(trial),
+                                                  "limits": LIMITS})
 
 
 @login_required

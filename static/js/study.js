@@ -87,6 +87,12 @@
     $("more-budget").hidden = !["running", "paused", "completed"].includes(s.state);
     root.querySelectorAll("#study-controls [data-action]").forEach((b) => { b.hidden = !show[b.dataset.action]; });
     root.querySelector("#study-controls .sep").hidden = !Object.values(show).some(Boolean);
+    const archived = Boolean(s.archived);
+    $("study-archived").hidden = $("archived-note").hidden = !archived;
+    root.querySelector('[data-life="archive"]').hidden = archived;
+    root.querySelector('[data-life="unarchive"]').hidden = !archived;
+    if (archived) ["start", "resume"].forEach((a) => { root.querySelector(`#study-controls [data-action="${a}"]`).hidden = true; });
+    if (archived) $("more-budget").hidden = true;
     const pct = Math.round(1000 * s.progress) / 10;
     $("progress-bar").style.width = pct + "%";
     // one denominator for the bar, the text and the budget card: compute in
@@ -179,6 +185,30 @@
     poller.restart();
     poller.now();
   });
+
+  // Archive, unarchive, delete: refused (409, the message says why) while
+  // workers hold the study's trials; delete and archive ask first, in the page.
+  root.querySelectorAll("[data-life]").forEach((button) => button.addEventListener("click", async () => {
+    const action = button.dataset.life;
+    const s = model.study;
+    const trials = Object.values((s && s.counts) || {}).reduce((a, b) => a + b, 0);
+    const question = {
+      delete: [`Delete the study "${s.name}" with its ${trials} trial${trials === 1 ? "" : "s"}, their scores and logs? This cannot be undone.`, "Delete study"],
+      archive: [`Archive the study "${s.name}"? The studies list hides it until you unarchive it.`, "Archive"],
+    }[action];
+    if (question && !(await hp.confirmAction(...question))) return;
+    button.disabled = true;
+    const result = await hp.post(`/api/studies/${studyId}/${action}`, `${action} study`);
+    button.disabled = false;
+    if (result.ok && action === "delete") {
+      window.location.assign("/");
+      return;
+    }
+    $("life-error").hidden = result.ok;
+    $("life-error").textContent = result.ok ? "" : hp.errorText(result);
+    poller.restart();
+    poller.now();
+  }));
 
   // More budget: "2h" / "+90m" (more wall time) or "5 trials"; the server
   // re-plans and the study goes on (a completed one runs again).
@@ -300,6 +330,7 @@
     if (t.state === "queued") out.push(b("pause", "Pause", ""));
     if (t.state === "paused") out.push(b("resume", "Resume", "primary"));
     if (["queued", "running", "paused"].includes(t.state)) out.push(b("kill", "Kill", "danger-outline"));
+    else if (t.state !== "queued") out.push(t.excluded ? b("include", "Include", "ghost") : b("exclude", "Exclude", "ghost"));
     return out;
   }
 
@@ -316,14 +347,15 @@
     const best = model.study.best ? model.study.best.trial : null;
     for (const t of rows) {
       const pct = t.iterations ? Math.min(100, (100 * t.last_iteration) / t.iterations) : 0;
-      tbody.append(hp.el("tr", { "data-number": t.number, "data-state": t.state, class: t.number === best ? "best-row" : null },
+      const rowClass = [t.number === best ? "best-row" : "", t.excluded ? "excluded" : ""].join(" ").trim() || null;
+      tbody.append(hp.el("tr", { "data-number": t.number, "data-state": t.state, class: rowClass },
         hp.el("td", { class: "num" }, hp.el("a", { href: `/trials/${t.id}/` }, "#" + t.number), t.number === best ? hp.el("span", { class: "star", title: "best trial" }, " ★") : null),
         paramsCell(t.params),
         hp.el("td", {}, hp.el("div", { class: "iter" },
           hp.el("div", { class: "bar" + (t.state === "running" ? " live" : "") }, hp.el("span", { style: { width: pct + "%" } })),
           hp.el("span", { class: "small" }, `${t.last_iteration}/${t.iterations}`))),
         hp.el("td", { class: "num score" }, hp.num(t.best_score)),
-        hp.el("td", {}, hp.badge(t.state), t.pending ? hp.el("span", { class: "pending" }, ` ${t.pending}…`) : null,
+        hp.el("td", {}, hp.badge(t.state), t.excluded ? [" ", hp.el("span", { class: "badge excluded", title: "excluded from the model's view" }, "excluded")] : null, t.pending ? hp.el("span", { class: "pending" }, ` ${t.pending}…`) : null,
           t.bracket !== null && model.study.algorithm === "asha" ? hp.el("span", { class: "muted small" }, ` b${t.bracket}`) : null,
           t.stop_reason ? hp.el("div", { class: "muted small why" }, t.stop_reason) : null,
           t.error ? hp.el("div", { class: "err small", title: t.error }, t.error) : null),
@@ -343,6 +375,7 @@
     if (!button) return;
     const { action, trial, number } = button.dataset;
     if (action === "kill" && !(await hp.confirmAction(`Kill trial #${number}? It stops now and is not resumed.`, "Kill trial"))) return;
+    if (action === "exclude" && !(await hp.confirmAction(`Exclude trial #${number} from the model's view? The search algorithm and the best config stop seeing it; its compute still counts against the budget. You can include it again.`, "Exclude trial"))) return;
     button.disabled = true;
     await hp.post(`/api/trials/${trial}/${action}`, `${action} trial #${number}`);
     poller.restart();

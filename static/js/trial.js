@@ -90,7 +90,10 @@
     $("trial-state").className = "badge s-" + t.state;
     $("trial-state").textContent = t.state;
     $("trial-pending").textContent = t.pending ? `${t.pending} at the next report…` : t.stop_reason ? `· ${t.stop_reason}` : "";
-    const show = { pause: t.state === "queued" || (t.state === "running" && t.pending !== "pause"), resume: t.state === "paused", kill: LIVE.has(t.state) };
+    const finished = !LIVE.has(t.state) && t.state !== "queued";
+    const show = { pause: t.state === "queued" || (t.state === "running" && t.pending !== "pause"), resume: t.state === "paused", kill: LIVE.has(t.state),
+      exclude: finished && !t.excluded, include: finished && t.excluded };
+    $("trial-excluded").hidden = $("excluded-note").hidden = !t.excluded;
     root.querySelectorAll("#trial-controls [data-action]").forEach((b) => { b.hidden = !show[b.dataset.action]; });
     root.querySelector("#trial-controls .sep").hidden = !Object.values(show).some(Boolean);
     const pct = t.iterations ? Math.min(100, (100 * t.last_iteration) / t.iterations) : 0;
@@ -117,6 +120,8 @@
     drawScores();
   }
 
+  const EXCLUDE_TEXT = (number) => `Exclude trial #${number} from the model's view? The search algorithm and the best config stop seeing it; its compute still counts against the budget. You can include it again.`;
+
   async function refresh() {
     const result = await hp.api(`/api/trials/${trialId}`);
     if (!result.ok) return true;
@@ -132,6 +137,7 @@
     if (!button) return;
     const action = button.dataset.action;
     if (action === "kill" && !(await hp.confirmAction(`Kill trial #${trial.number}? It stops now and is not resumed.`, "Kill trial"))) return;
+    if (action === "exclude" && !(await hp.confirmAction(EXCLUDE_TEXT(trial.number), "Exclude trial"))) return;
     button.disabled = true;
     await hp.post(`/api/trials/${trialId}/${action}`, `${action} trial`);
     button.disabled = false;

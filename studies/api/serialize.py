@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from hpopt.best import final_score
-from studies import progress
+from studies import markdown, progress
 
 
 def _iso(dt):
@@ -16,8 +16,18 @@ def trial_dict(t) -> dict:
         "last_iteration": t.last_iteration, "spent": t.spent, "stop_reason": t.stop_reason,
         "best_score": t.best_score, "attempt": t.attempt, "pending": t.pending, "host": t.host, "gpu": t.gpu,
         "oom_count": t.oom_count, "error": t.error, "started": _iso(t.started), "finished": _iso(t.finished),
-        "heartbeat": _iso(t.heartbeat),
+        "heartbeat": _iso(t.heartbeat), "excluded": t.excluded,
     }
+
+
+def notes_dict(obj) -> dict:
+    """A study's or a trial's notes: the Markdown, the tree studies.markdown
+    parses it into (what the pages build, with text nodes only) and its HTML."""
+    doc = markdown.parse(obj.notes)
+    out = {"notes": obj.notes, "notes_doc": doc, "notes_html": "\n".join(map(markdown.to_html, doc))}
+    if hasattr(obj, "tag_list"):
+        out["tags"] = obj.tag_list
+    return out
 
 
 #: a spreadsheet runs a cell that starts with one of these as a formula (OWASP's "CSV injection")
@@ -36,7 +46,7 @@ def csv_cell(value):
 TRIAL_LIST_FIELDS = (
     "id", "number", "params", "state", "bracket", "rungs", "iterations", "last_iteration", "spent", "stop_reason",
     "best_score", "last_score",
-    "attempt", "pending", "host", "gpu", "oom_count", "error", "started", "finished", "heartbeat",
+    "attempt", "pending", "host", "gpu", "oom_count", "error", "started", "finished", "heartbeat", "excluded",
 )
 
 
@@ -61,7 +71,8 @@ def study_dict(study, with_summary: bool = True, snapshot: tuple | None = None) 
         "search_space": study.space, "initial_search_space": study.initial_space, "plan": study.plan,
         "oom_bounds": study.oom_bounds,
         "parallelism": study.parallelism, "seconds_per_epoch": study.seconds_per_epoch,
-        "startup_seconds": study.startup_seconds, "error": study.error,
+        "startup_seconds": study.startup_seconds, "error": study.error, "archived": study.archived,
+        **notes_dict(study),
         "created": _iso(study.created), "started": _iso(study.started), "finished": _iso(study.finished),
         "best": None if best is None else {"trial": best.number, "id": best.id, "score": final_score(best),
                                             "best_score": best.best_score,

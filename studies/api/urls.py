@@ -1,7 +1,7 @@
 from django.urls import path
 
+from studies.api import lifecycle, tokens, views
 from studies.api import list as study_list
-from studies.api import tokens, views
 
 app_name = "api"
 urlpatterns = [
@@ -11,8 +11,15 @@ urlpatterns = [
     path("studies/<int:pk>/trials.csv", views.trials_csv, name="trials-csv"),
     path("studies/<int:pk>/trials", views.study_trials, name="study-trials"),
     path("studies/<int:pk>/budget", views.study_budget, name="study-budget"),
+    path("studies/<int:pk>/archive", lifecycle.study_archive, {"archived": True}, name="study-archive"),
+    path("studies/<int:pk>/unarchive", lifecycle.study_archive, {"archived": False}, name="study-unarchive"),
+    path("studies/<int:pk>/delete", lifecycle.study_delete, name="study-delete"),
+    path("studies/<int:pk>/notes", lifecycle.study_notes, name="study-notes"),
     path("studies/<int:pk>/<str:action>", views.study_action, name="study-action"),
     path("trials/<int:pk>", views.trial_detail, name="trial"),
+    path("trials/<int:pk>/exclude", lifecycle.trial_exclude, {"excluded": True}, name="trial-exclude"),
+    path("trials/<int:pk>/include", lifecycle.trial_exclude, {"excluded": False}, name="trial-include"),
+    path("trials/<int:pk>/notes", lifecycle.trial_notes, name="trial-notes"),
     path("trials/<int:pk>/<str:action>", views.trial_action, name="trial-action"),
     path("plan", views.plan_preview, name="plan"),
     path("tokens", tokens.tokens, name="tokens"),

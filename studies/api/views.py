@@ -11,7 +11,7 @@ from hpopt.errors import FieldError
 from studies import control, overview, progress, settled, timing, trial_table
 from studies.api import cursor
 from studies.api.auth import api, error
-from studies.api.serialize import best_config, csv_cell, study_dict, trial_dict, trial_rows
+from studies.api.serialize import best_config, csv_cell, notes_dict, study_dict, trial_dict, trial_rows
 from studies.durations import parse_duration
 from studies.models import Study, Trial
 from studies.validation import validate_study
@@ -67,6 +67,8 @@ def study_action(request, pk, action):
     study = _study_for(request, pk)
     if action not in STUDY_ACTIONS:
         return error(404, f"unknown action {action!r}")
+    if study.archived and action in ("start", "resume"):
+        return error(409, f"cannot {action} an archived study: unarchive it first")
     if not STUDY_ACTIONS[action](study):
         study.refresh_from_db()
         return error(409, f"cannot {action} a study that is {study.state}")
@@ -79,6 +81,8 @@ def study_budget(request, pk):
     """More budget: {"expected_time_ratio": x}, {"budget": "2h"} (more wall
     time) or {"add_trials": n}; the study re-plans and goes on."""
     study = _study_for(request, pk)
+    if study.archived:
+        return error(409, "cannot give more budget to an archived study: unarchive it first")
     body = request.json if isinstance(request.json, dict) else {}
     given = [k for k in ("expected_time_ratio", "budget", "add_trials") if body.get(k) is not None]
     if len(given) != 1:
@@ -113,7 +117,7 @@ def trial_detail(request, pk):
     trial = _trial_for(request, pk)
     data = trial_dict(trial)
     data.update(
-        study=trial.study_id, log=trial.log, traceback=trial.traceback,
+        **notes_dict(trial), study=trial.study_id, log=trial.log, traceback=trial.traceback,
         scores=list(trial.scores.order_by("iteration").values_list("iteration", "value")),
         attempts=[a.to_dict(trial) for a in trial.attempts.order_by("number")],
     )

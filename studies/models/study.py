@@ -78,6 +78,15 @@ class Study(models.Model):
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
     updated = models.DateTimeField(auto_now=True)
+    #: out of the default studies list (studies.lifecycle: only while no worker holds its trials)
+    archived = models.BooleanField(default=False, db_index=True)
+    #: the owner's Markdown notes (rendered by studies.markdown) and tags, stored
+    #: as " tag1 tag2 " so a tag is found as " tag " in one LIKE (studies.listing)
+    notes = models.TextField(blank=True, default="")
+    tags = models.CharField(max_length=1000, blank=True, default="")
+    #: bumped whenever a finished trial changes what it counts for (excluded or
+    #: included again): studies.settled rebuilds its per-process tally then
+    revision = models.PositiveIntegerField(default=0)
 
     objects = StudyQuerySet.as_manager()
 
@@ -91,6 +100,10 @@ class Study(models.Model):
     @property
     def study_state(self) -> StudyState:
         return StudyState(self.state)
+
+    @property
+    def tag_list(self) -> list[str]:
+        return self.tags.split()
 
     @property
     def mode(self) -> str:
@@ -122,7 +135,9 @@ class Study(models.Model):
         to the earlier trial. ``among``: a queryset of the study's trials to
         choose from (default: all of them)."""
         trials = self.trials.all() if among is None else among
-        scored = trials.exclude(best_score=None).annotate(final=Coalesce("last_score", "best_score"))
+        # a trial excluded from the model's view (studies.lifecycle) is never recommended
+        scored = trials.filter(excluded=False).exclude(best_score=None).annotate(
+            final=Coalesce("last_score", "best_score"))
         order = "-final" if self.mode == "max" else "final"
         for pool in best.POOLS:
             qs = scored.filter(state__in=[s.value for s in pool.states])

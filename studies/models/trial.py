@@ -111,6 +111,11 @@ class Trial(models.Model):
     finished = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True, db_index=True)
+    #: excluded from the model's view (studies.lifecycle.exclude_trial): a
+    #: finished trial the algorithms and the best-trial rule no longer see
+    excluded = models.BooleanField(default=False)
+    #: the owner's Markdown notes on the trial (studies.markdown)
+    notes = models.TextField(blank=True, default="")
 
     objects = TrialQuerySet.as_manager()
 
