@@ -8,7 +8,7 @@ import pytest
 from hpopt.status import StudyState
 from hpopt_web.client import ENDED, ApiError, Client, StudyTimeout
 from studies.models import ApiToken, Study
-from tests.conftest import study_data
+from tests.conftest import ROOT, study_data
 from tests.system.services import WebServer, free_port
 
 pytestmark = pytest.mark.system
@@ -111,3 +111,21 @@ def test_the_client_needs_a_token(monkeypatch):
 
 def test_the_clients_ended_states_are_the_cores():
     assert ENDED == {s.value for s in StudyState if s.is_finished()}
+
+
+def docs_example() -> str:
+    """The Python block of docs/api.md's "Python client" section."""
+    text = (ROOT / "docs" / "api.md").read_text()
+    section = text.split("## Python client", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_documented_example_runs(hp, workers, capsys):
+    workers.start(HPOPT_TRAINERS="examples.digits")
+    namespace = {}
+    exec(compile(docs_example(), "docs/api.md", "exec"), namespace)   # noqa: S102 - our own documentation
+    assert namespace["snap"]["state"] == "completed"
+    assert set(namespace["best"]["params"]) == {"lr", "hidden"}
+    assert len(namespace["trials"]) == sum(namespace["snap"]["counts"].values())
+    assert namespace["top"][0]["best_score"] == max(t["best_score"] for t in namespace["top"])
+    assert "completed 100%" in capsys.readouterr().out
