@@ -34,7 +34,8 @@ CONTRAST_JS = """
   const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
   const background = (el) => {      // the colours behind el, blended from the page up
     const layers = [];
-    for (let n = el; n && n.nodeType === 1; n = n.parentElement) layers.push(parse(getComputedStyle(n).backgroundColor));
+    for (let n = el; n && n.nodeType === 1; n = n.parentElement)
+      layers.push(parse(getComputedStyle(n).backgroundColor));
     let bg = parse(getComputedStyle(document.documentElement).backgroundColor);
     if (bg[3] === 0) bg = [255, 255, 255, 1];
     for (const layer of layers.reverse()) bg = over(layer, bg);
@@ -47,7 +48,10 @@ CONTRAST_JS = """
 TEXT_CONTRAST_JS = """
 () => {
   const c = %s;
-  const faded = (el) => { for (let n = el; n; n = n.parentElement) if (+getComputedStyle(n).opacity < 1) return true; return false; };
+  const faded = (el) => {
+    for (let n = el; n; n = n.parentElement) if (+getComputedStyle(n).opacity < 1) return true;
+    return false;
+  };
   const low = [];
   for (const el of document.querySelectorAll("body *")) {
     const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
@@ -68,13 +72,15 @@ TEXT_CONTRAST_JS = """
 
 LAYOUT_JS = """
 () => {
-  const width = window.innerWidth, out = { scrollWidth: document.documentElement.scrollWidth, cut: [], clipped: [], offscreen: [] };
+  const width = window.innerWidth;
+  const out = { scrollWidth: document.documentElement.scrollWidth, cut: [], clipped: [], offscreen: [] };
   const scrolls = (n) => ["auto", "scroll"].includes(getComputedStyle(n).overflowX);
   for (const el of document.querySelectorAll("body *")) {
     const r = el.getBoundingClientRect();
     if (!r.width || !r.height || r.right <= width + 1 || el.closest("[hidden], dialog:not([open])")) continue;
     let inside = false;
-    for (let n = el.parentElement; n && n !== document.body; n = n.parentElement) if (scrolls(n)) { inside = true; break; }
+    for (let n = el.parentElement; n && n !== document.body; n = n.parentElement)
+      if (scrolls(n)) { inside = true; break; }
     if (!inside) out.cut.push(`${el.tagName.toLowerCase()}#${el.id}.${el.className} right=${Math.round(r.right)}`);
   }
   for (const el of document.querySelectorAll(".kpi strong, .kpi small, .kpi .label")) {
@@ -94,7 +100,7 @@ LAYOUT_JS = """
 @pytest.fixture
 def pages(user, trainers, run_burst):
     """A finished ASHA study with a long name (charts, KPIs, the ASHA board
-    filled), one of its trials, a worker and an API token: every page has
+    filled), a finished Bayesian one (its panel of charts), a trial, a worker and an API token: every page has
     what a user's page has. Returns {name: path}."""
     from runner.models import Worker
     from studies import control
@@ -105,13 +111,19 @@ def pages(user, trainers, run_burst):
                                                 start=True), set(trainers))
     assert not errors, errors
     study = control.create(user, cleaned)
+    cleaned, errors = validate_study(study_data(name="bayes", search_alg="bayes_opt", num_trials=5, num_init_trial=3,
+                                                start=True), set(trainers))
+    assert not errors, errors
+    bayes = control.create(user, cleaned)
     run_burst()
-    study.refresh_from_db()
-    assert study.state == "completed"
+    for s in (study, bayes):
+        s.refresh_from_db()
+        assert s.state == "completed", s.error
     Worker.objects.create(name="gpu-host-with-a-long-name:0+1:7", host="gpu-host-with-a-long-name", gpu="0,1",
-                          queues=["hpopt-quick"], device="GPU 0 (NVIDIA A100, 40960 MiB); GPU 1 (NVIDIA A100, 40960 MiB)")
+                          queues=["hpopt-quick"],
+                          device="GPU 0 (NVIDIA A100, 40960 MiB); GPU 1 (NVIDIA A100, 40960 MiB)")
     ApiToken.issue(user, name="CI on the build host")
-    return {"list": "/", "new": "/studies/new/", "study": f"/studies/{study.pk}/",
+    return {"list": "/", "new": "/studies/new/", "study": f"/studies/{study.pk}/", "bayes": f"/studies/{bayes.pk}/",
             "trial": f"/trials/{study.best_trial().pk}/", "workers": "/workers/", "tokens": "/tokens/"}
 
 
@@ -164,11 +176,16 @@ CHART_JS = """
   const c = %s;
   const chart = Chart.getChart(id), canvas = document.getElementById(id);
   const card = c.background(canvas), css = (n) => getComputedStyle(document.documentElement).getPropertyValue(n).trim();
-  const rgb = (color) => { const ctx = document.createElement("canvas").getContext("2d"); ctx.fillStyle = color; ctx.fillRect(0, 0, 1, 1);
-    return [...ctx.getImageData(0, 0, 1, 1).data.slice(0, 3), 1]; };
+  const rgb = (color) => {     // any CSS colour as [r, g, b, 1], through a canvas
+    const ctx = document.createElement("canvas").getContext("2d");
+    ctx.fillStyle = color;
+    ctx.fillRect(0, 0, 1, 1);
+    return [...ctx.getImageData(0, 0, 1, 1).data.slice(0, 3), 1];
+  };
   const tick = chart.scales.x.options.ticks.color, title = chart.scales.y.options.title.color;
   const line = chart.data.datasets[0].borderColor;
-  return { tick, title, line, cssText: css("--chart-text"), cssAccent: css("--chart-accent"), defaults: Chart.defaults.color,
+  return { tick, title, line, cssText: css("--chart-text"), cssAccent: css("--chart-accent"),
+           defaults: Chart.defaults.color,
            tickRatio: c.ratio(rgb(tick), card), titleRatio: c.ratio(rgb(title), card),
            lineRatio: c.ratio(rgb(Array.isArray(line) ? line[0] : line), card) };
 }
