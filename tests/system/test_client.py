@@ -3,10 +3,12 @@ serve`` runs it (gunicorn, tests/system/services.WebServer) and real RQ
 worker processes, on the test database. A short real study goes through the
 client from create to best config, and the server's refusals arrive as
 ApiError with the API's field and message."""
+import threading
+
 import pytest
 
 from hpopt.status import StudyState
-from hpopt_web.client import ENDED, ApiError, Client, StudyTimeout
+from hpopt_web.client import ENDED, ApiError, Client, StudyTimeout, _errors_of
 from studies.models import ApiToken, Study
 from tests.conftest import ROOT, study_data
 from tests.system.services import WebServer, free_port
@@ -69,6 +71,31 @@ def test_kill_ends_a_running_study_and_wait_returns_it(hp, trainers, workers):
     sid = hp.create_study(study_data(name="to kill", trainer="slow"), start=True)["id"]
     assert hp.kill(sid)["state"] == "killed"
     assert hp.wait(sid, timeout=10, interval=0.2)["state"] == "killed"
+
+
+def test_watch_polls_on_through_a_web_server_restart(hp, web, trainers, workers):
+    """The web server is killed while a script watches: the watch goes on
+    once it is back, and ends with the ended study."""
+    workers.start(HPOPT_TEST_EPOCH_SECONDS=0.1)
+    sid = hp.create_study(study_data(name="through a restart", trainer="slow"), start=True)["id"]
+    snaps, restart = [], threading.Timer(1.5, web.start)
+    for snap in hp.watch(sid, interval=0.2, timeout=180):
+        snaps.append(snap)
+        if len(snaps) == 1:
+            web.kill()
+            assert web.status("/login/") is None
+            restart.start()
+    restart.join()
+    # the first answer came before the kill, the last one from the restarted server
+    assert snaps[0]["state"] == "running" and snaps[-1]["state"] == "completed"
+
+
+def test_an_answer_that_is_not_the_apis_json_still_reads_as_an_error():
+    # a proxy's page in front of the server
+    assert _errors_of(b"<html><body>502 Bad Gateway</body></html>\n") == {
+        "__all__": "<html><body>502 Bad Gateway</body></html>"}
+    assert _errors_of(b"") == {"__all__": "(empty answer)"}
+    assert _errors_of(b'{"detail": "x"}') == {"__all__": '{"detail": "x"}'}
 
 
 def test_server_refusals_become_api_errors_with_field_and_message(hp, web, trainers):
