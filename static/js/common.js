@@ -213,26 +213,49 @@ const hp = (() => {
     return node ? JSON.parse(node.textContent) : null;
   }
 
-  const STATE_COLORS = {
-    queued: "#94a3b8", running: "#2563eb", paused: "#d97706", completed: "#16a34a",
-    stopped: "#7c3aed", failed: "#dc2626", killed: "#b91c1c", lost: "#ea580c", draft: "#64748b",
-  };
+  // Colours live in static/css/app.css (light and dark): charts read them there.
+  const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  const STATES = ["queued", "running", "paused", "completed", "stopped", "failed", "killed", "lost", "draft"];
+  const STATE_COLORS = {};
 
-  // Chart.js defaults: no animation (live data), compact fonts.
+  function chartColors() {
+    const c = {
+      text: cssVar("--chart-text"), grid: cssVar("--chart-grid"), accent: cssVar("--chart-accent"),
+      accentFill: cssVar("--chart-accent-fill"), best: cssVar("--chart-best"), muted: cssVar("--chart-muted"),
+      shade: cssVar("--chart-shade"), lightness: cssVar("--chart-lightness") || "45%",
+    };
+    STATES.forEach((s) => { STATE_COLORS[s] = cssVar(`--s-${s}`); });
+    return c;
+  }
+
+  // Chart.js defaults: no animation (live data), compact fonts, the scheme's colours.
+  function themeCharts() {
+    const c = chartColors();
+    Chart.defaults.color = c.text;
+    Chart.defaults.borderColor = c.grid;
+    return c;
+  }
+
   if (window.Chart) {
     Chart.defaults.animation = false;
     Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
     Chart.defaults.font.size = 11;
-    Chart.defaults.color = "#475569";
-    Chart.defaults.borderColor = "#e2e8f0";
     Chart.defaults.maintainAspectRatio = false;
     Chart.defaults.plugins.legend.display = false;
     Chart.defaults.plugins.tooltip.animation = false;
     Chart.defaults.elements.point.radius = 2;
+    themeCharts();
+    // the reader switches the scheme: new defaults, and each page redraws its charts
+    window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => {
+      themeCharts();
+      document.dispatchEvent(new CustomEvent("hp:scheme"));
+    });
+  } else {
+    chartColors();
   }
 
   return {
     el, append, clear, csrf, api, post, errorText, toast, confirmAction, num, duration, time, ago,
-    paramValue, pythonLiteral, copy, badge, poll, debounce, readJSON, STATE_COLORS,
+    paramValue, pythonLiteral, copy, badge, poll, debounce, readJSON, STATE_COLORS, chartColors,
   };
 })();

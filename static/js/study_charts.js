@@ -13,9 +13,12 @@ const StudyCharts = (() => {
   const FINISHED = new Set(["completed", "stopped", "killed", "failed", "lost"]);
   const SCORED = new Set(["completed", "stopped"]);
   const charts = {};
+  let colors = hp.chartColors();   // the colour scheme's, from static/css/app.css
 
   const hue = (n) => (n * 137.508) % 360;
-  const trialColor = (n, alpha = 1) => `hsla(${hue(n)}, 62%, 45%, ${alpha})`;
+  const trialColor = (n, alpha = 1) => `hsla(${hue(n)}, 62%, ${colors.lightness}, ${alpha})`;
+  // the best trial's curve is drawn in --chart-best: black on light, white on dark
+  const BEST_WORD = () => (window.matchMedia("(prefers-color-scheme: dark)").matches ? "white" : "black");
   const better = (mode) => (a, b) => (mode === "min" ? a < b : a > b);
 
   function chart(id, config) {
@@ -96,7 +99,7 @@ const StudyCharts = (() => {
     const c = chart("chart-best", {
       type: "scatter",
       data: { datasets: [
-        { type: "line", label: "best so far", data: [], borderColor: "#4f46e5", backgroundColor: "rgba(79,70,229,.08)", stepped: true, pointRadius: 0, borderWidth: 2, fill: false, parsing: false },
+        { type: "line", label: "best so far", data: [], borderColor: colors.accent, backgroundColor: colors.accentFill, stepped: true, pointRadius: 0, borderWidth: 2, fill: false, parsing: false },
         { label: "trial", data: [], pointRadius: 3, pointHoverRadius: 5, parsing: false, pointBackgroundColor: [], pointBorderColor: [] },
       ] },
       options: {
@@ -119,7 +122,11 @@ const StudyCharts = (() => {
   }
 
   function colorOf(state, alpha) {
-    const hex = hp.STATE_COLORS[state] || "#64748b";
+    return withAlpha(hp.STATE_COLORS[state] || colors.muted, alpha);
+  }
+
+  // "#rrggbb" (how app.css writes its colours) at the given opacity
+  function withAlpha(hex, alpha) {
     const v = parseInt(hex.slice(1), 16);
     return `rgba(${v >> 16}, ${(v >> 8) & 255}, ${v & 255}, ${alpha})`;
   }
@@ -169,7 +176,7 @@ const StudyCharts = (() => {
       const points = thin(model.curves.get(t.number), MAX_POINTS).map(([x, y]) => ({ x, y, n: t.number }));
       return {
         label: `#${t.number}`, data: points, parsing: false,
-        borderColor: isBest ? "#111827" : trialColor(t.number, faded ? 0.18 : 0.85),
+        borderColor: isBest ? colors.best : trialColor(t.number, faded ? 0.18 : 0.85),
         borderWidth: isBest ? 2.5 : t.state === "running" ? 2 : 1.2,
         pointRadius: points.length < 3 ? 2.5 : t.state === "running" ? 1.5 : 0, pointHoverRadius: 3, order: isBest ? 0 : faded ? 2 : 1,
         borderDash: t.state === "paused" ? [4, 3] : [],
@@ -177,8 +184,8 @@ const StudyCharts = (() => {
     });
     const note = document.getElementById("curves-note");
     if (note) note.textContent = total > picked.length
-      ? `${picked.length} of ${total} trials drawn (running, best, newest) · black: best trial`
-      : "one line per trial · stopped faded · black: best trial";
+      ? `${picked.length} of ${total} trials drawn (running, best, newest) · ${BEST_WORD()}: best trial`
+      : `one line per trial · stopped faded · ${BEST_WORD()}: best trial`;
     c.update("none");
     emptyNote("chart-curves", total ? null : "no score reported yet");
   }
@@ -194,9 +201,9 @@ const StudyCharts = (() => {
       if (right <= c.chartArea.left) return;
       const ctx = c.ctx;
       ctx.save();
-      ctx.fillStyle = "rgba(148,163,184,.16)";
+      ctx.fillStyle = colors.shade;
       ctx.fillRect(c.chartArea.left, c.chartArea.top, right - c.chartArea.left, c.chartArea.bottom - c.chartArea.top);
-      ctx.fillStyle = "#64748b";
+      ctx.fillStyle = colors.muted;
       ctx.font = "11px " + Chart.defaults.font.family;
       if (right - c.chartArea.left > 44) ctx.fillText("random", c.chartArea.left + 4, c.chartArea.top + 12);
       ctx.restore();
@@ -217,8 +224,8 @@ const StudyCharts = (() => {
     const scores = chart("chart-bo-scores", {
       type: "scatter",
       data: { datasets: [
-        { label: "random", data: [], parsing: false, pointBackgroundColor: "rgba(100,116,139,.7)", pointRadius: 3 },
-        { label: "Bayesian", data: [], parsing: false, pointBackgroundColor: "rgba(79,70,229,.8)", pointRadius: 3 },
+        { label: "random", data: [], parsing: false, pointBackgroundColor: withAlpha(colors.muted, 0.7), pointRadius: 3 },
+        { label: "Bayesian", data: [], parsing: false, pointBackgroundColor: withAlpha(colors.accent, 0.8), pointRadius: 3 },
       ] },
       options: {
         parsing: false,
@@ -307,12 +314,23 @@ const StudyCharts = (() => {
       }));
       const newest = pts.length ? pts[pts.length - 1].number : 0;
       c.data.datasets[0].data = data;
-      c.data.datasets[0].pointBackgroundColor = data.map((d) => (d.n === best ? "#dc2626" : `rgba(79,70,229,${0.25 + 0.65 * (newest ? d.n / newest : 1)})`));
+      c.data.datasets[0].pointBackgroundColor = data.map((d) => (d.n === best ? "#dc2626" : withAlpha(colors.accent, 0.25 + 0.65 * (newest ? d.n / newest : 1))));
       c.data.datasets[0].pointRadius = data.map((d) => (d.n === best ? 5 : 3));
       c.update("none");
       emptyNote(id, data.length ? null : "no finished trial yet");
     }
   }
+
+  // The reader switched light/dark: the charts are made again in the new colours.
+  document.addEventListener("hp:scheme", () => {
+    colors = hp.chartColors();
+    Object.keys(charts).forEach((id) => { charts[id].destroy(); delete charts[id]; });
+    const model = window.studyModel;
+    if (!model || !model.study) return;
+    drawBest(model);
+    drawCurves(model);
+    if (model.study.algorithm !== "asha") drawBayes(model);
+  });
 
   return { drawBest, drawCurves, drawBayes, FINISHED };
 })();

@@ -68,11 +68,12 @@
   }
 
   function drawScores() {
+    const colors = hp.chartColors();   // the colour scheme's, from static/css/app.css
     const data = trial.scores.map(([x, y]) => ({ x, y }));
     if (!chart) {
       chart = new Chart($("chart-scores"), {
         type: "line",
-        data: { datasets: [{ data, parsing: false, borderColor: "#4f46e5", backgroundColor: "rgba(79,70,229,.1)", fill: true, pointRadius: 2, borderWidth: 2 }] },
+        data: { datasets: [{ data, parsing: false, borderColor: colors.accent, backgroundColor: colors.accentFill, fill: true, pointRadius: 2, borderWidth: 2 }] },
         options: {
           parsing: false,
           scales: { x: { type: "linear", title: { display: true, text: "epoch" }, ticks: { precision: 0 } }, y: { title: { display: true, text: "score" } } },
@@ -149,6 +150,14 @@
     if (!trial) return;
     const ok = await hp.copy(`params = ${hp.pythonLiteral(trial.params)}\n`);
     hp.toast(ok ? "Copied the params as a Python dict" : "Copy failed", ok ? "info" : "error");
+  });
+
+  // The reader switched light/dark: the chart is made again in the new colours.
+  document.addEventListener("hp:scheme", () => {
+    if (!chart) return;
+    chart.destroy();
+    chart = null;
+    drawScores();
   });
 
   poller = hp.poll(refresh, 2000);

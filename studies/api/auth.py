@@ -12,12 +12,11 @@ from django.views.decorators.csrf import csrf_exempt
 from studies.models import ApiToken
 
 
-def _token_user(request):
-    header = request.headers.get("Authorization", "")
-    kind, _, key = header.partition(" ")
-    if kind.lower() != "token" or not key.strip():
-        return None
-    return ApiToken.user_for(key.strip())
+def _token_key(request) -> str | None:
+    """The key of an ``Authorization: Token <key>`` header; None for no
+    header or another scheme (a proxy's Basic auth in front of the session)."""
+    kind, _, key = request.headers.get("Authorization", "").partition(" ")
+    return key.strip() if kind.lower() == "token" and key.strip() else None
 
 
 def _csrf_failure(request):
@@ -42,9 +41,14 @@ def api(methods=("GET",)):
         def inner(request, *args, **kwargs):
             if request.method not in methods:
                 return error(405, f"method {request.method} not allowed (use {', '.join(methods)})")
-            user = _token_user(request)
+            key = _token_key(request)
+            user = ApiToken.user_for(key) if key else None
             if user is not None:
                 request.user = user
+            elif key:
+                # a key was sent: say that it is the key, not a missing login
+                return error(401, "the API token is unknown, expired or revoked "
+                                  "(make a new one at /tokens/ or with 'hpopt-web token USERNAME')")
             elif not request.user.is_authenticated:
                 return error(401, "log in, or send 'Authorization: Token <key>'")
             elif request.method not in ("GET", "HEAD"):

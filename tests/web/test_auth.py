@@ -94,6 +94,16 @@ def test_a_wrong_token_gets_401(alice):
     ApiToken.issue(alice)
     r = Client(HTTP_AUTHORIZATION="Token not-a-real-key").get("/api/studies")
     assert r.status_code == 401
+    # the answer names the key as the problem, not a missing login
+    assert "token is unknown, expired or revoked" in r.json()["errors"]["__all__"]
+
+
+def test_another_authorization_scheme_leaves_the_session_in_charge(client, alice, make_study):
+    """A proxy's Basic auth in front of the dashboard is not a wrong API key."""
+    make_study()
+    client.force_login(alice)
+    r = client.get("/api/studies", HTTP_AUTHORIZATION="Basic YWxpY2U6eA==")
+    assert r.status_code == 200 and r.json()["total"] == 1
 
 
 def test_the_token_of_an_inactive_user_gets_401(capsys, alice):
