@@ -1,0 +1,141 @@
+"""The trials an analysis reads: one fidelity per study, a bounded sample.
+
+Scores are only comparable at one length of training. A Bayesian study's
+trials train the full length (``full``), unless median stopping ended them
+early; an ASHA study's trials mostly stop at a rung. The fidelity used is
+the longest with enough trials (``need``: twice the parameters, at least
+MIN_TRIALS): full length (the final score of the trials completed at the
+plan's ``max_iterations``), else each ASHA rung from the highest down (the
+score each trial had there, as ASHA ranked it), else, when none has enough,
+the one with the most trials (for a Bayesian study: every finished trial's
+best score, at whatever length it stopped).
+
+At most SAMPLE trials are read (every k-th by number, counted in the
+database), so a study of 100,000 trials costs two scans of its trial rows
+and a few thousand rows read. The loaded sample is kept per process and
+read again when the number of trials at any fidelity changes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+from collections import OrderedDict
+
+from django.db.models import Count, F, Q
+from django.db.models.functions import Coalesce, Mod
+
+from studies.settled import SCORED
+
+SAMPLE = 4000
+MIN_TRIALS = 8
+CACHED_STUDIES = 16
+
+
+@dataclasses.dataclass(frozen=True)
+class Fidelity:
+    kind: str            # "full", "rung" or "any"
+    iteration: int | None
+    label: str
+    where: Q = dataclasses.field(compare=False, repr=False, default=None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    space: dict
+    numbers: list
+    params: list
+    scores: list
+    fidelity: Fidelity
+    trials: int          # trials at this fidelity (the sample is a part of them when sampled)
+
+    @property
+    def sampled(self) -> bool:
+        return len(self.numbers) < self.trials
+
+
+def need(space: dict) -> int:
+    """Trials a fidelity needs: twice the parameters, at least MIN_TRIALS."""
+    return max(MIN_TRIALS, 2 * len(space))
+
+
+def candidates(study) -> list[Fidelity]:
+    """Fidelities from the longest training down."""
+    plan = study.plan
+    full = plan["max_iterations"]
+    out = [Fidelity("full", full, f"full length (epoch {full})",
+                    Q(state="completed", last_iteration__gte=full) & ~Q(best_score=None))]
+    if study.algorithm == "asha":
+        brackets = plan.get("brackets") or []
+        milestones = sorted({m for ms in brackets for m in ms if m < full}, reverse=True)
+        for m in milestones:
+            inside = [b for b, ms in enumerate(brackets) if m in ms]
+            out.append(Fidelity("rung", m, f"epoch {m} (ASHA rung)", Q(bracket__in=inside, last_iteration__gte=m)))
+    else:
+        out.append(Fidelity("any", None, "any length (each trial's best score)",
+                            Q(state__in=sorted(SCORED)) & ~Q(best_score=None)))
+    return out
+
+
+def counts(study, fidelities) -> list[int]:
+    """Trials at each fidelity, in one pass over the study's trials."""
+    got = study.trials.order_by().aggregate(**{f"c{i}": Count("pk", filter=f.where)
+                                                for i, f in enumerate(fidelities)})
+    return [got[f"c{i}"] for i in range(len(fidelities))]
+
+
+def choose(fidelities, numbers: list[int], needed: int) -> int:
+    """Index of the fidelity to use."""
+    for i, n in enumerate(numbers):
+        if n >= needed:
+            return i
+    return max(range(len(numbers)), key=lambda i: (numbers[i], -i))
+
+
+def _rows(study, fidelity: Fidelity, total: int):
+    qs = study.trials.order_by("number").filter(fidelity.where)
+    if total > SAMPLE:
+        qs = qs.alias(_k=Mod(F("number"), math.ceil(total / SAMPLE))).filter(_k=0)
+    if fidelity.kind == "rung":
+        key = str(fidelity.iteration)
+        for number, params, rungs in qs.values_list("number", "params", "rungs").iterator(chunk_size=2000):
+            if isinstance((rungs or {}).get(key), (int, float)):
+                yield number, params, float(rungs[key])
+        return
+    score = Coalesce("last_score", "best_score") if fidelity.kind == "full" else F("best_score")
+    yield from qs.annotate(_score=score).values_list("number", "params", "_score").iterator(chunk_size=2000)
+
+
+def load(study, fidelities=None, numbers=None) -> Dataset:
+    fidelities = fidelities or candidates(study)
+    numbers = numbers if numbers is not None else counts(study, fidelities)
+    i = choose(fidelities, numbers, need(study.initial_space))
+    rows = [r for r in _rows(study, fidelities[i], numbers[i]) if r[2] is not None and math.isfinite(r[2])]
+    return Dataset(space=dict(study.initial_space), numbers=[r[0] for r in rows], params=[r[1] for r in rows],
+                   scores=[r[2] for r in rows], fidelity=fidelities[i], trials=numbers[i])
+
+
+class Cache:
+    """What was computed from a study's sample, per process, keyed by the
+    study and its trial counts at every fidelity (the few latest studies)."""
+
+    def __init__(self, size: int = CACHED_STUDIES):
+        self.size, self.lock, self.items = size, threading.Lock(), OrderedDict()
+
+    def get(self, study, build):
+        """``build(dataset)``'s result for the study's current trials."""
+        fidelities = candidates(study)
+        numbers = counts(study, fidelities)
+        key = (study.pk, tuple(numbers))
+        with self.lock:
+            hit = self.items.get(study.pk)
+            if hit is not None and hit[0] == key:
+                self.items.move_to_end(study.pk)
+                return hit[1]
+        value = build(load(study, fidelities, numbers))
+        with self.lock:
+            self.items[study.pk] = (key, value)
+            self.items.move_to_end(study.pk)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
