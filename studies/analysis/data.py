@@ -10,10 +10,12 @@ score each trial had there, as ASHA ranked it), else, when none has enough,
 the one with the most trials (for a Bayesian study: every finished trial's
 best score, at whatever length it stopped).
 
-At most SAMPLE trials are read (every k-th by number, counted in the
-database), so a study of 100,000 trials costs two scans of its trial rows
-and a few thousand rows read. The loaded sample is kept per process and
-read again when the number of trials at any fidelity changes.
+The trials at each fidelity are counted from the live pages' tally
+(studies.settled), and at most about SAMPLE of them are read (every k-th
+by number), so a study of 100,000 trials costs one scan of its trial rows
+and a few thousand rows read. What was computed from them is kept per
+process and computed again when the number of trials at any fidelity
+changes.
 """
 from __future__ import annotations
 
@@ -22,12 +24,13 @@ import math
 import threading
 from collections import OrderedDict
 
-from django.db.models import Count, F, Q
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Mod
 
+from studies import settled
 from studies.settled import SCORED
 
-SAMPLE = 4000
+SAMPLE = 2000
 MIN_TRIALS = 8
 CACHED_STUDIES = 16
 
@@ -38,6 +41,8 @@ class Fidelity:
     iteration: int | None
     label: str
     where: Q = dataclasses.field(compare=False, repr=False, default=None)
+    #: the same rule on a tally group's (state, bracket, last_iteration)
+    holds: object = dataclasses.field(compare=False, repr=False, default=None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,24 +69,29 @@ def candidates(study) -> list[Fidelity]:
     plan = study.plan
     full = plan["max_iterations"]
     out = [Fidelity("full", full, f"full length (epoch {full})",
-                    Q(state="completed", last_iteration__gte=full) & ~Q(best_score=None))]
+                    Q(state="completed", last_iteration__gte=full) & ~Q(best_score=None),
+                    lambda state, bracket, last: state == "completed" and last >= full)]
     if study.algorithm == "asha":
         brackets = plan.get("brackets") or []
         milestones = sorted({m for ms in brackets for m in ms if m < full}, reverse=True)
         for m in milestones:
             inside = [b for b, ms in enumerate(brackets) if m in ms]
-            out.append(Fidelity("rung", m, f"epoch {m} (ASHA rung)", Q(bracket__in=inside, last_iteration__gte=m)))
+            out.append(Fidelity("rung", m, f"epoch {m} (ASHA rung)", Q(bracket__in=inside, last_iteration__gte=m),
+                                lambda state, bracket, last, m=m, inside=frozenset(inside):
+                                    bracket in inside and last >= m))
     else:
         out.append(Fidelity("any", None, "any length (each trial's best score)",
-                            Q(state__in=sorted(SCORED)) & ~Q(best_score=None)))
+                            Q(state__in=sorted(SCORED)) & ~Q(best_score=None),
+                            lambda state, bracket, last: state in SCORED))
     return out
 
 
 def counts(study, fidelities) -> list[int]:
-    """Trials at each fidelity, in one pass over the study's trials."""
-    got = study.trials.order_by().aggregate(**{f"c{i}": Count("pk", filter=f.where)
-                                                for i, f in enumerate(fidelities)})
-    return [got[f"c{i}"] for i in range(len(fidelities))]
+    """Trials at each fidelity, from the live pages' tally (studies.settled:
+    kept per process, so no pass over the study's trials)."""
+    tally, _ = settled.live(study)
+    return [sum(n for (state, bracket, last), (n, _) in tally.groups.items() if f.holds(state, bracket, last or 0))
+            for f in fidelities]
 
 
 def choose(fidelities, numbers: list[int], needed: int) -> int:
@@ -111,8 +121,10 @@ def load(study, fidelities=None, numbers=None) -> Dataset:
     numbers = numbers if numbers is not None else counts(study, fidelities)
     i = choose(fidelities, numbers, need(study.initial_space))
     rows = [r for r in _rows(study, fidelities[i], numbers[i]) if r[2] is not None and math.isfinite(r[2])]
+    # a trial the tally counts may lack a score there (none reported yet): counted as read when all were read
+    trials = numbers[i] if numbers[i] > SAMPLE else len(rows)
     return Dataset(space=dict(study.initial_space), numbers=[r[0] for r in rows], params=[r[1] for r in rows],
-                   scores=[r[2] for r in rows], fidelity=fidelities[i], trials=numbers[i])
+                   scores=[r[2] for r in rows], fidelity=fidelities[i], trials=trials)
 
 
 class Cache:
