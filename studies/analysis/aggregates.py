@@ -107,11 +107,18 @@ def contour(ds: Dataset, x: str, y: str, bins: int = CONTOUR_BINS) -> dict:
 
 
 def lines(ds: Dataset, limit: int = LINES) -> list:
-    """[[number, score, [value per parameter, in the axes' order]], ...], evenly spread over the sample."""
-    names = list(ds.space)
+    """[[number, score, [value per parameter, in the axes' order]], ...],
+    evenly spread over the sample; a choice's value is its index among the
+    axis' categories (null when it is none of them)."""
     step = max(1, math.ceil(len(ds.numbers) / limit))
-    return [[ds.numbers[i], ds.scores[i], [ds.params[i].get(n) for n in names]]
-            for i in range(0, len(ds.numbers), step)]
+    picked = range(0, len(ds.numbers), step)
+    columns = []
+    for name, spec in ds.space.items():
+        values = [ds.params[i].get(name) for i in picked]
+        if spec["type"] == "choice":
+            values = [None if math.isnan(v) else int(v) for v in importance.encode(spec, values)]
+        columns.append(values)
+    return [[ds.numbers[i], ds.scores[i], [c[k] for c in columns]] for k, i in enumerate(picked)]
 
 
 def fidelity(ds: Dataset) -> dict:

@@ -5,7 +5,7 @@ binned parameters.
 For each parameter the trials are put in bins of its value: one bin per
 category for a choice, one per value for a parameter with few distinct
 values, else equal-count bins of the value (of log10 of it for a log
-parameter). The share of the score's variance that the bins' means explain
+parameter): 3 to 10 of them, about 6 trials or more each. The share of the score's variance that the bins' means explain
 is the parameter's main effect; with k bins and n trials, noise alone
 explains about (k - 1) / (n - 1) of it, so the estimate is adjusted as
 epsilon squared, (SS_between - (k - 1) * MS_within) / SS_total, and floored
@@ -94,7 +94,7 @@ def importance(space: dict, params: list[dict], scores) -> list[dict]:
     fraction of the score-rank variance the parameter's main effect
     explains, ``share`` its part of the parameters' total (0 to 1)."""
     y_all = np.asarray(scores, dtype=float)
-    n_bins = int(min(MAX_BINS, max(2, math.sqrt(len(y_all)) / 2)))
+    n_bins = min(MAX_BINS, max(3, len(y_all) // 6))     # about 6 trials or more per bin
     rows = []
     for name, spec in space.items():
         x = encode(spec, [p.get(name) for p in params])

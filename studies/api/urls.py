@@ -1,8 +1,7 @@
 from django.urls import path
 
-from studies.api import analysis
+from studies.api import analysis, tokens, views
 from studies.api import list as study_list
-from studies.api import tokens, views
 
 app_name = "api"
 urlpatterns = [

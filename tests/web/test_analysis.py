@@ -102,6 +102,9 @@ def test_importance_names_the_driving_parameter_first_with_its_method(api, bayes
     assert axes["opt"] == {"name": "opt", "type": "choice", "scale": "category",
                            "categories": ["sgd", "adam", "rmsprop"], "numeric": False}
     assert len(body["lines"]) == 60 and len(body["lines"][0][2]) == 4
+    first = study.trials.get(number=body["lines"][0][0]).params
+    assert body["lines"][0][2] == [first["lr"], first["x"], ["sgd", "adam", "rmsprop"].index(first["opt"]),
+                                   first["width"]]
     # a slice per parameter: the choice has a bin per category, the log parameter's bins are even in log10
     assert body["slices"]["opt"]["labels"] == ["sgd", "adam", "rmsprop"]
     edges = body["slices"]["lr"]["edges"]
