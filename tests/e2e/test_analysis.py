@@ -121,3 +121,30 @@ def test_the_section_is_fetched_only_when_opened(page, user, asha):
     page.click("#analysis > summary")
     expect(page.locator("#analysis")).to_have_attribute("data-loaded", "1")
     assert len([u for u in asked if u.endswith("/analysis")]) == 1
+
+
+def test_a_bayesian_study_without_enough_trials_says_so_then_shows_its_slices(page, user, make_study):
+    study = make_study(owner=user, name="bayes analysis", search_alg="baye_opt", search_space=SPACE, num_trials=50)
+    study.state, study.started = "running", timezone.now()
+    study.save()
+    page.login("erin")
+    page.goto(f"/studies/{study.pk}/")
+    page.click("#analysis > summary")
+    expect(page.locator("#analysis")).to_have_attribute("data-loaded", "1")
+    expect(page.locator("#importance-note")).to_contain_text("needs at least 8 trials at one fidelity")
+    expect(page.locator("#contour-note")).to_contain_text("No trial at this fidelity yet")
+
+    rng, now = np.random.default_rng(9), timezone.now()
+    full = study.plan["max_iterations"]
+    Trial.objects.bulk_create([
+        Trial(study=study, number=i, params=p, iterations=full, subset_ratio=1.0, state="completed",
+              last_iteration=full, best_score=p["x"], last_score=p["x"], started=now, finished=now)
+        for i, p in enumerate({"lr": float(10 ** rng.uniform(-4, -1)), "x": float(rng.uniform()),
+                               "opt": str(rng.choice(["sgd", "adam", "rmsprop"]))} for _ in range(30))])
+    page.click("#analysis-refresh")
+    expect(page.locator("#analysis-status")).to_have_text(f"computed on 30 trials at full length (epoch {full})")
+    assert page.evaluate("Chart.getChart('chart-importance').data.labels")[0] == "x"
+    expect(page.locator("#slice-grid .scatter[data-param=lr] h4")).to_contain_text("log axis")
+    assert page.evaluate("Chart.getChart('slice-1').data.datasets[1].data.length") == 30
+    page.locator("#analysis").scroll_into_view_if_needed()
+    page.screenshot("analysis-bayes")
