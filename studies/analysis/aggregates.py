@@ -16,6 +16,8 @@ from studies.analysis import importance
 from studies.analysis.data import Dataset, need
 
 LINES = 1000
+#: values in all the lines together: a study of 100 parameters gets 300 lines
+LINE_VALUES = 30_000
 SLICE_BINS = 12
 CONTOUR_BINS = 10
 MAX_CONTOUR_BINS = 30
@@ -110,6 +112,7 @@ def lines(ds: Dataset, limit: int = LINES) -> list:
     """[[number, score, [value per parameter, in the axes' order]], ...],
     evenly spread over the sample; a choice's value is its index among the
     axis' categories (null when it is none of them)."""
+    limit = max(1, min(limit, LINE_VALUES // max(1, len(ds.space))))
     step = max(1, math.ceil(len(ds.numbers) / limit))
     picked = range(0, len(ds.numbers), step)
     columns = []

@@ -156,3 +156,23 @@ def test_a_bayesian_study_without_enough_trials_says_so_then_shows_its_slices(pa
     assert page.evaluate(f"{slice_chart('x')}.data.datasets[1].data.length") == 30
     page.locator("#analysis").scroll_into_view_if_needed()
     page.screenshot("analysis-bayes")
+
+
+def test_a_big_study_is_analysed_from_an_even_sample(page, user, make_study, monkeypatch):
+    """3,000 trials (as benchmarks.poll_speed makes them), the sample
+    lowered to 100: the page says what it used, and the lines are that many."""
+    from benchmarks.poll_speed import fill
+    from studies.analysis import data
+
+    monkeypatch.setattr(data, "SAMPLE", 100)
+    study = make_study(owner=user, name="big analysis", num_trials=3000, parallelism=8)
+    study.state, study.started = "running", timezone.now()
+    study.save()
+    fill(study, 3000, running=8, seed=3, scores=False)
+    open_analysis(page, study)
+    status = page.locator("#analysis-status")
+    expect(status).to_contain_text("(an even sample of its")
+    used = int(status.inner_text().split()[2])
+    assert 60 <= used <= 100, status.inner_text()
+    assert page.evaluate("Chart.getChart('chart-parcoords').data.datasets.length") == used
+    expect(page.locator("#contour-note")).to_contain_text("Mean score per cell")

@@ -220,3 +220,11 @@ def test_importance_of_a_thousand_trials_and_many_parameters_is_fast():
     start = time.perf_counter()
     importance.importance(space, params, list(rng.normal(size=data.SAMPLE)))
     assert time.perf_counter() - start < 1.0
+
+
+def test_lines_are_fewer_when_a_study_has_many_parameters():
+    space = {f"p{i}": {"type": "uniform", "range": [0, 1]} for i in range(100)}
+    ds = data.Dataset(space=space, numbers=list(range(2000)), params=[{"p0": 0.5}] * 2000, scores=[1.0] * 2000,
+                      fidelity=data.Fidelity("full", 8, "full length (epoch 8)"), trials=2000)
+    assert len(aggregates.lines(ds)) == 300
+    assert len(aggregates.lines(data.Dataset(**{**ds.__dict__, "space": {"p0": space["p0"]}}))) == 1000
