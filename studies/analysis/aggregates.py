@@ -113,8 +113,8 @@ def lines(ds: Dataset, limit: int = LINES) -> list:
     evenly spread over the sample; a choice's value is its index among the
     axis' categories (null when it is none of them)."""
     limit = max(1, min(limit, LINE_VALUES // max(1, len(ds.space))))
-    step = max(1, math.ceil(len(ds.numbers) / limit))
-    picked = range(0, len(ds.numbers), step)
+    n = len(ds.numbers)
+    picked = [k * n // limit for k in range(min(n, limit))]
     columns = []
     for name, spec in ds.space.items():
         values = [ds.params[i].get(name) for i in picked]
