@@ -39,8 +39,11 @@ def encode(spec: dict, values: list) -> np.ndarray:
     if spec["type"] == "choice":
         index = {_key(v): i for i, v in enumerate(spec["range"])}
         return np.array([index.get(_key(v), math.nan) for v in values], dtype=float)
-    out = np.array([v if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
-                    for v in values], dtype=float)
+    if set(map(type, values)) <= {int, float}:   # the usual case: one conversion in C
+        out = np.array(values, dtype=float)
+    else:
+        out = np.array([v if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
+                        for v in values], dtype=float)
     if is_log(spec):
         with np.errstate(divide="ignore", invalid="ignore"):
             out = np.where(out > 0, np.log10(np.where(out > 0, out, 1.0)), math.nan)
@@ -56,11 +59,12 @@ def bins(encoded: np.ndarray, categorical: bool, max_bins: int) -> np.ndarray:
     """An integer bin per value (values must be finite)."""
     if categorical:
         return encoded.astype(int)
-    distinct, inverse = np.unique(encoded, return_inverse=True)
+    ordered = np.sort(encoded)
+    distinct = ordered[np.concatenate(([True], np.diff(ordered) > 0))] if len(ordered) else ordered
     if len(distinct) <= max_bins:
-        return inverse
-    edges = np.unique(np.quantile(encoded, np.linspace(0, 1, max_bins + 1)[1:-1]))
-    return np.searchsorted(edges, encoded, side="right")
+        return np.searchsorted(distinct, encoded)
+    cuts = ordered[(np.arange(1, max_bins) * len(ordered)) // max_bins]
+    return np.searchsorted(np.unique(cuts), encoded, side="right")
 
 
 def ranks(y: np.ndarray) -> np.ndarray:
@@ -75,16 +79,19 @@ def ranks(y: np.ndarray) -> np.ndarray:
 
 
 def explained(groups: np.ndarray, y: np.ndarray) -> float:
-    """Epsilon squared of y grouped by ``groups`` (0 when nothing is explained)."""
+    """Epsilon squared of y grouped by ``groups`` (small non-negative
+    integers; 0 when nothing is explained)."""
     n = len(y)
-    _, g = np.unique(groups, return_inverse=True)
-    k = int(g.max()) + 1 if n else 0
-    total = float(((y - y.mean()) ** 2).sum()) if n else 0.0
+    if n == 0:
+        return 0.0
+    counts = np.bincount(groups)
+    sums = np.bincount(groups, weights=y)
+    used = counts > 0
+    k = int(used.sum())
+    total = float(((y - y.mean()) ** 2).sum())
     if k < 2 or n <= k or total <= 0:
         return 0.0
-    counts = np.bincount(g)
-    means = np.bincount(g, weights=y) / counts
-    between = float((counts * (means - y.mean()) ** 2).sum())
+    between = float((counts[used] * (sums[used] / counts[used] - y.mean()) ** 2).sum())
     within = total - between
     return max(0.0, (between - (k - 1) * within / (n - k)) / total)
 
@@ -95,15 +102,19 @@ def importance(space: dict, params: list[dict], scores) -> list[dict]:
     explains, ``share`` its part of the parameters' total (0 to 1)."""
     y_all = np.asarray(scores, dtype=float)
     n_bins = min(MAX_BINS, max(3, len(y_all) // 6))     # about 6 trials or more per bin
+    scored = np.isfinite(y_all)
+    all_ranks = ranks(y_all[scored])
     rows = []
     for name, spec in space.items():
         x = encode(spec, [p.get(name) for p in params])
-        keep = np.isfinite(x) & np.isfinite(y_all)
+        keep = np.isfinite(x) & scored
         if keep.sum() < 3:
             rows.append({"name": name, "explained": 0.0})
             continue
+        # ranks among the trials that have this parameter (all of them, but for a changed space)
+        y = all_ranks if keep.sum() == scored.sum() else ranks(y_all[keep])
         groups = bins(x[keep], spec["type"] == "choice", n_bins)
-        rows.append({"name": name, "explained": explained(groups, ranks(y_all[keep]))})
+        rows.append({"name": name, "explained": explained(groups, y)})
     total = sum(r["explained"] for r in rows)
     for r in rows:
         r["share"] = r["explained"] / total if total > 0 else 0.0
