@@ -310,7 +310,7 @@ const StudyAnalysis = (() => {
         type: "scatter",
         data: { datasets: [
           { label: "mean per bin", type: "line", data: means, borderColor: "#dc2626", backgroundColor: "#dc2626", pointRadius: 2.5, borderWidth: 2, order: 0 },
-          { label: "trial", data: points, pointRadius: 2, backgroundColor: "rgba(79,70,229,.35)", order: 1 },
+          { label: "trial", data: points, pointRadius: 2.5, backgroundColor: "rgba(79,70,229,.5)", order: 1 },
         ] },
         options: {
           parsing: false,

@@ -114,7 +114,8 @@ def lines(ds: Dataset, limit: int = LINES) -> list:
     axis' categories (null when it is none of them)."""
     limit = max(1, min(limit, LINE_VALUES // max(1, len(ds.space))))
     n = len(ds.numbers)
-    picked = [k * n // limit for k in range(min(n, limit))]
+    count = min(n, limit)
+    picked = [k * n // count for k in range(count)]
     columns = []
     for name, spec in ds.space.items():
         values = [ds.params[i].get(name) for i in picked]
