@@ -229,7 +229,8 @@ def test_lines_are_fewer_when_a_study_has_many_parameters():
     picked = [number for number, _, _ in aggregates.lines(ds)]
     assert len(picked) == 300 == len(set(picked))
     assert picked[0] == 0 and picked[-1] > 1990
-    picked = [number for number, _, _ in aggregates.lines(data.Dataset(**{**ds.__dict__, "space": {"p0": space["p0"]}}))]
+    one = data.Dataset(**{**ds.__dict__, "space": {"p0": space["p0"]}})
+    picked = [number for number, _, _ in aggregates.lines(one)]
     assert len(picked) == 1000 == len(set(picked))
     few = data.Dataset(**{**ds.__dict__, "numbers": list(range(30))})
     assert [number for number, _, _ in aggregates.lines(few)] == list(range(30))
