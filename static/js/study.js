@@ -261,6 +261,8 @@
       add(`param.${param}.min`, "trial-param-min");
       add(`param.${param}.max`, "trial-param-max");
     }
+    // brushes of the Analysis section's parallel coordinates (study_analysis.js)
+    if (typeof StudyAnalysis !== "undefined") for (const [key, value] of StudyAnalysis.tableFilters()) q.set(key, value);
     return q;
   }
 
@@ -303,6 +305,7 @@
   ["trial-filter", "trial-sort", "trial-param"].forEach((id) => $(id).addEventListener("change", requery));
   const typed = hp.debounce(requery, 300);
   ["trial-search", "trial-score-min", "trial-score-max", "trial-param-min", "trial-param-max"].forEach((id) => $(id).addEventListener("input", typed));
+  document.addEventListener("study:requery", requery);
   // a dot of a trial this page does not hold: the table finds it
   document.addEventListener("study:find-trial", (event) => {
     $("trial-search").value = "#" + event.detail;

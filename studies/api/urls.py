@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studies.api import lifecycle, tokens, views
+from studies.api import analysis, lifecycle, tokens, views
 from studies.api import list as study_list
 
 app_name = "api"
@@ -15,6 +15,8 @@ urlpatterns = [
     path("studies/<int:pk>/unarchive", lifecycle.study_archive, {"archived": False}, name="study-unarchive"),
     path("studies/<int:pk>/delete", lifecycle.study_delete, name="study-delete"),
     path("studies/<int:pk>/notes", lifecycle.study_notes, name="study-notes"),
+    path("studies/<int:pk>/analysis", analysis.study_analysis, name="study-analysis"),
+    path("studies/<int:pk>/analysis/contour", analysis.study_contour, name="study-contour"),
     path("studies/<int:pk>/<str:action>", views.study_action, name="study-action"),
     path("trials/<int:pk>", views.trial_detail, name="trial"),
     path("trials/<int:pk>/exclude", lifecycle.trial_exclude, {"excluded": True}, name="trial-exclude"),
