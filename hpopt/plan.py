@@ -47,7 +47,7 @@ from dataclasses import dataclass, fields
 from hpopt.errors import FieldError
 from hpopt.fields import ALGORITHMS, ALIASES, DEFAULTS, RULES, canonical_algorithm, is_finite_number
 
-__all__ = ["plan", "Plan", "epoch_cost", "asha_rungs", "asha_trial_epochs", "max_brackets",
+__all__ = ["plan", "Plan", "epoch_cost", "asha_rungs", "asha_trial_epochs", "auto_brackets", "max_brackets",
            "canonical_algorithm", "is_finite_number", "ALGORITHMS", "ALIASES"]
 
 TOLERANCE = 0.10        # the planned cost must land within +-10% of the budget
@@ -86,6 +86,19 @@ def asha_rungs(min_iterations: int, max_iterations: int, reduction_factor: int,
             rungs.append(int(m))
         m *= reduction_factor
     return rungs
+
+
+def auto_brackets(budget: float, num_workers: int, most: int) -> int:
+    """ASHA's brackets when the user sets none: as many as the budget holds by
+    Hyperband's accounting, at most ``most``. Each of Hyperband's brackets
+    costs about as many full trainings as there are brackets (bracket s runs
+    ``(s_max + 1) / (s + 1) * eta**s`` trials through s + 1 rungs), so a budget
+    of ``budget`` full trainings of wall time on ``num_workers`` workers holds
+    ``budget * num_workers / most`` of them. A small budget keeps one bracket:
+    each bracket's trials start over at low fidelity, and the staggered ones
+    (a longer first look for late bloomers) pay off only when the budget can
+    afford several trials in each (benchmarks/RESULTS.md, "Issue 12")."""
+    return max(1, min(most, int(budget * num_workers // most)))
 
 
 def max_brackets(min_iterations, max_iterations, reduction_factor) -> int:
@@ -234,7 +247,7 @@ class _Planner:
         self.user_t, self.user_i = num_trials, max_iterations
         self.user_s = None if subset_ratio is None else min(1.0, subset_ratio)
         self.min_it = 1 if min_iterations is None else min_iterations
-        self.nb = 1 if num_brackets is None else num_brackets
+        self.user_nb = num_brackets
         self.budget = self.ratio - 1.0
         self.s_min = min(1.0, self.min_subset / self.n_data)
         self.notes = []
@@ -258,6 +271,7 @@ class _Planner:
                 raise FieldError("min_iterations", f"min_iterations ({self.min_it}) must be <= max_iterations "
                                                    f"({self.i_end})")
             nb_max = max_brackets(self.min_it, self.i_end, self.eta)
+            self.nb = auto_brackets(self.budget, self.workers, nb_max) if self.user_nb is None else self.user_nb
             if self.nb > nb_max:
                 raise FieldError("num_brackets", f"num_brackets must be between 1 and {nb_max} (rungs of bracket 0 "
                                                  f"plus one), got {self.nb}")

@@ -3,13 +3,24 @@
 Li et al., "A System for Massively Parallel Hyperparameter Tuning", MLSys 2020
 (arXiv 1810.05934).  As in the original hpopt, Ray Tune's ASHAScheduler and
 Optuna's SuccessiveHalvingPruner, trials train continuously and are told to
-stop: when a trial reaches a rung milestone its best score so far is recorded
-there, and it continues only if it ranks in the top ``1/eta`` of the scores
-recorded at that rung so far (at least the best one always continues, so the
-first trial to arrive never waits for company).  Nothing ever waits for other
-trials.  Brackets stagger the first rung (bracket b starts at
-``min_iterations * eta**b``) so that late bloomers get a longer look; trials
-are spread over brackets round-robin.
+stop: when a trial reaches a rung milestone its score there (the latest
+report, as Ray Tune's ASHAScheduler and Optuna's pruners compare) is recorded,
+and it continues only if it ranks in the top ``1/eta`` of the scores recorded
+at that rung so far (at least the best one always continues, so the first
+trial to arrive never waits for company).  Nothing ever waits for other
+trials.  The score at the milestone, not the trial's best so far, because the
+best config is ranked by its final score (hpopt.best): with a best-so-far
+rung, a curve that dips early and rises again (a log-loss that overfits)
+outranks one that ends lower (benchmarks/RESULTS.md, "Issue 12").
+
+Brackets stagger the first rung (bracket b starts at ``min_iterations *
+eta**b``) so that late bloomers get a longer look; trials are spread over
+brackets round-robin. A bracket's first arrivals at a rung, while fewer than
+``eta`` scores are recorded there in their own bracket, are ranked against
+every bracket's scores at that epoch (scores at one epoch compare across
+brackets) rather than continuing unranked: otherwise the first trial of each
+bracket trains to the end whatever it scores. Auto Config chooses the number
+of brackets from the budget (hpopt.plan, ``auto_brackets``).
 
 Under the hard budget (hpopt.budget) the number of trials follows the budget:
 a new full-length trial is handed out while what it is expected to spend (in
@@ -219,7 +230,9 @@ class ASHA(Algorithm):
         if iteration >= trial.iterations:
             return Needs()
         reached = self._new_milestones(trial, iteration)
-        return Needs(trials=self.is_backfill(trial), rungs=tuple((trial.bracket, m) for m in reached),
+        # every bracket's scores at the milestone: a bracket's first arrivals rank against them
+        return Needs(trials=self.is_backfill(trial),
+                     rungs=tuple((b, m) for m in reached for b in self._brackets_of(trial)),
                      budget=bool(reached) and self.budgeted)
 
     def on_report(self, snap: Snapshot, trial: TrialRecord, iteration: int) -> Outcome:
@@ -239,11 +252,12 @@ class ASHA(Algorithm):
         if not reached:
             return Outcome(Decision.CONTINUE)
         rungs = dict(trial.rungs)
+        score = trial.last_score
+        eta = self.plan.reduction_factor
         for milestone in reached:
-            rungs[milestone] = trial.best_score
-            others = signed_others(snap.rungs[(trial.bracket, milestone)], trial.trial_id, self.sign)
-            eta = self.plan.reduction_factor
-            if not continues(self.sign * trial.best_score, others, eta):
+            rungs[milestone] = score
+            others = self._rung_peers(snap, trial, milestone)
+            if not continues(self.sign * score, others, eta):
                 return Outcome(Decision.STOP, rungs, f"below the top 1/{eta} at rung {milestone}")
         if self.budgeted:
             ahead = certain_epochs(iteration, trial.iterations, self.milestones(trial))
@@ -251,6 +265,20 @@ class ASHA(Algorithm):
                 return Outcome(Decision.STOP, rungs, f"budget reached at rung {max(reached)}: "
                                                      f"no room for its next {ahead} epochs")
         return Outcome(Decision.CONTINUE, rungs)
+
+    def _rung_peers(self, snap: Snapshot, trial: TrialRecord, milestone: int) -> np.ndarray:
+        """``sign`` times the scores the trial ranks against at ``milestone``:
+        its bracket's, or, while fewer than ``eta`` are recorded there with its
+        own, every bracket's at that epoch."""
+        own = signed_others(snap.rungs[(trial.bracket, milestone)], trial.trial_id, self.sign)
+        if self.plan.num_brackets == 1 or len(own) + 1 >= self.plan.reduction_factor:
+            return own
+        return np.concatenate([signed_others(snap.rungs[(b, milestone)], trial.trial_id, self.sign)
+                               for b in self._brackets_of(trial)])
+
+    def _brackets_of(self, trial: TrialRecord) -> list:
+        """The trial's bracket first, then the study's others (rung keys)."""
+        return list(dict.fromkeys([trial.bracket, *range(self.plan.num_brackets)]))
 
     def config_extra(self, trial: TrialRecord) -> dict:
         return {"bracket": trial.bracket, "rungs": self.milestones(trial)}

@@ -58,10 +58,10 @@ single-level model, BOHB's per-dimension widths) moved single problems by
 amounts within the spread between seed sets, or were worse (the numbers:
 benchmarks/RESULTS.md, "Numbers behind the code's choices").
 
-The model ranks trials by their best score at each rung, as ASHA does.  Where
-a trial's best epoch is far from its last (a log-loss that rises again after
-an early minimum), this steers it to configs that peak early; the benchmark's
-regret, taken at the last epoch, counts that against it.
+The model ranks trials by the score ASHA recorded at each rung (the score at
+that epoch) and completed trials by their final score, the numbers that rank
+the best config: ranking by best epochs steered it to configs that peak early
+and overfit (benchmarks/RESULTS.md, "Issue 12").
 
 Properties
 ----------
@@ -158,13 +158,15 @@ class ParzenSampler:
     @staticmethod
     def observation(t: TrialRecord) -> tuple[float, float] | None:
         """(depth, raw score) of a trial, or None when it tells nothing yet:
-        a completed trial counts at its full iterations with its best score;
-        any other with a recorded rung (stopped, running, paused, killed, lost)
-        at its deepest rung. Failed trials are left out."""
+        a completed trial counts at its full iterations with its final score
+        (the best config's rule, hpopt.best); any other with a recorded rung
+        (stopped, running, paused, killed, lost) at its deepest rung, with the
+        score ASHA recorded there. Failed trials are left out."""
         if t.state is TrialState.FAILED or t.best_score is None:
             return None
         if t.state is TrialState.COMPLETED:
-            return float(max(t.iterations, max(t.rungs, default=0))), float(t.best_score)
+            final = t.last_score if t.last_score is not None else t.best_score
+            return float(max(t.iterations, max(t.rungs, default=0))), float(final)
         if t.rungs:
             m = max(t.rungs)
             v = t.rungs[m]

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hpopt.algorithms.asha import continues, rung_quota
-from hpopt.plan import asha_rungs
+from hpopt.plan import asha_rungs, plan
 
 
 @pytest.mark.parametrize("recorded, eta, quota", [
@@ -108,7 +108,7 @@ def test_worse_trials_stop_at_rungs_and_the_top_trial_runs_to_the_end(mode, sign
     assert hpo.get_best_config() == trials[3].params
 
 
-def test_trials_are_compared_only_with_their_own_bracket_at_its_rungs(save_path):
+def test_trials_are_compared_with_their_own_bracket_once_eta_scores_are_there(save_path):
     hpo = create(save_path, search_alg="asha", num_trials=4, max_iterations=8, num_brackets=2)
     assert hpo.plan.brackets == ((1, 2, 4), (2, 4))
     per_trial = [0.9, 0.9, 0.1, 0.1]   # brackets 0, 1, 0, 1
@@ -118,3 +118,52 @@ def test_trials_are_compared_only_with_their_own_bracket_at_its_rungs(save_path)
     trials = stored(save_path)[0]
     assert [(t.bracket, t.state.value, t.last_iteration) for t in trials] == [
         (0, "completed", 8), (1, "completed", 8), (0, "stopped", 1), (1, "stopped", 2)]
+
+
+def test_a_rung_records_the_score_at_that_epoch_not_the_best_so_far(save_path):
+    """The best config is ranked by its final score (hpopt.best), so rungs rank
+    by the score at the milestone: a curve that peaked at epoch 1 and fell
+    back is judged by where it is now."""
+    hpo = create(save_path, search_alg="asha", num_trials=2, max_iterations=8)
+    assert hpo.plan.brackets == ((1, 2, 4),)
+
+    def score(tid, epoch):
+        return 0.5 if tid == 0 else (0.9 if epoch == 1 else 0.3)
+
+    run_loop(hpo, lambda c: train(c, lambda params, epoch: score(c["trial_id"], epoch)))
+
+    trials = stored(save_path)[0]
+    assert trials[1].rungs == {1: 0.9, 2: 0.3}
+    assert (trials[1].state.value, trials[1].last_iteration) == ("stopped", 2)
+
+
+def test_a_brackets_first_arrival_ranks_against_every_bracket_at_that_epoch(save_path):
+    """Bracket 1's first trial meets no score of its own bracket at epoch 2:
+    it ranks against bracket 0's there instead of training to the end unranked."""
+    hpo = create(save_path, search_alg="asha", num_trials=2, max_iterations=8, num_brackets=2)
+    assert hpo.plan.brackets == ((1, 2, 4), (2, 4))
+    per_trial = [0.9, 0.1]   # brackets 0, 1
+
+    run_loop(hpo, lambda c: train(c, lambda params, epoch: per_trial[c["trial_id"]]))
+
+    trials = stored(save_path)[0]
+    assert [(t.bracket, t.state.value, t.last_iteration) for t in trials] == [
+        (0, "completed", 8), (1, "stopped", 2)]
+
+
+@pytest.mark.parametrize("ratio, workers, brackets", [
+    (2, 1, 1), (9, 1, 1),       # budgets of 1 and 8 full trainings: one bracket
+    (13, 1, 2), (31, 1, 5),     # 12 and 30: as many as Hyperband's accounting holds (6 each)
+    (9, 4, 5), (101, 1, 6),     # 8 on 4 workers holds 5; never more than exist (6)
+])
+def test_auto_config_chooses_brackets_from_the_budget(ratio, workers, brackets):
+    """20 epochs, eta 2: rungs 1, 2, 4, 8, 16, so 6 brackets exist, and each of
+    Hyperband's costs about 6 full trainings."""
+    p = plan("asha", 10_000, 20, expected_time_ratio=ratio, num_workers=workers)
+    assert p.num_brackets == brackets
+    assert len(p.brackets) == brackets
+
+
+def test_brackets_the_user_sets_are_kept_whatever_the_budget():
+    assert plan("asha", 10_000, 20, expected_time_ratio=31, num_brackets=1).num_brackets == 1
+    assert plan("asha", 10_000, 20, expected_time_ratio=2, num_brackets=3).num_brackets == 3

@@ -38,6 +38,7 @@ def simulate(save_path, workers: int, speeds=None, **kwargs):
     """Runs the study on ``workers`` simulated workers; returns (storage, log)
     where log holds, per trial handed out, (trial_id, iterations, trials
     before it, the bound then, how many of the plan's trials were active)."""
+    kwargs.setdefault("num_brackets", 1)   # expected_bound reads bracket 0's RUNGS
     hpo = create(save_path, search_alg="asha", num_trials=NUM_TRIALS, max_iterations=MAX_IT,
                  num_workers=workers, seed=3, **kwargs)
     storage = hpo.storage
