@@ -74,7 +74,7 @@ const StudyCharts = (() => {
     let best = null;
     const improvedAt = new Set();   // trials that set a new best: never thinned away
     for (const t of finished) {
-      dots.push({ x: t.number, y: t.best_score, n: t.number, state: t.state });
+      dots.push({ x: t.number, y: t.best_score, n: t.number, state: t.state, hand: Boolean(t.hand_picked) });
       if (SCORED.has(t.state) && (best === null || isBetter(t.best_score, best))) {
         best = t.best_score;
         improvedAt.add(t.number);
@@ -94,7 +94,7 @@ const StudyCharts = (() => {
       options: {
         parsing: false,
         scales: { x: { type: "linear", title: { display: true, text: "trial" }, ticks: { precision: 0 } }, y: { title: { display: true, text: "best score" } } },
-        plugins: { tooltip: { callbacks: { title: tooltipTitle, label: (ctx) => `${ctx.dataset.label}: ${hp.num(ctx.raw.y)}${ctx.raw.state ? " (" + ctx.raw.state + ")" : ""}` } } },
+        plugins: { tooltip: { callbacks: { title: tooltipTitle, label: (ctx) => `${ctx.dataset.label}: ${hp.num(ctx.raw.y)}${ctx.raw.state ? " (" + ctx.raw.state + ")" : ""}${ctx.raw.hand ? " · hand-picked" : ""}` } } },
         onClick: (evt, elements) => openTrial(elements, evt.chart),
       },
     });
@@ -104,6 +104,10 @@ const StudyCharts = (() => {
     c.data.datasets[1].data = shown;
     c.data.datasets[1].pointBackgroundColor = shown.map((d) => colorOf(d.state, 0.75));
     c.data.datasets[1].pointBorderColor = shown.map((d) => colorOf(d.state, 1));
+    // a hand-picked config (enqueued from the page or the API) is a star
+    c.data.datasets[1].pointStyle = shown.map((d) => (d.hand ? "star" : "circle"));
+    c.data.datasets[1].pointRadius = shown.map((d) => (d.hand ? 7 : 3));
+    c.data.datasets[1].pointBorderWidth = shown.map((d) => (d.hand ? 2 : 1));
     c.update("none");
     emptyNote("chart-best", dots.length ? null : "no finished trial yet");
   }
@@ -209,6 +213,7 @@ const StudyCharts = (() => {
       data: { datasets: [
         { label: "random", data: [], parsing: false, pointBackgroundColor: "rgba(100,116,139,.7)", pointRadius: 3 },
         { label: "Bayesian", data: [], parsing: false, pointBackgroundColor: "rgba(79,70,229,.8)", pointRadius: 3 },
+        { label: "hand-picked", data: [], parsing: false, pointStyle: "star", pointRadius: 7, borderColor: "#d97706", pointBorderWidth: 2 },
       ] },
       options: {
         parsing: false,
@@ -220,9 +225,11 @@ const StudyCharts = (() => {
       plugins: [initPhase],
     });
     if (scores) {
-      const pts = finished.map((t) => ({ x: t.number, y: t.best_score, n: t.number }));
-      scores.data.datasets[0].data = thin(pts.filter((p) => p.x < init), MAX_DOTS);
-      scores.data.datasets[1].data = thin(pts.filter((p) => p.x >= init), MAX_DOTS);
+      const pts = finished.map((t) => ({ x: t.number, y: t.best_score, n: t.number, hand: Boolean(t.hand_picked) }));
+      const sampled = pts.filter((p) => !p.hand);
+      scores.data.datasets[0].data = thin(sampled.filter((p) => p.x < init), MAX_DOTS);
+      scores.data.datasets[1].data = thin(sampled.filter((p) => p.x >= init), MAX_DOTS);
+      scores.data.datasets[2].data = pts.filter((p) => p.hand);
       scores.options.scales.x.max = Math.max(planned, 1) - 0.5;
       scores.update("none");
       emptyNote("chart-bo-scores", pts.length ? null : "no finished trial yet");

@@ -1,7 +1,7 @@
 from django.urls import path
 
+from studies.api import lifecycle, tokens, views
 from studies.api import list as study_list
-from studies.api import tokens, views
 
 app_name = "api"
 urlpatterns = [
@@ -11,6 +11,9 @@ urlpatterns = [
     path("studies/<int:pk>/trials.csv", views.trials_csv, name="trials-csv"),
     path("studies/<int:pk>/trials", views.study_trials, name="study-trials"),
     path("studies/<int:pk>/budget", views.study_budget, name="study-budget"),
+    path("studies/<int:pk>/clone", lifecycle.study_clone, name="study-clone"),
+    path("studies/<int:pk>/edit", lifecycle.study_edit, name="study-edit"),
+    path("studies/<int:pk>/enqueue", lifecycle.study_enqueue, name="study-enqueue"),
     path("studies/<int:pk>/<str:action>", views.study_action, name="study-action"),
     path("trials/<int:pk>", views.trial_detail, name="trial"),
     path("trials/<int:pk>/<str:action>", views.trial_action, name="trial-action"),
