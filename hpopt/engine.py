@@ -19,7 +19,7 @@ from __future__ import annotations
 import numbers
 import time
 
-from hpopt import algorithms, budget, oom_bounds, snapshot
+from hpopt import algorithms, budget, configs, oom_bounds, snapshot
 from hpopt.best import best_of
 from hpopt.errors import HpoError, NoRoom
 from hpopt.fields import MAX_ITERATION, is_finite_number
@@ -130,7 +130,7 @@ def enqueue(storage: Storage, params: dict) -> TrialRecord:
     with storage.locked() as raw:
         meta = Meta.from_dict(raw)
         _raise_if_failed(meta)
-        clean = meta.space.check_config(params)
+        clean = configs.check(meta.space, params)
         _, made = propose(storage, snapshot.load(storage, meta), 1, params=clean)
         if not made:
             # raised inside the lock: whatever propose wrote (a cut plan, a flag) is discarded

@@ -117,22 +117,6 @@ class Param:
         """Map a valid value into [0, 1]; raises ValueError for values of the wrong kind."""
         return self._unit(self._located(value))
 
-    def value_of(self, value: Any) -> Any:
-        """``value`` as this param gives it (a grid point as the grid's own
-        number, a choice as the stored object), for a config given by hand
-        (hpopt.engine.enqueue); a ValueError naming the param and the rule
-        ``value`` breaks otherwise."""
-        loc = self._locate(value)
-        if loc is None:
-            raise self._error(self._why_not(value))
-        return self._own(loc)
-
-    def _own(self, loc: Any) -> Any:
-        return loc
-
-    def _why_not(self, value: Any) -> str:
-        return f"{reprlib.repr(value)} is not a valid value"
-
     def canonical(self, value: Any) -> Any:
         """Hashable canonical form: equal valid values give equal forms.
 
@@ -286,12 +270,6 @@ class _Numeric(Param):
             raise self._error(f"{reprlib.repr(value)} is not a finite number")
         return self._to_unit(min(max(v, self.low), self.high))
 
-    def _why_not(self, value: Any) -> str:
-        v = _real(value)
-        if v is None:
-            return f"must be a finite number (got {reprlib.repr(value)})"
-        return f"{v!r} is outside the range [{self.low!r}, {self.high!r}]"
-
     def _foreign(self, value: Any) -> Any:
         v = _real(value)
         if v is None:
@@ -397,16 +375,6 @@ class _Quantized(_Numeric):
     def _canon(self, k: int) -> int | float:
         return self._point(k)
 
-    _own = _canon
-
-    def _why_not(self, value: Any) -> str:
-        v = _real(value)
-        if v is None or not self.low <= v <= self.high:
-            return super()._why_not(value)
-        k = math.floor((v - self.low) / self.q)
-        near = " or ".join(repr(self._point(j)) for j in sorted({min(k, self._steps), min(k + 1, self._steps)}))
-        return f"{v!r} is not on the grid {self.low!r} + k*{self.q!r} (nearest: {near})"
-
     def grid(self) -> list:
         """All grid values, ascending: low, low + q, ..., the top point <= high."""
         return [self._point(k) for k in range(self._steps + 1)]
@@ -496,12 +464,6 @@ class Choice(Param):
         if type(value) not in _CHOICE_TYPES:
             return None
         return self._index_of.get((type(value), value))
-
-    def _own(self, i: int) -> Any:
-        return self.choices[i]
-
-    def _why_not(self, value: Any) -> str:
-        return f"{reprlib.repr(value)} is not one of the choices {reprlib.repr(list(self.choices))}"
 
     def decode(self, u: float) -> Any:
         n = len(self.choices)

@@ -13,12 +13,10 @@ parameter in ``names`` order.
 """
 from __future__ import annotations
 
-import reprlib
 from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from hpopt.errors import ConfigError
 from hpopt.params import (
     SPACE_TYPES,
     Choice,
@@ -118,32 +116,6 @@ class SearchSpace:
         if arr.shape != (len(self),):
             raise ValueError(f"decode expects shape ({len(self)},), got {arr.shape}")
         return {n: p.decode(float(u)) for (n, p), u in zip(self._params.items(), arr)}
-
-    def check_config(self, params: Any) -> dict:
-        """A config given by hand as the space gives its values (grid points
-        as the grid's numbers, choices as the stored objects), in ``names``
-        order; ConfigError naming every parameter at fault otherwise: each
-        must be present, known, and a valid value (range, grid, choices)."""
-        if not isinstance(params, Mapping):
-            raise ConfigError({"params": f"params must be an object of parameter -> value "
-                                         f"(got {type(params).__name__})"})
-        errors, out = {}, {}
-        for name, p in self._params.items():
-            if name not in params:
-                errors[name] = f"parameter {name!r}: missing (a config gives every parameter of the space)"
-                continue
-            try:
-                out[name] = p.value_of(params[name])
-            except ValueError as exc:
-                errors[name] = str(exc)
-        for name in params:
-            if name not in self._params:
-                shown = reprlib.repr(name) if isinstance(name, str) else repr(name)
-                errors[str(name)] = (f"parameter {shown}: not in the search space "
-                                     f"(its parameters: {', '.join(self.names)})")
-        if errors:
-            raise ConfigError(errors)
-        return out
 
     def contains(self, params: Any) -> bool:
         """Same keys as the space and every value valid."""
