@@ -451,8 +451,10 @@
     form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = true; });
     $("submit-status").textContent = "Saving…";
     const editing = source && source.kind === "edit";
-    // an edit changes the fields it sends: one the form left empty goes back to its default (or to Auto Config)
-    if (editing) Object.keys(source.body).forEach((key) => { if (!(key in body)) body[key] = null; });
+    // an edit changes the fields it sends: one the form left empty goes back to its default (or to Auto
+    // Config); the other algorithm's settings, which the form does not send, stay as they are
+    const foreign = (key) => RULES[key] && RULES[key].algorithm && RULES[key].algorithm !== body.search_alg;
+    if (editing) Object.keys(source.body).forEach((key) => { if (!(key in body) && !foreign(key)) body[key] = null; });
     const result = await hp.api(editing ? `/api/studies/${source.id}/edit` : "/api/studies", { method: "POST", body });
     if (result.ok) {
       window.location.assign(`/studies/${result.data.id}/`);
