@@ -85,8 +85,8 @@ def test_a_clone_prefills_the_builder_and_saves_a_new_study(page, user, trainers
 
 def test_a_config_tried_from_the_page_runs_as_a_hand_picked_trial(page, user, trainers, workers, make_study):
     workers.start(HPOPT_TEST_EPOCH_SECONDS="0.15")
-    study = make_study(owner=user, name="slow bo", trainer="slow", search_alg="bayes_opt", num_trials=5, num_init_trial=2,
-                       parallelism=1, hard_budget=False, start=True)
+    study = make_study(owner=user, name="slow bo", trainer="slow", search_alg="bayes_opt", num_trials=5,
+                       num_init_trial=2, parallelism=1, hard_budget=False, start=True)
     page.login("erin")
     page.goto(f"/studies/{study.pk}/")
     card = page.locator("#enqueue")
