@@ -64,12 +64,15 @@ def _with_changes(base: dict, changes) -> dict | None:
     return merged
 
 
-def _check(body) -> tuple[dict, dict]:
+def check_body(body) -> tuple[dict, dict]:
+    """A study's body checked as the create path checks it, against the
+    trainers workers offer (a missing trainer's error says why it may be
+    missing): (cleaned, {}) or ({}, errors by field)."""
     if body is None:
         return {}, {"__all__": "the body must be a JSON object"}
     cleaned, errors = validate_study(body, dispatch.get().trainers())
-    why = dispatch.get().why_missing()
-    if "trainer" in errors and why:
+    why = "trainer" in errors and dispatch.get().why_missing()
+    if why:
         errors["trainer"] += f"; {why}"
     return cleaned, errors
 
@@ -79,7 +82,7 @@ def clone(source: Study, owner, changes=None) -> tuple[Study | None, dict]:
     with ``changes`` (fields of the create body) over it: (study, {}) or
     (None, errors by field), nothing saved. ``source`` is only read."""
     body = _with_changes({**definition(source), "name": clone_name(source.name)}, {} if changes is None else changes)
-    cleaned, errors = _check(body)
+    cleaned, errors = check_body(body)
     if errors:
         return None, errors
     return control.create(owner, cleaned), {}
@@ -95,7 +98,7 @@ def edit_draft(study: Study, changes) -> dict:
         if study.state != StudyState.DRAFT.value:
             raise StateConflict(f"cannot edit a study that is {study.state}: only a draft can be edited "
                                 "(a new study from this one can change anything)")
-        cleaned, errors = _check(_with_changes(definition(study), changes))
+        cleaned, errors = check_body(_with_changes(definition(study), changes))
         if errors:
             return errors
         study.redefine(cleaned)
