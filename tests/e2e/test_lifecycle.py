@@ -105,7 +105,8 @@ def test_a_config_tried_from_the_page_runs_as_a_hand_picked_trial(page, user, tr
 
     page.fill("#enqueue-bs", "96")
     page.click("#enqueue-submit")
-    expect(card.locator(".field-error").first).to_have_text("")
+    expect(page.locator("#toasts")).to_contain_text("queued (hand-picked")
+    expect(card.locator('.field[data-field="params.bs"] .field-error')).to_have_text("")
     picked = study.trials.get(hand_picked=True)
     row = page.locator(f'#trials tbody tr[data-number="{picked.number}"]')
     expect(row.locator(".tag.hand")).to_have_text("hand-picked")
