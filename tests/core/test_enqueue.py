@@ -1,6 +1,7 @@
 """HPO.enqueue (hpopt.engine.enqueue): a config given by hand is handed out
 before any sampled one, as given, at the fidelity of a new trial; it counts
 towards the plan, feeds the algorithm, and a bad config stores nothing."""
+import io
 import os
 
 import pytest
@@ -30,6 +31,10 @@ def test_a_hand_picked_config_is_handed_out_first_as_given(alg, save_path):
     assert [t.hand_picked for t in trials] == [True] + [False] * 5
     assert [v for _, v in scores[0]] == [accuracy(BEST, e) for e in range(1, config["iterations"] + 1)]
     assert hpo.get_best_config() == BEST, "lr = 0.01 is the curve's optimum"
+    out = io.StringIO()
+    hpo.print_results(file=out)
+    assert [line for line in out.getvalue().splitlines() if "hand-picked" in line] == [
+        next(line for line in out.getvalue().splitlines() if line.startswith("*"))], "the best row, marked"
 
 
 def test_a_config_enqueued_mid_study_waits_for_the_next_hand_out(save_path):
