@@ -186,3 +186,12 @@ def test_a_hand_picked_config_runs_as_given_and_its_score_reaches_the_model(api,
         xs, ys = algorithm._observations([t for t in trials if t.best_score is not None])
         row = [tuple(x) for x in xs].index(tuple(algorithm.space.encode(GOOD)))
         assert ys[row] == pytest.approx(picked.best_score) == ys.max()
+
+
+def test_the_trial_page_says_hand_picked(client, alice, api, make_study):
+    study = make_study(start=True, num_trials=10)
+    picked = api.post(url(study), {"params": GOOD}).json()
+    client.force_login(alice)
+    assert b'id="trial-hand-picked"' in client.get(f"/trials/{picked['id']}/").content
+    sampled = study.trials.get(number=0)
+    assert b'id="trial-hand-picked"' not in client.get(f"/trials/{sampled.pk}/").content
