@@ -6,7 +6,7 @@ The public surface follows the user guide: ``search_space``, ``create``,
 never imports Django, RQ or Redis.
 """
 from hpopt.client import report, report_oom, reportOOM
-from hpopt.errors import HpoError
+from hpopt.errors import ConfigError, HpoError, NoRoom
 from hpopt.oom import is_out_of_memory
 from hpopt.plan import Plan, plan
 from hpopt.registry import get_trainer, registered_trainers, trainer
@@ -19,5 +19,6 @@ __version__ = "0.2.0"
 __all__ = [
     "search_space", "SearchSpace", "SpaceExhausted", "create", "HPO", "report", "reportOOM",
     "report_oom", "Status", "Decision", "TrialState", "StudyState", "plan", "Plan",
-    "trainer", "get_trainer", "registered_trainers", "HpoError", "is_out_of_memory",
+    "trainer", "get_trainer", "registered_trainers", "HpoError", "ConfigError", "NoRoom",
+    "is_out_of_memory",
 ]

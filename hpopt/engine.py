@@ -19,9 +19,9 @@ from __future__ import annotations
 import numbers
 import time
 
-from hpopt import algorithms, budget, oom_bounds, snapshot
+from hpopt import algorithms, budget, configs, oom_bounds, snapshot
 from hpopt.best import best_of
-from hpopt.errors import HpoError
+from hpopt.errors import HpoError, NoRoom
 from hpopt.fields import MAX_ITERATION, is_finite_number
 from hpopt.snapshot import Meta, Needs, Snapshot
 from hpopt.status import Decision, Pending, Status, TrialState
@@ -74,11 +74,13 @@ def move(storage: Storage, trial: TrialRecord, state: TrialState, **changes) -> 
 
 
 # -- handing out trials -------------------------------------------------------
-def propose(storage: Storage, snap: Snapshot, count: int = 1) -> tuple[Meta, list[TrialRecord]]:
+def propose(storage: Storage, snap: Snapshot, count: int = 1,
+            params: dict | None = None) -> tuple[Meta, list[TrialRecord]]:
     """Creates up to ``count`` new trials in state QUEUED, from a snapshot
     with every trial; fewer once the plan is handed out. Returns the study's
     meta as it is now (the budget guard may have cut the plan) and the new
-    trials. Call inside ``storage.locked()``."""
+    trials. ``params``: a config given by hand (see ``enqueue``) for the
+    first of them instead of a sampled one. Call inside ``storage.locked()``."""
     meta = snap.meta
     _raise_if_failed(meta)
     algorithm = algorithms.build(meta)
@@ -91,7 +93,7 @@ def propose(storage: Storage, snap: Snapshot, count: int = 1) -> tuple[Meta, lis
             meta = _save(storage, meta, plan={**meta.raw["plan"], "num_trials": handed_out,
                                               "planned_trials": meta.planned_trials})
             algorithm, snap = algorithms.build(meta), Snapshot(meta, snap.trials)
-        new = algorithm.next_trial(snap)
+        new = algorithm.next_trial(snap, params)
         if new is None:
             if algorithm.space_exhausted and not meta.search_over:
                 # the space ran out of new configs: remembered so that progress still reaches 1.0
@@ -104,10 +106,37 @@ def propose(storage: Storage, snap: Snapshot, count: int = 1) -> tuple[Meta, lis
         if meta.budget_refused:
             meta = _save(storage, meta, budget_refused=False)
         record = storage.add_trial(TrialRecord(trial_id=-1, params=new.params, iterations=new.iterations,
-                                               subset_ratio=new.subset_ratio, bracket=new.bracket))
+                                               subset_ratio=new.subset_ratio, bracket=new.bracket,
+                                               hand_picked=params is not None))
         snap = snap.with_trial(record)
         made.append(record)
+        params = None
     return meta, made
+
+
+def enqueue(storage: Storage, params: dict) -> TrialRecord:
+    """Queues a config given by hand ("try this one", Optuna's
+    ``enqueue_trial``) as a new trial, in state QUEUED; returns it.
+
+    ``params`` must give every parameter of the (current) search space a
+    valid value: ConfigError names each one at fault, and nothing is stored.
+    The trial is made by ``propose``, as a sampled one would be at this
+    moment: it takes the place of the next sampled trial (it counts towards
+    num_trials), gets the fidelity (iterations, subset, bracket) a new trial
+    gets, and the hard budget must pay for it (NoRoom otherwise, nothing
+    stored). Queued trials are handed out before new ones are sampled
+    (``next_sample``; the dashboard's ``fill_slots``), and its scores feed
+    the algorithms like any other trial's. ``hand_picked`` marks it."""
+    with storage.locked() as raw:
+        meta = Meta.from_dict(raw)
+        _raise_if_failed(meta)
+        clean = configs.check(meta.space, params)
+        _, made = propose(storage, snapshot.load(storage, meta), 1, params=clean)
+        if not made:
+            # raised inside the lock: whatever propose wrote (a cut plan, a flag) is discarded
+            raise NoRoom("the study has no room for another trial now: its plan's trials are all handed out "
+                         "or its budget cannot pay for one; give it more budget first")
+        return made[0]
 
 
 def start(storage: Storage, meta: Meta, trial: TrialRecord, owner: str, *, since: float | None = None) -> dict | None:

@@ -17,6 +17,21 @@ class FieldError(ValueError):
         self.field = field
 
 
+class ConfigError(ValueError):
+    """A config given by hand (``HPO.enqueue``, hpopt.engine.enqueue) does not
+    fit the search space. ``errors`` maps each parameter at fault to its
+    message (``name -> "parameter 'lr': 0.5 is outside the range ..."``)."""
+
+    def __init__(self, errors: dict):
+        super().__init__("; ".join(errors.values()))
+        self.errors = dict(errors)
+
+
+class NoRoom(HpoError):
+    """A config given by hand cannot be queued: the study's plan has handed
+    out its trials, or its hard budget cannot pay for another one now."""
+
+
 class IllegalTransition(HpoError):
     """A change of state that the transition table (hpopt.transitions) does
     not allow, e.g. ``completed -> running``. Raised before anything is written."""

@@ -137,6 +137,17 @@ class HPO:
             self._handed_out[config["trial_id"]] = config["attempt"]
         return config
 
+    def enqueue(self, params: dict) -> int:
+        """Queues a config to try ("try this one"), as Optuna's
+        ``study.enqueue_trial``; returns its trial id. ``get_next_sample()``
+        hands it out before sampling, at the fidelity a new trial gets, and
+        its scores feed the algorithm like any other trial's; results mark
+        it ``hand_picked``. Raises hpopt.errors.ConfigError naming each
+        parameter that is missing, unknown or not a valid value, and
+        hpopt.errors.NoRoom when the plan or the hard budget has no room
+        for another trial (``add_budget`` first); nothing is stored then."""
+        return engine.enqueue(self.storage, params).trial_id
+
     # -- results -----------------------------------------------------------------
     def _best(self, trials):
         return best.best_trial(trials, self.settings.mode, self.plan.max_iterations)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.study_list, name="list"),
     path("studies/new/", views.study_new, name="new"),
     path("studies/<int:pk>/", views.study_detail, name="detail"),
+    path("studies/<int:pk>/edit/", views.study_edit, name="edit"),
     path("trials/<int:pk>/", views.trial_detail, name="trial"),
     path("tokens/", views.tokens, name="tokens"),
 ]

@@ -4,10 +4,11 @@ import datetime
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 
 from hpopt.status import StudyState
-from studies import listing
+from studies import definitions, listing
 from studies.api.serialize import notes_dict
 from studies.models import ApiToken, Study, Trial
 from studies.validation import LIMITS, form_schema
@@ -73,11 +74,36 @@ def study_list(request):
     })
 
 
-@login_required
-def study_new(request):
+def _builder(request, source: dict | None = None, status: int = 200):
+    """The New-study builder; ``source``: the study it starts from
+    ({"kind": "clone" or "edit", "id", "name", "body"}), None for a blank one."""
     last = Study.objects.visible_to(request.user).filter(owner=request.user).values_list("trainer", flat=True).first()
     hints = {"last_trainer": last}
-    return render(request, "studies/new.html", {"hints": hints, "rules": form_schema()})
+    return render(request, "studies/new.html", {"hints": hints, "rules": form_schema(), "source": source},
+                  status=status)
+
+
+@login_required
+def study_new(request):
+    """A blank builder, or with ``?from=<id>`` one pre-filled from that study (saving creates a new study)."""
+    pk = request.GET.get("from", "")
+    if not pk:
+        return _builder(request)
+    if not pk.isdigit():
+        raise Http404("from must be a study id")
+    source = _visible_study(request, int(pk))
+    return _builder(request, {"kind": "clone", "id": source.pk, "name": source.name,
+                              "body": {**definitions.definition(source), "name": definitions.clone_name(source.name)}})
+
+
+@login_required
+def study_edit(request, pk):
+    """The builder on a draft: saving changes the draft (POST /api/studies/<id>/edit)."""
+    study = _visible_study(request, pk)
+    if study.state != StudyState.DRAFT.value:
+        return render(request, "studies/not_editable.html", {"study": study}, status=409)
+    return _builder(request, {"kind": "edit", "id": study.pk, "name": study.name,
+                              "body": definitions.definition(study)})
 
 
 @login_required

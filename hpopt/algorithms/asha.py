@@ -89,26 +89,27 @@ def signed_others(recorded: tuple, trial_id: int, sign: float) -> np.ndarray:
 
 class ASHA(Algorithm):
     # -- handing out ------------------------------------------------------------------------
-    def next_trial(self, snap: Snapshot) -> NewTrial | None:
+    def next_trial(self, snap: Snapshot, params: dict | None = None) -> NewTrial | None:
         if self.budgeted:
-            return self._next_within_budget(snap)
+            return self._next_within_budget(snap, params)
         trials = snap.trials
         if len(trials) < self.plan.num_trials:
-            return self._new(trials, self.plan.max_iterations)
+            return self._new(trials, self.plan.max_iterations, params)
         # the plan is handed out: backfill an idle worker while others drain
         iterations = self.backfill_iterations(trials) if self.settings.backfill else 0
-        return self._new(trials, iterations) if iterations >= 1 else None
+        return self._new(trials, iterations, params) if iterations >= 1 else None
 
-    def _new(self, trials, iterations: int) -> NewTrial | None:
+    def _new(self, trials, iterations: int, params: dict | None = None) -> NewTrial | None:
         trial_id = len(trials)
-        params = tpe.suggest(self, trials, self.rng(trial_id))
+        if params is None:
+            params = tpe.suggest(self, trials, self.rng(trial_id))
         if params is None:
             self.space_exhausted = True
             return None
         return NewTrial(params=params, iterations=iterations, subset_ratio=self.plan.subset_ratio,
                         bracket=trial_id % self.plan.num_brackets)
 
-    def _next_within_budget(self, snap: Snapshot) -> NewTrial | None:
+    def _next_within_budget(self, snap: Snapshot, params: dict | None) -> NewTrial | None:
         trials = snap.trials
         led = budget.ledger(self, snap.spent, snap.open)
         expected_left = sum(self.expected_cost_left(t) for t in snap.open)
@@ -122,12 +123,12 @@ class ASHA(Algorithm):
             # with no trial open, nothing else can spend what is left: one more trial whose first
             # stretch fits is better than budget left unspent (its promotions are paid for or stopped)
             if self._fits(led, expected_left, expected, first + reserve) or (not snap.open and led.fits(first)):
-                return self._new(trials, self.plan.max_iterations)
+                return self._new(trials, self.plan.max_iterations, params)
         iterations = self.backfill_iterations(trials) if self.settings.backfill else 0
         if iterations >= 1:
             cost = u + iterations * c
             if self._fits(led, expected_left, cost, cost + reserve):
-                return self._new(trials, iterations)
+                return self._new(trials, iterations, params)
         return None
 
     @staticmethod

@@ -77,11 +77,14 @@ class Algorithm(abc.ABC):
         return np.random.default_rng([self.settings.seed, trial_id])
 
     @abc.abstractmethod
-    def next_trial(self, snap: Snapshot) -> NewTrial | None:
+    def next_trial(self, snap: Snapshot, params: dict | None = None) -> NewTrial | None:
         """The next trial to run, from a snapshot with every trial, or None
         when there is nothing to hand out (the planned budget is; ASHA's
         backfill may add shorter trials past num_trials while others run).
-        Never blocks on other trials."""
+        Never blocks on other trials. ``params``: a config given by hand
+        (hpopt.engine.enqueue, checked against the space already), handed
+        out instead of a sampled one under the same rules: the fidelity,
+        bracket and budget a sampled trial would get now."""
 
     def report_needs(self, trial: TrialRecord, iteration: int) -> Needs:
         """What on_report reads for this report beyond ``trial`` itself (a

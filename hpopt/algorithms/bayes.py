@@ -180,7 +180,7 @@ class BayesOpt(Algorithm):
         s = self.settings
         return s.kappa * s.kappa_decay ** max(0, registered - s.kappa_decay_delay)
 
-    def next_trial(self, snap: Snapshot) -> NewTrial | None:
+    def next_trial(self, snap: Snapshot, params: dict | None = None) -> NewTrial | None:
         trials = snap.trials
         trial_id = len(trials)
         if trial_id >= self.plan.num_trials and not (self.budgeted and "num_trials" in self.plan.auto):
@@ -188,6 +188,8 @@ class BayesOpt(Algorithm):
         cost = self.plan.startup_epochs + self.plan.max_iterations * self.plan.epoch_cost()
         if self.budgeted and not budget.ledger(self, snap.spent, snap.open).fits(cost):
             return None  # the hard budget cannot pay for another full trial
+        if params is not None:   # given by hand: the GP learns from its score like any other trial's
+            return NewTrial(params=params, iterations=self.plan.max_iterations, subset_ratio=self.plan.subset_ratio)
         rng = self.rng(trial_id)
         observed = [t for t in trials if t.state in SCORED_STATES and t.best_score is not None]
         params = None

@@ -82,6 +82,8 @@ class TrialRecord:
     epoch_count: int = 0
     #: why the algorithm stopped it ("" while it runs, or when it was not stopped)
     stop_reason: str = ""
+    #: its config was given by hand (hpopt.engine.enqueue), not sampled
+    hand_picked: bool = False
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)

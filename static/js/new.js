@@ -3,6 +3,9 @@
 // ("form-rules": the library's table, hpopt/fields.py, where the defaults
 // come from too), a live Auto Config preview (POST /api/plan) and the submit
 // (POST /api/studies), whose answers give every broken rule by field.
+// Opened from a study ("form-source": /studies/new/?from=<id>, or a draft's
+// /studies/<id>/edit/), the form starts from that study's definition; an
+// edit saves through POST /api/studies/<id>/edit instead.
 "use strict";
 
 (() => {
@@ -10,6 +13,10 @@
   const $ = (id) => document.getElementById(id);
   const hints = hp.readJSON("form-hints") || {};
   const RULES = (hp.readJSON("form-rules") || {}).fields || {};
+  const source = hp.readJSON("form-source");
+  // fields of the source's definition that the form has no input for
+  // (hard_budget, a num_workers other than the parallelism...): sent as they were
+  let carried = {};
   const builder = new SpaceBuilder(document.querySelector("#space tbody"), () => changed());
   let trainers = [];
   let touched = new Set();
@@ -71,7 +78,7 @@
   // breaks a rule still goes into the body: the server then says so too,
   // along with the rules only it checks.
   function collect() {
-    const body = { name: $("f-name").value.trim(), trainer: $("f-trainer").value, search_alg: algorithm(), mode: mode() };
+    const body = { ...carried, name: $("f-name").value.trim(), trainer: $("f-trainer").value, search_alg: algorithm(), mode: mode() };
     const errors = {};
     const missing = new Set();
     const fail = (name, message) => { errors[name] = message; missing.add(name); };
@@ -191,9 +198,37 @@
       select.append(hp.el("option", { value: "" }, "no trainers registered"));
       return;
     }
-    const preferred = trainers.find((t) => t.name === hints.last_trainer) || trainers[0];
+    const wanted = source ? source.body.trainer : hints.last_trainer;
+    const preferred = trainers.find((t) => t.name === wanted) || trainers[0];
     trainers.forEach((t) => select.append(hp.el("option", { value: t.name, selected: t === preferred }, t.name)));
+    if (source && preferred.name !== wanted) {
+      // no worker offers it now: shown as it is, the server says why it cannot be saved
+      select.append(hp.el("option", { value: wanted, selected: true }, `${wanted} (no worker offers it now)`));
+    }
     applyTrainer(preferred);
+    if (source) applySource(source.body);
+  }
+
+  // The source study's definition over the trainer's defaults: every field
+  // that has an input, the search space, and the rest carried as it is.
+  function applySource(body) {
+    carried = {};
+    for (const [key, value] of Object.entries(body)) {
+      const radios = [...form.querySelectorAll(`input[type=radio][name="${key}"]`)];
+      const input = $("f-" + key);
+      if (key === "search_space" || key === "batch_size_name") continue;
+      if (radios.length) radios.forEach((radio) => { radio.checked = radio.value === String(value); });
+      else if (input && input.type === "checkbox") input.checked = Boolean(value);
+      else if (input) input.value = value === null ? "" : String(value);
+      else carried[key] = value;
+    }
+    $("f-expected_time_ratio-range").value = $("f-expected_time_ratio").value;
+    for (const hint of ["seconds-hint", "startup-hint"]) $(hint).textContent = `as in ${source.name}`;
+    builder.setSpec(body.search_space || {});
+    spaceEdited = true;
+    refreshBatchSizeOptions();
+    $("f-batch_size_name").value = body.batch_size_name || "";
+    changed();
   }
 
   function applyTrainer(trainer) {
@@ -464,7 +499,12 @@
     }
     form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = true; });
     $("submit-status").textContent = "Saving…";
-    const result = await hp.api("/api/studies", { method: "POST", body });
+    const editing = source && source.kind === "edit";
+    // an edit changes the fields it sends: one the form left empty goes back to its default (or to Auto
+    // Config); the other algorithm's settings, which the form does not send, stay as they are
+    const foreign = (key) => RULES[key] && RULES[key].algorithm && RULES[key].algorithm !== body.search_alg;
+    if (editing) Object.keys(source.body).forEach((key) => { if (!(key in body) && !foreign(key)) body[key] = null; });
+    const result = await hp.api(editing ? `/api/studies/${source.id}/edit` : "/api/studies", { method: "POST", body });
     if (result.ok) {
       window.location.assign(`/studies/${result.data.id}/`);
       return;

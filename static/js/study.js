@@ -136,7 +136,10 @@
     best.classList.toggle("disabled", !s.best);
     best.setAttribute("aria-disabled", s.best ? "false" : "true");
     $("copy-python").disabled = !s.best;
+    $("edit-draft").hidden = s.state !== "draft";
     renderSettings();
+    // other parts of the page (study_enqueue.js) follow the study
+    document.dispatchEvent(new CustomEvent("study:updated", { detail: s }));
   }
 
   function trialHref(number) {
@@ -352,7 +355,8 @@
       const pct = t.iterations ? Math.min(100, (100 * t.last_iteration) / t.iterations) : 0;
       const rowClass = [t.number === best ? "best-row" : "", t.excluded ? "excluded" : ""].join(" ").trim() || null;
       tbody.append(hp.el("tr", { "data-number": t.number, "data-state": t.state, class: rowClass },
-        hp.el("td", { class: "num" }, hp.el("a", { href: `/trials/${t.id}/` }, "#" + t.number), t.number === best ? hp.el("span", { class: "star", title: "best trial" }, " ★") : null),
+        hp.el("td", { class: "num" }, hp.el("a", { href: `/trials/${t.id}/` }, "#" + t.number), t.number === best ? hp.el("span", { class: "star", title: "best trial" }, " ★") : null,
+          t.hand_picked ? hp.el("div", {}, hp.el("span", { class: "tag hand", title: "a config given by hand (Try a config), not sampled" }, "hand-picked")) : null),
         paramsCell(t.params),
         hp.el("td", {}, hp.el("div", { class: "iter" },
           hp.el("div", { class: "bar" + (t.state === "running" ? " live" : "") }, hp.el("span", { style: { width: pct + "%" } })),
@@ -384,6 +388,9 @@
     poller.restart();
     poller.now();
   });
+
+  // a change made elsewhere on the page (a config enqueued): poll now
+  document.addEventListener("study:refresh", () => { poller.restart(); poller.now(); });
 
   poller = hp.poll(refresh, POLL_MS);
 })();

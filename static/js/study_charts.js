@@ -81,7 +81,7 @@ const StudyCharts = (() => {
       // a short trial (hpopt.plan.full_length: fewer epochs than the full
       // length, ASHA's backfill) is a triangle: its score is not a full training's
       const short = t.iterations !== undefined && t.iterations !== null && t.iterations < full ? t.iterations : null;
-      dots.push({ x: t.number, y: t.best_score, n: t.number, state: t.state, short });
+      dots.push({ x: t.number, y: t.best_score, n: t.number, state: t.state, short, hand: Boolean(t.hand_picked) });
       if (SCORED.has(t.state) && (best === null || isBetter(t.best_score, best))) {
         best = t.best_score;
         improvedAt.add(t.number);
@@ -105,7 +105,7 @@ const StudyCharts = (() => {
       options: {
         parsing: false,
         scales: { x: { type: "linear", title: { display: true, text: "trial" }, ticks: { precision: 0 } }, y: { title: { display: true, text: "best score" } } },
-        plugins: { tooltip: { callbacks: { title: tooltipTitle, label: (ctx) => `${ctx.dataset.label}: ${hp.num(ctx.raw.y)}${ctx.raw.state ? " (" + ctx.raw.state + (ctx.raw.short ? `, short trial: ${ctx.raw.short} of ${full} epochs` : "") + ")" : ""}` } } },
+        plugins: { tooltip: { callbacks: { title: tooltipTitle, label: (ctx) => `${ctx.dataset.label}: ${hp.num(ctx.raw.y)}${ctx.raw.state ? " (" + ctx.raw.state + (ctx.raw.short ? `, short trial: ${ctx.raw.short} of ${full} epochs` : "") + ")" : ""}${ctx.raw.hand ? " · hand-picked" : ""}` } } },
         onClick: (evt, elements) => openTrial(elements, evt.chart),
       },
     });
@@ -115,8 +115,10 @@ const StudyCharts = (() => {
     c.data.datasets[1].data = shown;
     c.data.datasets[1].pointBackgroundColor = shown.map((d) => colorOf(d.state, 0.75));
     c.data.datasets[1].pointBorderColor = shown.map((d) => colorOf(d.state, 1));
-    c.data.datasets[1].pointStyle = shown.map((d) => (d.short ? "triangle" : "circle"));
-    c.data.datasets[1].pointRadius = shown.map((d) => (d.short ? 5 : 3));
+    // a hand-picked config (enqueued from the page or the API) is a star, a short trial a triangle
+    c.data.datasets[1].pointStyle = shown.map((d) => (d.hand ? "star" : d.short ? "triangle" : "circle"));
+    c.data.datasets[1].pointRadius = shown.map((d) => (d.hand ? 7 : d.short ? 5 : 3));
+    c.data.datasets[1].pointBorderWidth = shown.map((d) => (d.hand ? 2 : 1));
     c.update("none");
     emptyNote("chart-best", dots.length ? null : "no finished trial yet");
   }
@@ -226,6 +228,7 @@ const StudyCharts = (() => {
       data: { datasets: [
         { label: "random", data: [], parsing: false, pointBackgroundColor: withAlpha(colors.muted, 0.7), pointRadius: 3 },
         { label: "Bayesian", data: [], parsing: false, pointBackgroundColor: withAlpha(colors.accent, 0.8), pointRadius: 3 },
+        { label: "hand-picked", data: [], parsing: false, pointStyle: "star", pointRadius: 7, borderColor: "#d97706", pointBorderWidth: 2 },
       ] },
       options: {
         parsing: false,
@@ -237,9 +240,11 @@ const StudyCharts = (() => {
       plugins: [initPhase],
     });
     if (scores) {
-      const pts = finished.map((t) => ({ x: t.number, y: t.best_score, n: t.number }));
-      scores.data.datasets[0].data = thin(pts.filter((p) => p.x < init), MAX_DOTS);
-      scores.data.datasets[1].data = thin(pts.filter((p) => p.x >= init), MAX_DOTS);
+      const pts = finished.map((t) => ({ x: t.number, y: t.best_score, n: t.number, hand: Boolean(t.hand_picked) }));
+      const sampled = pts.filter((p) => !p.hand);
+      scores.data.datasets[0].data = thin(sampled.filter((p) => p.x < init), MAX_DOTS);
+      scores.data.datasets[1].data = thin(sampled.filter((p) => p.x >= init), MAX_DOTS);
+      scores.data.datasets[2].data = pts.filter((p) => p.hand);
       scores.options.scales.x.max = Math.max(planned, 1) - 0.5;
       scores.update("none");
       emptyNote("chart-bo-scores", pts.length ? null : "no finished trial yet");

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from django.http import JsonResponse
 
-from studies import control, dispatch, listing
+from studies import control, definitions, listing
 from studies.api.auth import api, error
 from studies.api.serialize import study_dict
 from studies.models import Study
-from studies.validation import validate_study
 
 
 @api(methods=("GET", "POST"))
@@ -24,11 +23,8 @@ def studies(request):
 
 
 def _create(request):
-    cleaned, errors = validate_study(request.json, dispatch.get().trainers())
+    cleaned, errors = definitions.check_body(request.json)
     if errors:
-        why = dispatch.get().why_missing()
-        if "trainer" in errors and why:
-            errors["trainer"] += f"; {why}"
         return error(400, errors)
     study = control.create(request.user, cleaned)
     return JsonResponse(study_dict(study), status=201)

@@ -16,7 +16,7 @@ def trial_dict(t) -> dict:
         "last_iteration": t.last_iteration, "spent": t.spent, "stop_reason": t.stop_reason,
         "best_score": t.best_score, "attempt": t.attempt, "pending": t.pending, "host": t.host, "gpu": t.gpu,
         "oom_count": t.oom_count, "error": t.error, "started": _iso(t.started), "finished": _iso(t.finished),
-        "heartbeat": _iso(t.heartbeat), "excluded": t.excluded,
+        "heartbeat": _iso(t.heartbeat), "excluded": t.excluded, "hand_picked": t.hand_picked,
     }
 
 
@@ -47,6 +47,7 @@ TRIAL_LIST_FIELDS = (
     "id", "number", "params", "state", "bracket", "rungs", "iterations", "last_iteration", "spent", "stop_reason",
     "best_score", "last_score",
     "attempt", "pending", "host", "gpu", "oom_count", "error", "started", "finished", "heartbeat", "excluded",
+    "hand_picked",
 )
 
 

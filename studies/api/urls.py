@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studies.api import analysis, lifecycle, tokens, views
+from studies.api import analysis, definitions, lifecycle, tokens, views
 from studies.api import list as study_list
 
 app_name = "api"
@@ -17,6 +17,9 @@ urlpatterns = [
     path("studies/<int:pk>/notes", lifecycle.study_notes, name="study-notes"),
     path("studies/<int:pk>/analysis", analysis.study_analysis, name="study-analysis"),
     path("studies/<int:pk>/analysis/contour", analysis.study_contour, name="study-contour"),
+    path("studies/<int:pk>/clone", definitions.study_clone, name="study-clone"),
+    path("studies/<int:pk>/edit", definitions.study_edit, name="study-edit"),
+    path("studies/<int:pk>/enqueue", definitions.study_enqueue, name="study-enqueue"),
     path("studies/<int:pk>/<str:action>", views.study_action, name="study-action"),
     path("trials/<int:pk>", views.trial_detail, name="trial"),
     path("trials/<int:pk>/exclude", lifecycle.trial_exclude, {"excluded": True}, name="trial-exclude"),

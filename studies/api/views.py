@@ -162,8 +162,9 @@ def trials_csv(request, pk):
     response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-trials.csv"'
     writer = csv.writer(response)
     writer.writerow(["trial", *map(csv_cell, names), "best_score", "iterations", "state", "bracket", "host", "gpu",
-                     "error"])
-    columns = ("number", "params", "best_score", "last_iteration", "state", "bracket", "host", "gpu", "error")
+                     "error", "hand_picked"])
+    columns = ("number", "params", "best_score", "last_iteration", "state", "bracket", "host", "gpu", "error",
+               "hand_picked")
     for number, params, *rest in trials.values_list(*columns).iterator(chunk_size=2000):
         writer.writerow([csv_cell(v) for v in (number, *(params.get(n) for n in names), *rest)])
     return response

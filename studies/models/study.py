@@ -40,14 +40,20 @@ class StudyQuerySet(models.QuerySet):
 
     def create_study(self, owner, cleaned: dict) -> "Study":
         """Saves a draft study from ``studies.validation.validate_study``'s output."""
-        meta = Meta.new(cleaned["settings"]).to_dict()
-        return self.create(
-            name=cleaned["name"], owner=owner, trainer=cleaned["trainer"],
-            algorithm=meta["plan"]["search_alg"], settings=meta["settings"],
-            initial_space=meta["initial_space"], space=meta["space"], plan=meta["plan"],
-            parallelism=cleaned["parallelism"], seconds_per_epoch=cleaned["seconds_per_epoch"],
-            startup_seconds=cleaned.get("startup_seconds", 0.0),
-        )
+        return self.create(owner=owner, **definition_columns(cleaned))
+
+
+def definition_columns(cleaned: dict) -> dict:
+    """The columns that define a study (what a draft's edit may change),
+    from ``studies.validation.validate_study``'s output."""
+    meta = Meta.new(cleaned["settings"]).to_dict()
+    return dict(
+        name=cleaned["name"], trainer=cleaned["trainer"],
+        algorithm=meta["plan"]["search_alg"], settings=meta["settings"],
+        initial_space=meta["initial_space"], space=meta["space"], plan=meta["plan"],
+        parallelism=cleaned["parallelism"], seconds_per_epoch=cleaned["seconds_per_epoch"],
+        startup_seconds=cleaned.get("startup_seconds", 0.0),
+    )
 
 
 class Study(models.Model):
@@ -124,6 +130,18 @@ class Study(models.Model):
         if to.is_finished():
             values.setdefault("finished", timezone.now())
         n = Study.objects.filter(pk=self.pk, state__in=sources).update(**values)
+        if n == 1:
+            for k, v in values.items():
+                setattr(self, k, v)
+        return n == 1
+
+    def redefine(self, cleaned: dict) -> bool:
+        """Replaces a draft's definition (name, trainer, settings, search
+        space, plan, time model) with ``validate_study``'s output, as one
+        conditional update on the draft state: a study that has started
+        keeps its definition (False)."""
+        values = {**definition_columns(cleaned), "updated": timezone.now()}
+        n = Study.objects.filter(pk=self.pk, state=StudyState.DRAFT.value).update(**values)
         if n == 1:
             for k, v in values.items():
                 setattr(self, k, v)

@@ -26,6 +26,7 @@ CORE_FIELDS = (
     "params", "iterations", "subset_ratio", "state", "bracket", "attempt", "last_iteration",
     "best_score", "last_score", "rungs", "resume_iteration", "owner", "oom_count", "error", "pending",
     "started", "last_report", "spent", "first_report", "epoch_seconds", "epoch_count", "stop_reason",
+    "hand_picked",
 )
 
 
@@ -95,6 +96,8 @@ class Trial(models.Model):
     epoch_count = models.PositiveIntegerField(default=0)
     #: why the algorithm stopped it (a rung, median stopping, the budget)
     stop_reason = models.CharField(max_length=200, blank=True, default="")
+    #: its config was given by hand ("try this config": hpopt.engine.enqueue), not sampled
+    hand_picked = models.BooleanField(default=False)
     # runner's side
     host = models.CharField(max_length=200, blank=True, default="")
     gpu = models.CharField(max_length=50, blank=True, default="")
