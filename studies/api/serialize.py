@@ -16,8 +16,16 @@ def trial_dict(t) -> dict:
         "last_iteration": t.last_iteration, "spent": t.spent, "stop_reason": t.stop_reason,
         "best_score": t.best_score, "attempt": t.attempt, "pending": t.pending, "host": t.host, "gpu": t.gpu,
         "oom_count": t.oom_count, "error": t.error, "started": _iso(t.started), "finished": _iso(t.finished),
-        "heartbeat": _iso(t.heartbeat),
+        "heartbeat": _iso(t.heartbeat), **score_names(t),
     }
+
+
+def score_names(t) -> dict:
+    """The two scores under honest names (``t``: a trial or a row with
+    ``best_score`` and ``last_score``): ``final_score``, the latest report's,
+    which ranks the best config (hpopt.best), and ``best_epoch_score``, the
+    best any epoch reported (the older ``best_score`` field)."""
+    return {"final_score": None if t.best_score is None else final_score(t), "best_epoch_score": t.best_score}
 
 
 #: a spreadsheet runs a cell that starts with one of these as a formula (OWASP's "CSV injection")
@@ -40,12 +48,20 @@ TRIAL_LIST_FIELDS = (
 )
 
 
+class _Scores:
+    __slots__ = ("best_score", "last_score")
+
+    def __init__(self, best_score, last_score):
+        self.best_score, self.last_score = best_score, last_score
+
+
 def trial_rows(trials) -> list[dict]:
     """The rows of ``trials`` (a queryset) as the pages show them: TRIAL_LIST_FIELDS, times as ISO text."""
     rows = list(trials.values(*TRIAL_LIST_FIELDS))
     for row in rows:
         for key in ("started", "finished", "heartbeat"):
             row[key] = _iso(row[key])
+        row.update(score_names(_Scores(row["best_score"], row["last_score"])))
     return rows
 
 
@@ -64,7 +80,7 @@ def study_dict(study, with_summary: bool = True, snapshot: tuple | None = None) 
         "startup_seconds": study.startup_seconds, "error": study.error,
         "created": _iso(study.created), "started": _iso(study.started), "finished": _iso(study.finished),
         "best": None if best is None else {"trial": best.number, "id": best.id, "score": final_score(best),
-                                            "best_score": best.best_score,
+                                            "best_score": best.best_score, **score_names(best),
                                             "params": best.params},
     }
     if with_summary:
@@ -79,6 +95,6 @@ def best_config(study) -> dict | None:
     return {
         "study": {"id": study.pk, "name": study.name, "trainer": study.trainer, "algorithm": study.algorithm,
                   "mode": study.mode, "settings": study.settings, "plan": study.plan},
-        "trial": best.number, "score": final_score(best), "best_score": best.best_score,
+        "trial": best.number, "score": final_score(best), "best_score": best.best_score, **score_names(best),
         "iterations": best.last_iteration, "params": best.params,
     }

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from studies.api import compare
 from studies.api import list as study_list
 from studies.api import tokens, views
 
@@ -11,6 +12,8 @@ urlpatterns = [
     path("studies/<int:pk>/trials.csv", views.trials_csv, name="trials-csv"),
     path("studies/<int:pk>/trials", views.study_trials, name="study-trials"),
     path("studies/<int:pk>/budget", views.study_budget, name="study-budget"),
+    path("studies/<int:pk>/compare", compare.compare_trials, name="compare-trials"),
+    path("compare", compare.compare_studies, name="compare-studies"),
     path("studies/<int:pk>/<str:action>", views.study_action, name="study-action"),
     path("trials/<int:pk>", views.trial_detail, name="trial"),
     path("trials/<int:pk>/<str:action>", views.trial_action, name="trial-action"),
