@@ -14,8 +14,6 @@ const StudyCharts = (() => {
   const SCORED = new Set(["completed", "stopped"]);
   const charts = {};
 
-  const hue = (n) => (n * 137.508) % 360;
-  const trialColor = (n, alpha = 1) => `hsla(${hue(n)}, 62%, 45%, ${alpha})`;
   const better = (mode) => (a, b) => (mode === "min" ? a < b : a > b);
 
   function chart(id, config) {
@@ -88,12 +86,13 @@ const StudyCharts = (() => {
     const c = chart("chart-best", {
       type: "scatter",
       data: { datasets: [
-        { type: "line", label: "best so far", data: [], borderColor: "#4f46e5", backgroundColor: "rgba(79,70,229,.08)", stepped: true, pointRadius: 0, borderWidth: 2, fill: false, parsing: false },
+        { type: "line", label: "best so far (best epoch score)", data: [], borderColor: "#4f46e5", backgroundColor: "rgba(79,70,229,.08)", stepped: true, pointRadius: 0, borderWidth: 2, fill: false, parsing: false },
         { label: "trial", data: [], pointRadius: 3, pointHoverRadius: 5, parsing: false, pointBackgroundColor: [], pointBorderColor: [] },
+        { label: "selected", data: [], pointRadius: 7, pointHoverRadius: 8, parsing: false, pointStyle: "rectRot", pointBackgroundColor: Curves.SELECTED, pointBorderColor: "#111827", order: -1 },
       ] },
       options: {
         parsing: false,
-        scales: { x: { type: "linear", title: { display: true, text: "trial" }, ticks: { precision: 0 } }, y: { title: { display: true, text: "best score" } } },
+        scales: { x: { type: "linear", title: { display: true, text: "trial" }, ticks: { precision: 0 } }, y: { title: { display: true, text: "best epoch score" } } },
         plugins: { tooltip: { callbacks: { title: tooltipTitle, label: (ctx) => `${ctx.dataset.label}: ${hp.num(ctx.raw.y)}${ctx.raw.state ? " (" + ctx.raw.state + ")" : ""}` } } },
         onClick: (evt, elements) => openTrial(elements, evt.chart),
       },
@@ -104,8 +103,16 @@ const StudyCharts = (() => {
     c.data.datasets[1].data = shown;
     c.data.datasets[1].pointBackgroundColor = shown.map((d) => colorOf(d.state, 0.75));
     c.data.datasets[1].pointBorderColor = shown.map((d) => colorOf(d.state, 1));
+    c.data.datasets[2].data = selectedPoints(model, (t) => t.number);
     c.update("none");
     emptyNote("chart-best", dots.length ? null : "no finished trial yet");
+  }
+
+  // The selected trials the page holds (their rows come with the poll), as {x, y, n}.
+  function selectedPoints(model, x) {
+    return [...(model.selected || [])].map((n) => model.trials.get(n))
+      .filter((t) => t && t.best_score !== null && x(t) !== undefined && x(t) !== null)
+      .map((t) => ({ x: x(t), y: t.best_score, n: t.number, state: t.state }));
   }
 
   function colorOf(state, alpha) {
@@ -129,10 +136,12 @@ const StudyCharts = (() => {
     const isBetter = better(model.study.mode);
     const all = [...model.trials.values()].filter((t) => (model.curves.get(t.number) || []).length);
     if (all.length <= MAX_CURVES) return { picked: all, total: all.length };
+    const selected = all.filter((t) => model.selected && model.selected.has(t.number));
     const running = all.filter((t) => t.state === "running" || t.state === "paused");
     const rest = all.filter((t) => !running.includes(t));
     const byScore = rest.filter((t) => t.best_score !== null).sort((a, b) => (isBetter(a.best_score, b.best_score) ? -1 : 1));
-    const picked = new Set(running.slice(0, MAX_CURVES / 2));
+    const picked = new Set(selected);
+    running.slice(0, MAX_CURVES / 2).forEach((t) => picked.add(t));
     byScore.slice(0, MAX_CURVES / 2).forEach((t) => picked.add(t));
     rest.sort((a, b) => b.number - a.number).forEach((t) => { if (picked.size < MAX_CURVES) picked.add(t); });
     return { picked: [...picked], total: all.length };
@@ -145,30 +154,38 @@ const StudyCharts = (() => {
       options: {
         parsing: false, normalized: true,
         interaction: { mode: "nearest", intersect: false },
-        scales: { x: { type: "linear", title: { display: true, text: "epoch" }, ticks: { precision: 0 } }, y: { title: { display: true, text: "score" } } },
-        plugins: { tooltip: { callbacks: { title: tooltipTitle, label: (ctx) => `epoch ${ctx.raw.x}: ${hp.num(ctx.raw.y)}` } } },
+        scales: { x: { type: "linear", title: { display: true, text: "epoch" }, ticks: { precision: 0 } }, y: { title: { display: true, text: "score reported at each epoch" } } },
+        plugins: { tooltip: { callbacks: { title: tooltipTitle, label: (ctx) => (ctx.raw.attempt ? Curves.markerLabel(ctx.raw) : `epoch ${ctx.raw.x}: ${hp.num(ctx.raw.y)}`) } } },
         onClick: (evt, elements) => openTrial(elements, evt.chart),
       },
     });
     if (!c) return;
+    if (!c.$controls) {
+      c.$controls = true;
+      Curves.zoom(c, document.getElementById("curves-reset"));
+      const log = document.getElementById("curves-log");
+      if (log) log.addEventListener("change", () => Curves.setLog(c, log.checked));
+    }
     const { picked, total } = pickCurves(model);
     const best = model.study.best ? model.study.best.trial : null;
+    const chosen = model.selected || new Set();
     c.data.datasets = picked.sort((a, b) => a.number - b.number).map((t) => {
-      const faded = !["running", "paused", "completed", "queued"].includes(t.state);
-      const isBest = t.number === best;
       const points = thin(model.curves.get(t.number), MAX_POINTS).map(([x, y]) => ({ x, y, n: t.number }));
+      const mark = chosen.has(t.number) ? "selected" : t.number === best ? "best" : chosen.size ? "dim" : "";
       return {
-        label: `#${t.number}`, data: points, parsing: false,
-        borderColor: isBest ? "#111827" : trialColor(t.number, faded ? 0.18 : 0.85),
-        borderWidth: isBest ? 2.5 : t.state === "running" ? 2 : 1.2,
-        pointRadius: points.length < 3 ? 2.5 : t.state === "running" ? 1.5 : 0, pointHoverRadius: 3, order: isBest ? 0 : faded ? 2 : 1,
-        borderDash: t.state === "paused" ? [4, 3] : [],
+        label: `#${t.number}`, data: points, parsing: false, trial: t.number, state: t.state,
+        ...Curves.lineStyle(t, mark),
+        pointRadius: points.length < 3 ? 2.5 : t.state === "running" ? 1.5 : 0, pointHoverRadius: 3,
       };
     });
+    const starts = Curves.markers(picked, model.curves, model.attemptStarts || new Map());
+    if (starts.data.length) c.data.datasets.push(starts);
+    Curves.legend(document.getElementById("curves-legend"), new Set(picked.map((t) => t.state)), starts.data.length > 0);
     const note = document.getElementById("curves-note");
+    const what = `black: best trial${chosen.size ? " · thick: selected" : ""} · drag to zoom`;
     if (note) note.textContent = total > picked.length
-      ? `${picked.length} of ${total} trials drawn (running, best, newest) · black: best trial`
-      : "one line per trial · stopped faded · black: best trial";
+      ? `${picked.length} of ${total} trials drawn (selected, running, best, newest) · ${what}`
+      : `one line per trial · ${what}`;
     c.update("none");
     emptyNote("chart-curves", total ? null : "no score reported yet");
   }
@@ -274,7 +291,8 @@ const StudyCharts = (() => {
       // Choices sit at 0..n-1 on a linear axis (jittered so equal values don't hide each other).
       const c = chart(id, {
         type: "scatter",
-        data: { datasets: [{ data: [], parsing: false, pointRadius: 3, pointBackgroundColor: [] }] },
+        data: { datasets: [{ data: [], parsing: false, pointRadius: 3, pointBackgroundColor: [] },
+          { label: "selected", data: [], parsing: false, pointRadius: 7, pointStyle: "rectRot", pointBackgroundColor: Curves.SELECTED, pointBorderColor: "#111827", order: -1 }] },
         options: {
           parsing: false,
           scales: {
@@ -299,6 +317,8 @@ const StudyCharts = (() => {
       c.data.datasets[0].data = data;
       c.data.datasets[0].pointBackgroundColor = data.map((d) => (d.n === best ? "#dc2626" : `rgba(79,70,229,${0.25 + 0.65 * (newest ? d.n / newest : 1)})`));
       c.data.datasets[0].pointRadius = data.map((d) => (d.n === best ? 5 : 3));
+      c.data.datasets[1].data = selectedPoints(model, (t) => (t.params && name in t.params
+        ? (isChoice ? spec.range.findIndex((v) => v === t.params[name]) + jitter(t.number) : t.params[name]) : null));
       c.update("none");
       emptyNote(id, data.length ? null : "no finished trial yet");
     }

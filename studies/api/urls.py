@@ -1,8 +1,7 @@
 from django.urls import path
 
-from studies.api import compare
+from studies.api import compare, tokens, views
 from studies.api import list as study_list
-from studies.api import tokens, views
 
 app_name = "api"
 urlpatterns = [

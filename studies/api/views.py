@@ -16,7 +16,6 @@ from studies.durations import parse_duration
 from studies.models import Study, Trial
 from studies.validation import validate_study
 
-
 #: trials a page may select (their curves come with every answer that asks)
 MOST_SELECTED = 50
 
@@ -127,6 +126,7 @@ def trial_detail(request, pk):
         study=trial.study_id, log=trial.log, traceback=trial.traceback,
         scores=list(trial.scores.order_by("iteration").values_list("iteration", "value")),
         attempts=[a.to_dict(trial) for a in trial.attempts.order_by("number")],
+        attempt_starts=compare.attempt_starts([trial.pk]).get(trial.pk, []),
     )
     return JsonResponse(data)
 

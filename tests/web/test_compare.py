@@ -8,19 +8,9 @@ from django.utils import timezone
 
 from studies import compare
 from studies.models import Attempt, Score, Study, Trial
+from tests.trial_rows import add_trial
 
 pytestmark = pytest.mark.django_db
-
-
-def add_trial(study, number, params, curve, state="completed", attempt=1, finished=None, spent=None, **fields):
-    now = timezone.now()
-    trial = Trial.objects.create(
-        study=study, number=number, params=params, iterations=len(curve) or 1, subset_ratio=1.0, state=state,
-        attempt=attempt, last_iteration=len(curve), best_score=max(curve) if curve else None,
-        last_score=curve[-1] if curve else None, started=now - timedelta(seconds=60),
-        finished=finished, spent=float(len(curve)) if spent is None else spent, **fields)
-    Score.objects.bulk_create([Score(study=study, trial=trial, iteration=i, value=v) for i, v in enumerate(curve, 1)])
-    return trial
 
 
 @pytest.fixture

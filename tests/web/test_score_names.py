@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from studies.models import Study
-from tests.web.test_compare import add_trial
+from tests.trial_rows import add_trial
 
 pytestmark = pytest.mark.django_db
 
