@@ -44,18 +44,8 @@
   }
 
   function drawCurves(data) {
-    const c = new Chart($("chart-compare"), {
-      type: "line",
-      data: { datasets: [] },
-      options: {
-        parsing: false, normalized: true,
-        interaction: { mode: "nearest", intersect: false },
-        scales: { x: { type: "linear", title: { display: true, text: "epoch" }, ticks: { precision: 0 } }, y: { title: { display: true, text: "score reported at each epoch" } } },
-        plugins: {
-          legend: { display: true, position: "bottom", labels: { boxWidth: 24, boxHeight: 2, filter: (item) => item.text !== "attempt began" } },
-          tooltip: { callbacks: { title: (items) => (items.length ? `trial #${items[0].raw.n}` : ""), label: (ctx) => (ctx.raw.attempt ? Curves.markerLabel(ctx.raw) : `epoch ${ctx.raw.x}: ${hp.num(ctx.raw.y)}`) } },
-        },
-      },
+    const c = Curves.chart($("chart-compare"), { reset: $("curves-reset"), log: $("curves-log") }, {
+      legend: { display: true, position: "bottom", labels: { boxWidth: 24, boxHeight: 2, filter: (item) => item.text !== "attempt began" } },
     });
     const curves = new Map(data.trials.map((t) => [t.number, t.curve]));
     c.data.datasets = data.trials.map((t) => ({
@@ -67,8 +57,6 @@
     if (starts.data.length) c.data.datasets.push(starts);
     c.update("none");
     Curves.legend($("curves-legend"), new Set(data.trials.map((t) => t.state)), starts.data.length > 0);
-    Curves.zoom(c, $("curves-reset"));
-    $("curves-log").addEventListener("change", () => Curves.setLog(c, $("curves-log").checked));
   }
 
   async function load() {

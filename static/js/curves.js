@@ -140,7 +140,29 @@ const Curves = (() => {
     };
   }
 
+  // A learning-curve chart (epoch against the score each epoch reported),
+  // with the zoom and the log toggle wired to `tools` ({reset, log}: elements).
+  function chart(canvas, tools, extra = {}) {
+    const c = new Chart(canvas, {
+      type: "line",
+      data: { datasets: [] },
+      options: {
+        parsing: false, normalized: true,
+        interaction: { mode: "nearest", intersect: false },
+        scales: { x: { type: "linear", title: { display: true, text: "epoch" }, ticks: { precision: 0 } }, y: { title: { display: true, text: "score reported at each epoch" } } },
+        plugins: {
+          legend: extra.legend || { display: false },
+          tooltip: { callbacks: { title: (items) => (items.length ? `trial #${items[0].raw.n}` : ""), label: (ctx) => (ctx.raw.attempt ? markerLabel(ctx.raw) : `epoch ${ctx.raw.x}: ${hp.num(ctx.raw.y)}`) } },
+        },
+        onClick: extra.onClick,
+      },
+    });
+    zoom(c, tools.reset);
+    if (tools.log) tools.log.addEventListener("change", () => setLog(c, tools.log.checked));
+    return c;
+  }
+
   const markerLabel = (raw) => `attempt ${raw.attempt} began at epoch ${raw.x} (the one before: ${raw.before})`;
 
-  return { STYLES, SELECTED, colorOf, styleOf, lineStyle, legend, setLog, zoom, markers, markerLabel, logLabel };
+  return { STYLES, SELECTED, colorOf, styleOf, lineStyle, legend, setLog, zoom, markers, markerLabel, chart };
 })();

@@ -148,24 +148,11 @@ const StudyCharts = (() => {
   }
 
   function drawCurves(model) {
-    const c = chart("chart-curves", {
-      type: "line",
-      data: { datasets: [] },
-      options: {
-        parsing: false, normalized: true,
-        interaction: { mode: "nearest", intersect: false },
-        scales: { x: { type: "linear", title: { display: true, text: "epoch" }, ticks: { precision: 0 } }, y: { title: { display: true, text: "score reported at each epoch" } } },
-        plugins: { tooltip: { callbacks: { title: tooltipTitle, label: (ctx) => (ctx.raw.attempt ? Curves.markerLabel(ctx.raw) : `epoch ${ctx.raw.x}: ${hp.num(ctx.raw.y)}`) } } },
-        onClick: (evt, elements) => openTrial(elements, evt.chart),
-      },
-    });
-    if (!c) return;
-    if (!c.$controls) {
-      c.$controls = true;
-      Curves.zoom(c, document.getElementById("curves-reset"));
-      const log = document.getElementById("curves-log");
-      if (log) log.addEventListener("change", () => Curves.setLog(c, log.checked));
-    }
+    const canvas = document.getElementById("chart-curves");
+    if (!canvas || !window.Chart) return;
+    const c = charts["chart-curves"] || (charts["chart-curves"] = Curves.chart(canvas,
+      { reset: document.getElementById("curves-reset"), log: document.getElementById("curves-log") },
+      { onClick: (evt, elements) => openTrial(elements, evt.chart) }));
     const { picked, total } = pickCurves(model);
     const best = model.study.best ? model.study.best.trial : null;
     const chosen = model.selected || new Set();

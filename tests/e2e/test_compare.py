@@ -157,7 +157,8 @@ def test_a_trial_page_names_both_scores_and_marks_the_resume(page, user, study):
     expect(page.locator(".kpi.best .label")).to_have_text("Final score")
     expect(page.locator("#kpi-final")).to_have_text(str(resumed.last_score))
     expect(page.locator("#kpi-best-at")).to_have_text("at epoch 8")
-    page.wait_for_function("Chart.getChart('chart-scores') && Chart.getChart('chart-scores').data.datasets[1].data.length === 1")
+    scores = "Chart.getChart('chart-scores')"
+    page.wait_for_function(f"{scores} && {scores}.data.datasets[1].data.length === 1")
     assert page.evaluate("Chart.getChart('chart-scores').data.datasets[1].data[0].x") == 5
     page.screenshot("15-trial-resumed")
 
@@ -187,7 +188,8 @@ def test_studies_of_one_trainer_are_overlaid_from_the_list(page, user, study, ma
     page.wait_for_function("Chart.getChart('chart-by-time') && Chart.getChart('chart-by-epochs')")
     expect(page.locator("#compare-studies tbody tr")).to_have_count(2)
     expect(page.locator(f'#compare-studies tr[data-id="{other.pk}"] [data-field=final]')).to_contain_text("0.8849 #1")
-    series = page.evaluate("Chart.getChart('chart-by-epochs').data.datasets.map((d) => [d.study, d.data.map((p) => p.y)])")
+    series = page.evaluate("Chart.getChart('chart-by-epochs').data.datasets"
+                           ".map((d) => [d.study, d.data.map((p) => p.y)])")
     assert dict(series)[other.pk] == [round(0.7 * (1 - 0.6 ** 8), 4), round(0.9 * (1 - 0.6 ** 8), 4)]
     # the studies of this trainer can be ticked on and off; the other trainer's is not offered
     expect(page.locator("#study-picks input")).to_have_count(2)
