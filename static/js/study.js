@@ -70,7 +70,7 @@
     const first = model.study === null;
     const changed = merge(result.data);
     renderHeader();
-    if (changed || first) renderData();
+    if (changed || first) renderData(need.length > 0);
     const live = LIVE.has(model.study.state);
     $("live").hidden = !live;
     return live || [...model.selected].some((n) => !model.allCurves && !model.wholeCurves.has(n));
@@ -79,14 +79,15 @@
   // A big study's dots and Bayesian panel draw only the aggregates: they
   // change when fresh aggregates come, not with every poll.
   let drawnOverview = null;
-  function renderData(selectionChanged = false) {
-    const fresh = !model.overview || model.overview !== drawnOverview || selectionChanged;
+  // redraw: every chart, aggregates or not (the selection changed, or its rows came)
+  function renderData(redraw = false, table = true) {
+    const fresh = !model.overview || model.overview !== drawnOverview || redraw;
     drawnOverview = model.overview;
     if (fresh) StudyCharts.drawBest(model);
     StudyCharts.drawCurves(model);
     if (model.study.algorithm === "asha") AshaBoard.draw(model);
     else if (fresh) StudyCharts.drawBayes(model);
-    if (!selectionChanged) loadTable(true);
+    if (table) loadTable(true);
   }
 
   // -- selection: ticked rows, kept in the address (#select=3,7) ---------------------------
@@ -111,7 +112,7 @@
       box.checked = model.selected.has(Number(box.dataset.number));
       box.closest("tr").classList.toggle("selected", box.checked);
     });
-    if (model.study) renderData(true);
+    if (model.study) renderData(true, false);
   }
 
   // -- header -------------------------------------------------------------------------

@@ -200,3 +200,26 @@ def test_studies_of_one_trainer_are_overlaid_from_the_list(page, user, study, ma
     page.click("#compare-studies")
     page.wait_for_url(f"**/compare/?studies={study.pk}")
     expect(page.locator("#compare-studies tbody tr")).to_have_count(1)
+
+
+def test_a_big_study_fetches_and_highlights_a_selected_trial_it_did_not_draw(page, user, make_study):
+    from benchmarks.poll_speed import fill
+    from studies.models import Study
+
+    big = make_study(owner=user, name="big sweep", num_trials=3000, parallelism=8)
+    Study.objects.filter(pk=big.pk).update(state="running", started=timezone.now())
+    fill(big, 3000, running=8, seed=11)
+    # a poor early trial: neither running, nor among the best, nor among the newest
+    worst = big.trials.filter(number__lt=500, state="stopped").order_by("best_score").first()
+
+    page.login("erin")
+    page.goto(f"/studies/{big.pk}/")
+    page.wait_for_function(f"{CURVES} && {CURVES}.data.datasets.length > 50")
+    assert not page.evaluate(f"{CURVES}.data.datasets.some((d) => d.trial === {worst.number})")
+    page.fill("#trial-search", f"#{worst.number}")
+    expect(page.locator("#trials tbody tr[data-number]")).to_have_count(1)
+    page.check(f'#trials tbody input.pick[data-number="{worst.number}"]')
+    page.wait_for_function(f"(() => {{ const d = {CURVES}.data.datasets.find((d) => d.trial === {worst.number}); "
+                           f"return d && d.borderWidth === 3.5 && d.data.length === {worst.last_iteration}; }})()")
+    assert page.evaluate("Chart.getChart('chart-best').data.datasets[2].data.map((p) => p.n)") == [worst.number]
+    page.screenshot("15-big-study-selected")
