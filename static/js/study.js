@@ -113,6 +113,8 @@
       box.closest("tr").classList.toggle("selected", box.checked);
     });
     if (model.study) renderData(true, false);
+    // other charts of the page (study_analysis.js) redraw their highlight from model.selected
+    document.dispatchEvent(new CustomEvent("study:selection", { detail: numbers }));
   }
 
   // -- header -------------------------------------------------------------------------

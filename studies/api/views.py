@@ -1,7 +1,6 @@
 """The JSON API (see docs/api.md). Views parse, call one model method, answer."""
 from __future__ import annotations
 
-import csv
 import json
 
 from django.http import HttpResponse, JsonResponse
@@ -11,7 +10,7 @@ from hpopt.errors import FieldError
 from studies import compare, control, overview, progress, settled, timing, trial_table
 from studies.api import cursor
 from studies.api.auth import api, error
-from studies.api.serialize import best_config, csv_cell, study_dict, trial_dict, trial_rows
+from studies.api.serialize import best_config, study_dict, trial_dict, trial_rows, trials_csv_text
 from studies.durations import parse_duration
 from studies.models import Study, Trial
 from studies.validation import validate_study
@@ -164,19 +163,6 @@ def trials_csv(request, pk):
         trials = trial_table.trials_for(study, trial_table.parse(study, params))
     except trial_table.TableError as exc:
         return error(400, exc.errors)
-    names = list(study.space)
-    response = HttpResponse(content_type="text/csv")
+    response = HttpResponse(trials_csv_text(study, trials), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-trials.csv"'
-    writer = csv.writer(response)
-    # the columns a download always had, then (added later, so scripts reading
-    # by position still work) the final score, which ranks the best config, and times
-    writer.writerow(["trial", *map(csv_cell, names), "best_score", "iterations", "state", "bracket", "host", "gpu",
-                     "error", "final_score", "started", "finished", "duration_seconds"])
-    columns = ("number", "params", "best_score", "last_iteration", "state", "bracket", "host", "gpu", "error",
-               "_final", "started", "finished", "_seconds")
-    trials = trials.annotate(_final=trial_table.final_score(), _seconds=trial_table.duration())
-    for number, params, *rest, started, finished, seconds in trials.values_list(*columns).iterator(chunk_size=2000):
-        times = (started and started.isoformat(), finished and finished.isoformat(),
-                 None if seconds is None else round(seconds, 3))
-        writer.writerow([csv_cell(v) for v in (number, *(params.get(n) for n in names), *rest, *times)])
     return response
