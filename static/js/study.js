@@ -5,7 +5,9 @@
 // The table is a page of GET /api/studies/<id>/trials: the server sorts,
 // filters and pages it. A big study's model holds only its open trials and
 // the curves worth drawing; the charts and the board draw the server's
-// aggregates (model.overview), refreshed every OVERVIEW_EVERY polls.
+// aggregates (model.overview), refreshed every OVERVIEW_EVERY polls. Rows
+// ticked in the table (model.selected) are highlighted in every chart, their
+// whole curves asked for with the poll (curves=), and compared side by side.
 "use strict";
 
 (() => {

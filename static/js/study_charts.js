@@ -4,6 +4,7 @@
 // and updates its chart in place. Large studies are thinned before drawing;
 // a big one (model.overview set) draws the server's aggregates instead: a
 // sample of finished trials as dots, the best so far from per-bucket bests.
+// The trials in model.selected are drawn on top: thick curves, marked dots.
 "use strict";
 
 const StudyCharts = (() => {
