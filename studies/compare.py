@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce, RowNumber
 
 from hpopt.best import final_score
 from hpopt.status import TrialState
+from studies import trial_table
 from studies.models import Attempt, Score
 
 #: trials compared at once, and studies overlaid
@@ -64,8 +65,7 @@ def attempt_starts(trial_ids) -> dict[int, list]:
     the attempt's start and its scores, so one clock orders them, and it holds
     for trials stored before any such field existed. An attempt that
     reported nothing has no epoch and is left out."""
-    attempts = Attempt.objects.filter(trial_id__in=trial_ids)
-    until = attempts.filter(trial=OuterRef("trial"), number=OuterRef("number") + 1).values("started")[:1]
+    until = Attempt.objects.filter(trial=OuterRef("trial"), number=OuterRef("number") + 1).values("started")[:1]
     first = (Score.objects.filter(trial=OuterRef("trial"), created__gte=OuterRef("started"))
              .filter(created__lt=OuterRef("until")).order_by("iteration").values("iteration")[:1])
     rows = (Attempt.objects.filter(trial_id__in=trial_ids)
@@ -99,18 +99,11 @@ def _best_epoch(curve: list, mode: str) -> int | None:
     return max(curve, key=lambda p: (sign * p[1], -p[0]))[0]
 
 
-def _seconds(trial) -> float | None:
-    if trial.started is None:
-        return None
-    end = trial.finished if trial.finished and trial.state not in ("running", "queued") else None
-    return None if end is None else (end - trial.started).total_seconds()
-
-
 def trials_side_by_side(study, wanted: list[int]) -> dict:
     """The trials numbered ``wanted`` of ``study``: params (and which differ),
     final and best-epoch scores, curves and attempt starts. Raises
     CompareError for a number the study has no trial for."""
-    found = {t.number: t for t in study.trials.filter(number__in=wanted)}
+    found = {t.number: t for t in study.trials.filter(number__in=wanted).annotate(seconds=trial_table.duration())}
     missing = [n for n in wanted if n not in found]
     if missing:
         raise CompareError({"trials": f"this study has no trial #{missing[0]} (trials are numbered 0 to "
@@ -125,11 +118,11 @@ def trials_side_by_side(study, wanted: list[int]) -> dict:
         curve = curves[t.pk]
         rows.append({
             "id": t.pk, "number": t.number, "state": t.state, "params": t.params,
-            "final_score": final_score(t) if t.best_score is not None else None,
+            "final_score": final_score(t),
             "best_epoch_score": t.best_score, "best_epoch": _best_epoch(curve, study.mode),
             "iterations": t.iterations, "last_iteration": t.last_iteration, "stop_reason": t.stop_reason,
             "attempts": t.attempt, "started": t.started and t.started.isoformat(),
-            "finished": t.finished and t.finished.isoformat(), "duration_seconds": _seconds(t),
+            "finished": t.finished and t.finished.isoformat(), "duration_seconds": t.seconds,
             "curve": thin(curve), "attempt_starts": starts.get(t.pk, []),
         })
     return {"study": {"id": study.pk, "name": study.name, "mode": study.mode, "trainer": study.trainer},
@@ -160,10 +153,11 @@ def best_so_far(study) -> dict:
     by_time, by_epochs = [], []
     for when, spent, best, from_end in rows:
         seconds = (when - origin).total_seconds()
-        if best is None or (by_time and by_time[-1][1] == best and from_end != 1):
-            continue   # no score yet, or a tie with the best so far: no improvement
-        if from_end == 1 and by_time and by_time[-1][0] == seconds:
-            break
+        if best is None:
+            continue   # no completed or stopped trial yet
+        # a tie with the best so far is no improvement; the last finish only extends the line
+        if by_time and by_time[-1][1] == best and (from_end != 1 or by_time[-1][0] == seconds):
+            continue
         by_time.append([seconds, best])
         by_epochs.append([spent, best])
     return {"by_time": thin(by_time), "by_epochs": thin(by_epochs)}

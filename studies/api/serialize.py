@@ -28,7 +28,7 @@ def score_names(t) -> dict:
     ``best_score`` and ``last_score``): ``final_score``, the latest report's,
     which ranks the best config (hpopt.best), and ``best_epoch_score``, the
     best any epoch reported (the older ``best_score`` field)."""
-    return {"final_score": None if t.best_score is None else final_score(t), "best_epoch_score": t.best_score}
+    return {"final_score": final_score(t), "best_epoch_score": t.best_score}
 
 
 #: a spreadsheet runs a cell that starts with one of these as a formula (OWASP's "CSV injection")

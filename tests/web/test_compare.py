@@ -132,3 +132,11 @@ def test_a_poll_brings_the_selected_trials_whole_curves(api, make_study):
     assert worst.number in {n for n, _, _ in again["scores"]}
     bad = api.get(f"/api/studies/{big.pk}", curves="1,,x")
     assert bad.status_code == 400 and "curves must be comma-separated" in bad.json()["errors"]["curves"]
+
+
+def test_an_improvement_in_the_last_finish_is_kept_even_at_the_same_moment(study):
+    at = study.started + timedelta(seconds=100)
+    add_trial(study, 0, {"x": 1}, [0.4], finished=at)
+    add_trial(study, 1, {"x": 2}, [0.6], finished=at)
+    add_trial(study, 2, {"x": 3}, [0.6], finished=at)   # a tie: nothing new
+    assert compare.best_so_far(study)["by_time"] == [[100.0, 0.4], [100.0, 0.6]]
