@@ -65,6 +65,8 @@ def attempt_starts(trial_ids) -> dict[int, list]:
     the attempt's start and its scores, so one clock orders them, and it holds
     for trials stored before any such field existed. An attempt that
     reported nothing has no epoch and is left out."""
+    if not trial_ids:
+        return {}   # a poll's usual case: no query built
     until = Attempt.objects.filter(trial=OuterRef("trial"), number=OuterRef("number") + 1).values("started")[:1]
     first = (Score.objects.filter(trial=OuterRef("trial"), created__gte=OuterRef("started"))
              .filter(created__lt=OuterRef("until")).order_by("iteration").values("iteration")[:1])

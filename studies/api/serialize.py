@@ -60,7 +60,8 @@ def trials_csv_text(study, trials) -> str:
     for number, params, best, last, *text, final, started, finished, seconds in \
             trials.values_list(*columns).iterator(chunk_size=2000):
         writer.writerow([number, *(csv_cell(params.get(n)) for n in names), best, last, *map(csv_cell, text), final,
-                         _iso(started), _iso(finished), None if seconds is None else round(seconds, 3)])
+                         *(t and t.isoformat(timespec="seconds") for t in (started, finished)),
+                         None if seconds is None else round(seconds, 3)])
     return out.getvalue()
 
 
