@@ -217,7 +217,7 @@ const StudyCharts = (() => {
       ] },
       options: {
         parsing: false,
-        scales: { x: { type: "linear", min: -0.5, title: { display: true, text: "trial" }, ticks: integerTicks }, y: { title: { display: true, text: "best score" } } },
+        scales: { x: { type: "linear", min: -0.5, title: { display: true, text: "trial" }, ticks: integerTicks }, y: { title: { display: true, text: "best epoch score" } } },
         plugins: { initPhase: { until: init }, legend: { display: true, position: "bottom", labels: { boxWidth: 8, usePointStyle: true } },
           tooltip: { callbacks: { title: tooltipTitle, label: (ctx) => hp.num(ctx.raw.y) } } },
         onClick: (evt, elements) => openTrial(elements, evt.chart),
