@@ -278,7 +278,9 @@ def _public(r: dict) -> dict:
         "created": _iso(r["created"]), "started": _iso(r["started"]), "finished": _iso(r["finished"]),
         "progress": r["progress"], "counts": r["counts"], "trial_count": r["trial_count"],
         "eta_seconds": r["eta_seconds"],
-        "best": None if r["best_score"] is None else {"trial": r["best_trial"], "score": r["best_score"]},
+        # r["best_score"] is the best trial's final score (hpopt.best), under both names
+        "best": None if r["best_score"] is None else {"trial": r["best_trial"], "score": r["best_score"],
+                                                      "final_score": r["best_score"]},
         "archived": r["archived"], "tags": r["tags"].split(),
     }
 

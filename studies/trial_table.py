@@ -6,7 +6,8 @@ by the database, never in the browser.
 raises ``TableError`` with ``{field: rule}``; ``TableQuery.apply(trials)``
 filters and sorts a queryset of the study's trials.
 
-- ``sort``: ``number``, ``state``, ``best_score`` (``score``), ``last_score``,
+- ``sort``: ``number``, ``state``, ``best_score`` (``score``: the best
+  epoch's), ``last_score``, ``final_score`` (what ranks the best config),
   ``epochs``, ``duration``, ``started`` or ``param.<name>``; a leading ``-``
   sorts descending. Trials without a value (no score yet) come last either
   way; ties go to the trial number.
@@ -30,7 +31,7 @@ from hpopt.status import TrialState
 
 COLUMNS = {"number": "number", "state": "state", "best_score": "best_score", "score": "best_score",
            "last_score": "last_score", "epochs": "last_iteration", "started": "started"}
-SORTS = (*COLUMNS, "duration", "param.<name>")
+SORTS = (*COLUMNS, "final_score", "duration", "param.<name>")
 NOT_NULL = {"number", "state", "epochs"}
 #: trials whose duration runs until now (the page shows the same)
 OPEN = (TrialState.RUNNING.value, TrialState.QUEUED.value)
@@ -50,6 +51,19 @@ class Seconds(Func):
     def as_sqlite(self, compiler, connection, **extra):
         return self.as_sql(compiler, connection, template="((julianday(%(expressions)s)) * 86400.0)",
                            arg_joiner=") - julianday(", **extra)
+
+
+def duration():
+    """Seconds the trial's current attempt ran: until now while it is queued
+    or running, else until it finished (the table's Duration column)."""
+    now = Value(timezone.now())
+    end = Case(When(state__in=OPEN, then=now), default=Coalesce("finished", now))
+    return Seconds(end, F("started"))
+
+
+def final_score():
+    """hpopt.best.final_score as an expression: the latest report's score."""
+    return Coalesce("last_score", "best_score")
 
 
 class TableError(ValueError):
@@ -86,9 +100,9 @@ class TableQuery:
         if key in COLUMNS:
             return F(COLUMNS[key])
         if key == "duration":
-            now = Value(timezone.now())
-            end = Case(When(state__in=OPEN, then=now), default=Coalesce("finished", now))
-            return Seconds(end, F("started"))
+            return duration()
+        if key == "final_score":
+            return final_score()
         name = key.removeprefix("param.")
         return param_value(name, name in self.numeric)
 
@@ -154,7 +168,7 @@ def parse(study, params) -> TableQuery:
     numeric = numeric_params(study)
     sort = params.get("sort", "") or "-number"
     key = sort.lstrip("-")
-    if sort.count("-") > 1 or not (key in COLUMNS or key == "duration"
+    if sort.count("-") > 1 or not (key in COLUMNS or key in ("duration", "final_score")
                                    or (key.startswith("param.") and key[6:] in study.space)):
         errors["sort"] = (f"sort must be one of {', '.join(SORTS)} (a parameter of this study), "
                           "with a leading - for descending")

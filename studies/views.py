@@ -113,6 +113,18 @@ def study_detail(request, pk):
 
 
 @login_required
+def compare_trials(request, pk):
+    """Trials of a study side by side (?trials=3,7,9); the page reads GET /api/studies/<id>/compare."""
+    return render(request, "studies/compare_trials.html", {"study": _visible_study(request, pk)})
+
+
+@login_required
+def compare_studies(request):
+    """Studies of one trainer overlaid (?studies=4,9); the page reads GET /api/compare."""
+    return render(request, "studies/compare_studies.html", {})
+
+
+@login_required
 def trial_detail(request, pk):
     trial = get_object_or_404(
         Trial.objects.filter(study__in=Study.objects.visible_to(request.user)).select_related("study"), pk=pk

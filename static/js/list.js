@@ -31,6 +31,21 @@
   }
 
   if (!table) return;
+  // ticked studies of one trainer open the compare page
+  table.addEventListener("change", (event) => {
+    if (!event.target.matches("input.pick-study")) return;
+    const picked = [...table.querySelectorAll("input.pick-study:checked")];
+    const link = document.getElementById("compare-selected");
+    const trainers = new Set(picked.map((b) => b.dataset.trainer));
+    const ok = picked.length >= 2 && picked.length <= 8 && trainers.size === 1;
+    link.classList.toggle("disabled", !ok);
+    link.setAttribute("aria-disabled", ok ? "false" : "true");
+    link.title = ok ? "overlay these studies' best so far" : trainers.size > 1 ? "studies of one trainer only" : "tick two to eight studies of one trainer";
+    link.href = "/compare/?studies=" + picked.map((b) => b.value).join(",");
+  });
+  document.getElementById("compare-selected").addEventListener("click", (event) => {
+    if (event.currentTarget.classList.contains("disabled")) event.preventDefault();
+  });
   hp.poll(async () => {
     if (!live()) return false;
     const result = await hp.api("/api/studies" + table.dataset.query);

@@ -5,7 +5,9 @@
 // The table is a page of GET /api/studies/<id>/trials: the server sorts,
 // filters and pages it. A big study's model holds only its open trials and
 // the curves worth drawing; the charts and the board draw the server's
-// aggregates (model.overview), refreshed every OVERVIEW_EVERY polls.
+// aggregates (model.overview), refreshed every OVERVIEW_EVERY polls. Rows
+// ticked in the table (model.selected) are highlighted in every chart, their
+// whole curves asked for with the poll (curves=), and compared side by side.
 "use strict";
 
 (() => {
@@ -17,13 +19,18 @@
   const OVERVIEW_EVERY = 15;
   const LIVE = new Set(["running", "paused"]);
   const ENDED = new Set(["completed", "killed", "failed"]);
-  const model = { study: null, trials: new Map(), curves: new Map(), cursor: "", overview: null };
+  const model = { study: null, trials: new Map(), curves: new Map(), cursor: "", overview: null,
+    // trials ticked in the table (numbers), highlighted in every chart; the
+    // poll asks for their whole curves (curves=) until it has them
+    selected: new Set(), wholeCurves: new Set(), allCurves: false, attemptStarts: new Map() };
+  const MOST_SELECTED = 50;
   window.studyModel = model;
   let poller = null;
   let polls = 0;
 
   // -- merging the cursor's answer --------------------------------------------------
   function merge(data) {
+    const first = model.study === null;
     model.study = data.study;
     for (const t of data.trials) model.trials.set(t.number, t);
     for (const [number, iteration, value] of data.scores) {
@@ -40,6 +47,12 @@
     }
     model.cursor = data.cursor;
     if ("overview" in data) model.overview = data.overview;
+    for (const [n, starts] of Object.entries(data.attempt_starts || {})) model.attemptStarts.set(Number(n), starts);
+    if (first) {
+      // the first load sends whole curves: all of them, or those of the trials it picked
+      model.allCurves = data.scores_complete;
+      data.scores.forEach(([n]) => model.wholeCurves.add(n));
+    }
     return data.trials.length > 0 || data.scores.length > 0 || "overview" in data;
   }
 
@@ -47,7 +60,10 @@
     polls += 1;
     let url = `/api/studies/${studyId}`;
     if (model.cursor) url += `?since=${encodeURIComponent(model.cursor)}` + (model.overview && polls % OVERVIEW_EVERY === 0 ? "&overview=1" : "");
+    const need = model.allCurves ? [] : [...model.selected].filter((n) => !model.wholeCurves.has(n));
+    if (need.length) url += (model.cursor ? "&" : "?") + "curves=" + need.join(",");
     const result = await hp.api(url);
+    if (result.ok) need.forEach((n) => model.wholeCurves.add(n));
     if (!result.ok) {
       $("live").hidden = true;
       if (result.status === 401) window.location.assign("/login/?next=" + encodeURIComponent(location.pathname));
@@ -56,23 +72,51 @@
     const first = model.study === null;
     const changed = merge(result.data);
     renderHeader();
-    if (changed || first) renderData();
+    if (changed || first) renderData(need.length > 0);
     const live = LIVE.has(model.study.state);
     $("live").hidden = !live;
-    return live;
+    return live || [...model.selected].some((n) => !model.allCurves && !model.wholeCurves.has(n));
   }
 
   // A big study's dots and Bayesian panel draw only the aggregates: they
   // change when fresh aggregates come, not with every poll.
   let drawnOverview = null;
-  function renderData() {
-    const fresh = !model.overview || model.overview !== drawnOverview;
+  // redraw: every chart, aggregates or not (the selection changed, or its rows came)
+  function renderData(redraw = false, table = true) {
+    const fresh = !model.overview || model.overview !== drawnOverview || redraw;
     drawnOverview = model.overview;
     if (fresh) StudyCharts.drawBest(model);
     StudyCharts.drawCurves(model);
     if (model.study.algorithm === "asha") AshaBoard.draw(model);
     else if (fresh) StudyCharts.drawBayes(model);
-    loadTable(true);
+    if (table) loadTable(true);
+  }
+
+  // -- selection: ticked rows, kept in the address (#select=3,7) ---------------------------
+  function readSelection() {
+    const m = /select=([\d,]+)/.exec(location.hash);
+    if (m) m[1].split(",").filter(Boolean).slice(0, MOST_SELECTED).forEach((n) => model.selected.add(Number(n)));
+  }
+
+  function selectionChanged() {
+    const numbers = [...model.selected].sort((a, b) => a - b);
+    history.replaceState(null, "", numbers.length ? "#select=" + numbers.join(",") : location.pathname + location.search);
+    const n = numbers.length;
+    $("selection").hidden = n === 0;
+    $("selection-count").textContent = `${n} selected`;
+    const link = $("compare-trials");
+    const ok = n >= 2 && n <= 12;
+    link.classList.toggle("disabled", !ok);
+    link.setAttribute("aria-disabled", ok ? "false" : "true");
+    link.title = ok ? "these trials side by side" : n > 12 ? "compare at most 12 trials" : "select two or more trials";
+    link.href = `/studies/${studyId}/compare/?trials=${numbers.join(",")}`;
+    document.querySelectorAll("#trials tbody input.pick").forEach((box) => {
+      box.checked = model.selected.has(Number(box.dataset.number));
+      box.closest("tr").classList.toggle("selected", box.checked);
+    });
+    if (model.study) renderData(true, false);
+    // other charts of the page (study_analysis.js) redraw their highlight from model.selected
+    document.dispatchEvent(new CustomEvent("study:selection", { detail: numbers }));
   }
 
   // -- header -------------------------------------------------------------------------
@@ -121,8 +165,10 @@
     $("kpi-budget").textContent = `${hp.num(b.spent, 3)} / ${hp.num(b.total, 3)}`;
     $("kpi-budget-sub").textContent = b.hard ? "full epochs spent / budget (hard)" : "full epochs spent / planned";
     if (s.best) {
-      $("kpi-best").textContent = hp.num(s.best.score, 5);
-      hp.clear($("kpi-best-trial")).append(hp.el("a", { href: trialHref(s.best.trial) }, `trial #${s.best.trial}`));
+      $("kpi-best").textContent = hp.num(s.best.final_score, 5);
+      hp.clear($("kpi-best-trial")).append(hp.el("a", { href: trialHref(s.best.trial) }, `trial #${s.best.trial}`),
+        ` · best epoch score ${hp.num(s.best.best_epoch_score, 5)}`);
+      $("kpi-best-trial").title = `trial #${s.best.trial}: final score ${s.best.final_score} (its latest report, which ranks the configs); best epoch score ${s.best.best_epoch_score}`;
     }
     const end = s.finished ? new Date(s.finished) : new Date();
     $("kpi-elapsed").textContent = s.started ? hp.duration((end - new Date(s.started)) / 1000) : "—";
@@ -253,7 +299,8 @@
     const sort = $("trial-sort").value;
     const best = model.study.mode === "min" ? "best_score" : "-best_score";
     const worst = best.startsWith("-") ? best.slice(1) : "-" + best;
-    q.set("sort", sort === "best" ? best : sort === "worst" ? worst : sort);
+    const final = model.study.mode === "min" ? "final_score" : "-final_score";
+    q.set("sort", sort === "best" ? best : sort === "worst" ? worst : sort === "final" ? final : sort);
     const add = (key, id) => { const v = $(id).value.trim(); if (v) q.set(key, v); };
     add("state", "trial-filter");
     add("q", "trial-search");
@@ -348,20 +395,23 @@
     const filtered = table.total !== all;
     $("trials-count").textContent = `${all}` + (filtered ? ` · ${table.total} shown by the filters` : "");
     if (!rows.length) {
-      tbody.append(hp.el("tr", {}, hp.el("td", { colspan: 8, class: "empty" }, all ? "No trial matches these filters." : model.study.state === "draft" ? "Start the study to run trials." : "No trials yet.")));
+      tbody.append(hp.el("tr", {}, hp.el("td", { colspan: 10, class: "empty" }, all ? "No trial matches these filters." : model.study.state === "draft" ? "Start the study to run trials." : "No trials yet.")));
     }
     const best = model.study.best ? model.study.best.trial : null;
     for (const t of rows) {
       const pct = t.iterations ? Math.min(100, (100 * t.last_iteration) / t.iterations) : 0;
-      const rowClass = [t.number === best ? "best-row" : "", t.excluded ? "excluded" : ""].join(" ").trim() || null;
+      const picked = model.selected.has(t.number);
+      const rowClass = [t.number === best ? "best-row" : "", t.excluded ? "excluded" : "", picked ? "selected" : ""].join(" ").trim() || null;
       tbody.append(hp.el("tr", { "data-number": t.number, "data-state": t.state, class: rowClass },
+        hp.el("td", { class: "pick" }, hp.el("input", { type: "checkbox", class: "pick", "data-number": t.number, checked: picked, "aria-label": `select trial #${t.number}` })),
         hp.el("td", { class: "num" }, hp.el("a", { href: `/trials/${t.id}/` }, "#" + t.number), t.number === best ? hp.el("span", { class: "star", title: "best trial" }, " ★") : null,
           t.hand_picked ? hp.el("div", {}, hp.el("span", { class: "tag hand", title: "a config given by hand (Try a config), not sampled" }, "hand-picked")) : null),
         paramsCell(t.params),
         hp.el("td", {}, hp.el("div", { class: "iter" },
           hp.el("div", { class: "bar" + (t.state === "running" ? " live" : "") }, hp.el("span", { style: { width: pct + "%" } })),
           hp.el("span", { class: "small" }, `${t.last_iteration}/${t.iterations}`))),
-        hp.el("td", { class: "num score" }, hp.num(t.best_score)),
+        hp.el("td", { class: "num score", "data-field": "final" }, hp.num(t.final_score)),
+        hp.el("td", { class: "num", "data-field": "best-epoch" }, hp.num(t.best_epoch_score)),
         hp.el("td", {}, hp.badge(t.state), t.excluded ? [" ", hp.el("span", { class: "badge excluded", title: "excluded from the model's view" }, "excluded")] : null, t.pending ? hp.el("span", { class: "pending" }, ` ${t.pending}…`) : null,
           t.bracket !== null && model.study.algorithm === "asha" ? hp.el("span", { class: "muted small" }, ` b${t.bracket}`) : null,
           t.stop_reason ? hp.el("div", { class: "muted small why" }, t.stop_reason) : null,
@@ -376,6 +426,23 @@
     $("trials-prev").disabled = table.offset === 0;
     $("trials-next").disabled = last >= table.total;
   }
+
+  document.querySelector("#trials tbody").addEventListener("change", (event) => {
+    const box = event.target.closest("input.pick");
+    if (!box) return;
+    const n = Number(box.dataset.number);
+    if (box.checked && model.selected.size >= MOST_SELECTED) {
+      box.checked = false;
+      hp.toast(`select at most ${MOST_SELECTED} trials`, "error");
+      return;
+    }
+    if (box.checked) model.selected.add(n);
+    else model.selected.delete(n);
+    selectionChanged();
+    // a selected trial whose whole curve the page lacks: the next poll brings it
+    if (box.checked && !model.allCurves && !model.wholeCurves.has(n)) { poller.restart(); poller.now(); }
+  });
+  $("selection-clear").addEventListener("click", () => { model.selected.clear(); selectionChanged(); });
 
   document.querySelector("#trials tbody").addEventListener("click", async (event) => {
     const button = event.target.closest("button[data-action]");
@@ -392,5 +459,7 @@
   // a change made elsewhere on the page (a config enqueued): poll now
   document.addEventListener("study:refresh", () => { poller.restart(); poller.now(); });
 
+  readSelection();
+  selectionChanged();
   poller = hp.poll(refresh, POLL_MS);
 })();

@@ -4,6 +4,7 @@
 // and updates its chart in place. Large studies are thinned before drawing;
 // a big one (model.overview set) draws the server's aggregates instead: a
 // sample of finished trials as dots, the best so far from per-bucket bests.
+// The trials in model.selected are drawn on top: thick curves, marked dots.
 "use strict";
 
 const StudyCharts = (() => {
@@ -15,8 +16,6 @@ const StudyCharts = (() => {
   const charts = {};
   let colors = hp.chartColors();   // the colour scheme's, from static/css/app.css
 
-  const hue = (n) => (n * 137.508) % 360;
-  const trialColor = (n, alpha = 1) => `hsla(${hue(n)}, 62%, ${colors.lightness}, ${alpha})`;
   // the best trial's curve is drawn in --chart-best: black on light, white on dark
   const BEST_WORD = () => (window.matchMedia("(prefers-color-scheme: dark)").matches ? "white" : "black");
   const better = (mode) => (a, b) => (mode === "min" ? a < b : a > b);
@@ -99,12 +98,13 @@ const StudyCharts = (() => {
     const c = chart("chart-best", {
       type: "scatter",
       data: { datasets: [
-        { type: "line", label: "best so far", data: [], borderColor: colors.accent, backgroundColor: colors.accentFill, stepped: true, pointRadius: 0, borderWidth: 2, fill: false, parsing: false },
+        { type: "line", label: "best so far (best epoch score)", data: [], borderColor: colors.accent, backgroundColor: colors.accentFill, stepped: true, pointRadius: 0, borderWidth: 2, fill: false, parsing: false },
         { label: "trial", data: [], pointRadius: 3, pointHoverRadius: 5, parsing: false, pointBackgroundColor: [], pointBorderColor: [] },
+        { label: "selected", data: [], pointRadius: 7, pointHoverRadius: 8, parsing: false, pointStyle: "rectRot", pointBackgroundColor: Curves.SELECTED, pointBorderColor: "#111827", order: -1 },
       ] },
       options: {
         parsing: false,
-        scales: { x: { type: "linear", title: { display: true, text: "trial" }, ticks: { precision: 0 } }, y: { title: { display: true, text: "best score" } } },
+        scales: { x: { type: "linear", title: { display: true, text: "trial" }, ticks: { precision: 0 } }, y: { title: { display: true, text: "best epoch score" } } },
         plugins: { tooltip: { callbacks: { title: tooltipTitle, label: (ctx) => `${ctx.dataset.label}: ${hp.num(ctx.raw.y)}${ctx.raw.state ? " (" + ctx.raw.state + (ctx.raw.short ? `, short trial: ${ctx.raw.short} of ${full} epochs` : "") + ")" : ""}${ctx.raw.hand ? " · hand-picked" : ""}` } } },
         onClick: (evt, elements) => openTrial(elements, evt.chart),
       },
@@ -119,8 +119,16 @@ const StudyCharts = (() => {
     c.data.datasets[1].pointStyle = shown.map((d) => (d.hand ? "star" : d.short ? "triangle" : "circle"));
     c.data.datasets[1].pointRadius = shown.map((d) => (d.hand ? 7 : d.short ? 5 : 3));
     c.data.datasets[1].pointBorderWidth = shown.map((d) => (d.hand ? 2 : 1));
+    c.data.datasets[2].data = selectedPoints(model, (t) => t.number);
     c.update("none");
     emptyNote("chart-best", dots.length ? null : "no finished trial yet");
+  }
+
+  // The selected trials the page holds (their rows come with the poll), as {x, y, n}.
+  function selectedPoints(model, x) {
+    return [...(model.selected || [])].map((n) => model.trials.get(n))
+      .filter((t) => t && t.best_score !== null && x(t) !== undefined && x(t) !== null)
+      .map((t) => ({ x: x(t), y: t.best_score, n: t.number, state: t.state }));
   }
 
   function colorOf(state, alpha) {
@@ -148,46 +156,43 @@ const StudyCharts = (() => {
     const isBetter = better(model.study.mode);
     const all = [...model.trials.values()].filter((t) => (model.curves.get(t.number) || []).length);
     if (all.length <= MAX_CURVES) return { picked: all, total: all.length };
+    const selected = all.filter((t) => model.selected && model.selected.has(t.number));
     const running = all.filter((t) => t.state === "running" || t.state === "paused");
     const rest = all.filter((t) => !running.includes(t));
     const byScore = rest.filter((t) => t.best_score !== null).sort((a, b) => (isBetter(a.best_score, b.best_score) ? -1 : 1));
-    const picked = new Set(running.slice(0, MAX_CURVES / 2));
+    const picked = new Set(selected);
+    running.slice(0, MAX_CURVES / 2).forEach((t) => picked.add(t));
     byScore.slice(0, MAX_CURVES / 2).forEach((t) => picked.add(t));
     rest.sort((a, b) => b.number - a.number).forEach((t) => { if (picked.size < MAX_CURVES) picked.add(t); });
     return { picked: [...picked], total: all.length };
   }
 
   function drawCurves(model) {
-    const c = chart("chart-curves", {
-      type: "line",
-      data: { datasets: [] },
-      options: {
-        parsing: false, normalized: true,
-        interaction: { mode: "nearest", intersect: false },
-        scales: { x: { type: "linear", title: { display: true, text: "epoch" }, ticks: { precision: 0 } }, y: { title: { display: true, text: "score" } } },
-        plugins: { tooltip: { callbacks: { title: tooltipTitle, label: (ctx) => `epoch ${ctx.raw.x}: ${hp.num(ctx.raw.y)}` } } },
-        onClick: (evt, elements) => openTrial(elements, evt.chart),
-      },
-    });
-    if (!c) return;
+    const canvas = document.getElementById("chart-curves");
+    if (!canvas || !window.Chart) return;
+    const c = charts["chart-curves"] || (charts["chart-curves"] = Curves.chart(canvas,
+      { reset: document.getElementById("curves-reset"), log: document.getElementById("curves-log") },
+      { onClick: (evt, elements) => openTrial(elements, evt.chart) }));
     const { picked, total } = pickCurves(model);
     const best = model.study.best ? model.study.best.trial : null;
+    const chosen = model.selected || new Set();
     c.data.datasets = picked.sort((a, b) => a.number - b.number).map((t) => {
-      const faded = !["running", "paused", "completed", "queued"].includes(t.state);
-      const isBest = t.number === best;
       const points = thin(model.curves.get(t.number), MAX_POINTS).map(([x, y]) => ({ x, y, n: t.number }));
+      const mark = chosen.has(t.number) ? "selected" : t.number === best ? "best" : chosen.size ? "dim" : "";
       return {
-        label: `#${t.number}`, data: points, parsing: false,
-        borderColor: isBest ? colors.best : trialColor(t.number, faded ? 0.18 : 0.85),
-        borderWidth: isBest ? 2.5 : t.state === "running" ? 2 : 1.2,
-        pointRadius: points.length < 3 ? 2.5 : t.state === "running" ? 1.5 : 0, pointHoverRadius: 3, order: isBest ? 0 : faded ? 2 : 1,
-        borderDash: t.state === "paused" ? [4, 3] : [],
+        label: `#${t.number}`, data: points, parsing: false, trial: t.number, state: t.state,
+        ...Curves.lineStyle(t, mark),
+        pointRadius: points.length < 3 ? 2.5 : t.state === "running" ? 1.5 : 0, pointHoverRadius: 3,
       };
     });
+    const starts = Curves.markers(picked, model.curves, model.attemptStarts || new Map());
+    if (starts.data.length) c.data.datasets.push(starts);
+    Curves.legend(document.getElementById("curves-legend"), new Set(picked.map((t) => t.state)), starts.data.length > 0);
     const note = document.getElementById("curves-note");
+    const what = `${BEST_WORD()}: best trial${chosen.size ? " · thick: selected" : ""} · drag to zoom`;
     if (note) note.textContent = total > picked.length
-      ? `${picked.length} of ${total} trials drawn (running, best, newest) · ${BEST_WORD()}: best trial`
-      : `one line per trial · stopped faded · ${BEST_WORD()}: best trial`;
+      ? `${picked.length} of ${total} trials drawn (selected, running, best, newest) · ${what}`
+      : `one line per trial · ${what}`;
     c.update("none");
     emptyNote("chart-curves", total ? null : "no score reported yet");
   }
@@ -232,7 +237,7 @@ const StudyCharts = (() => {
       ] },
       options: {
         parsing: false,
-        scales: { x: { type: "linear", min: -0.5, title: { display: true, text: "trial" }, ticks: integerTicks }, y: { title: { display: true, text: "best score" } } },
+        scales: { x: { type: "linear", min: -0.5, title: { display: true, text: "trial" }, ticks: integerTicks }, y: { title: { display: true, text: "best epoch score" } } },
         plugins: { initPhase: { until: init }, legend: { display: true, position: "bottom", labels: { boxWidth: 8, usePointStyle: true } },
           tooltip: { callbacks: { title: tooltipTitle, label: (ctx) => hp.num(ctx.raw.y) } } },
         onClick: (evt, elements) => openTrial(elements, evt.chart),
@@ -296,7 +301,8 @@ const StudyCharts = (() => {
       // Choices sit at 0..n-1 on a linear axis (jittered so equal values don't hide each other).
       const c = chart(id, {
         type: "scatter",
-        data: { datasets: [{ data: [], parsing: false, pointRadius: 3, pointBackgroundColor: [] }] },
+        data: { datasets: [{ data: [], parsing: false, pointRadius: 3, pointBackgroundColor: [] },
+          { label: "selected", data: [], parsing: false, pointRadius: 7, pointStyle: "rectRot", pointBackgroundColor: Curves.SELECTED, pointBorderColor: "#111827", order: -1 }] },
         options: {
           parsing: false,
           scales: {
@@ -321,6 +327,8 @@ const StudyCharts = (() => {
       c.data.datasets[0].data = data;
       c.data.datasets[0].pointBackgroundColor = data.map((d) => (d.n === best ? "#dc2626" : withAlpha(colors.accent, 0.25 + 0.65 * (newest ? d.n / newest : 1))));
       c.data.datasets[0].pointRadius = data.map((d) => (d.n === best ? 5 : 3));
+      c.data.datasets[1].data = selectedPoints(model, (t) => (t.params && name in t.params
+        ? (isChoice ? spec.range.findIndex((v) => v === t.params[name]) + jitter(t.number) : t.params[name]) : null));
       c.update("none");
       emptyNote(id, data.length ? null : "no finished trial yet");
     }

@@ -70,18 +70,20 @@
   function drawScores() {
     const colors = hp.chartColors();   // the colour scheme's, from static/css/app.css
     const data = trial.scores.map(([x, y]) => ({ x, y }));
+    const starts = Curves.markers([trial], new Map([[trial.number, trial.scores]]), new Map([[trial.number, trial.attempt_starts || []]]));
     if (!chart) {
       chart = new Chart($("chart-scores"), {
         type: "line",
-        data: { datasets: [{ data, parsing: false, borderColor: colors.accent, backgroundColor: colors.accentFill, fill: true, pointRadius: 2, borderWidth: 2 }] },
+        data: { datasets: [{ data, parsing: false, borderColor: colors.accent, backgroundColor: colors.accentFill, fill: true, pointRadius: 2, borderWidth: 2 }, starts] },
         options: {
           parsing: false,
           scales: { x: { type: "linear", title: { display: true, text: "epoch" }, ticks: { precision: 0 } }, y: { title: { display: true, text: "score" } } },
-          plugins: { tooltip: { callbacks: { title: (items) => `epoch ${items[0].raw.x}`, label: (ctx) => hp.num(ctx.raw.y) } } },
+          plugins: { tooltip: { callbacks: { title: (items) => `epoch ${items[0].raw.x}`, label: (ctx) => (ctx.raw.attempt ? Curves.markerLabel(ctx.raw) : hp.num(ctx.raw.y)) } } },
         },
       });
     } else {
       chart.data.datasets[0].data = data;
+      chart.data.datasets[1] = starts;
       chart.update("none");
     }
   }
@@ -100,7 +102,11 @@
     const pct = t.iterations ? Math.min(100, (100 * t.last_iteration) / t.iterations) : 0;
     $("iter-bar").style.width = pct + "%";
     $("iter-text").textContent = `epoch ${t.last_iteration} of ${t.iterations}`;
-    $("kpi-best").textContent = hp.num(t.best_score, 5);
+    $("kpi-final").textContent = hp.num(t.final_score, 5);
+    $("kpi-best").textContent = hp.num(t.best_epoch_score, 5);
+    const mode = root.dataset.mode;
+    const top = t.scores.reduce((b, p) => (b === null || (mode === "min" ? p[1] < b[1] : p[1] > b[1]) ? p : b), null);
+    $("kpi-best-at").textContent = top ? `at epoch ${top[0]}` : "";
     $("kpi-worker").textContent = t.host || "—";
     $("kpi-gpu").textContent = t.gpu ? "GPU " + t.gpu : t.host ? "CPU" : "";
     const attempts = attemptsOf(t);

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from hpopt.status import TrialState
@@ -43,8 +43,9 @@ def parse(since: str | None) -> tuple[int, datetime | None]:
 FIRST_LOAD_CURVES = 120
 
 
-def curve_trials(study) -> list[int]:
-    """Trial numbers whose learning curves the first load sends."""
+def curve_trials(study, selected=()) -> list[int]:
+    """Trial numbers whose learning curves the first load sends: the
+    selected ones (``selected``: trial numbers), then running, best, newest."""
     trials = study.trials.exclude(last_iteration=0)
     # the open trials through the (study, state) index, sorted here: sorted by
     # the database, a planner may walk every trial of the study by number
@@ -57,7 +58,7 @@ def curve_trials(study) -> list[int]:
             break
         seen = set(chosen)
         chosen += [n for n in qs.values_list("number", flat=True)[:FIRST_LOAD_CURVES] if n not in seen]
-    return chosen[:FIRST_LOAD_CURVES]
+    return list(dict.fromkeys([*selected, *chosen[:FIRST_LOAD_CURVES]]))
 
 
 #: a first load sends every trial of a study up to this size; of a bigger
@@ -76,9 +77,11 @@ def first_trials(study, curve_ids: list[int]):
     return trial_rows(Trial.objects.filter(id__in={*open_ids, *curve_ids}).order_by("number"))
 
 
-def changes(study, since: str | None) -> dict:
+def changes(study, since: str | None, selected=()) -> dict:
     """Trials changed and scores stored since the cursor, and the next cursor.
-    ``scores_complete`` is False when the first load left some curves out."""
+    ``scores_complete`` is False when the first load left some curves out.
+    ``selected`` (trial numbers the page selected): their rows and whole
+    curves come too, whatever the cursor."""
     score_id, changed_after = parse(since)
     now = timezone.now()
     trials = study.trials.all()
@@ -89,12 +92,17 @@ def changes(study, since: str | None) -> dict:
     complete = True
     if since is None and study.trials.filter(number__gte=FIRST_LOAD_CURVES).exists():
         # by trial id: the (trial, iteration) index finds each curve
-        ids = list(study.trials.filter(number__in=curve_trials(study)).values_list("id", flat=True))
+        ids = list(study.trials.filter(number__in=curve_trials(study, selected)).values_list("id", flat=True))
         scores = Score.objects.filter(trial_id__in=ids)
         complete = False
         changed = first_trials(study, ids)
     else:
         changed = trial_rows(trials.order_by("number"))
+        if selected:
+            picked = list(study.trials.filter(number__in=selected).values_list("id", flat=True))
+            have = {row["id"] for row in changed}
+            changed += trial_rows(Trial.objects.filter(id__in=set(picked) - have).order_by("number"))
+            scores = Score.objects.filter(Q(study=study, id__gt=score_id) | Q(trial_id__in=picked))
     rows = list(scores.order_by("id").values_list("trial_id", "iteration", "value"))
     # trial numbers by primary key, not by a join: joined, PostgreSQL read
     # every trial of a 100,000-trial study to send 120 curves

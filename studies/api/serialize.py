@@ -1,8 +1,11 @@
-"""Plain dicts for the JSON API and the pages."""
+"""Plain dicts for the JSON API and the pages, and the trials' CSV."""
 from __future__ import annotations
 
+import csv
+import io
+
 from hpopt.best import final_score
-from studies import markdown, progress
+from studies import markdown, progress, trial_table
 
 
 def _iso(dt):
@@ -17,6 +20,7 @@ def trial_dict(t) -> dict:
         "best_score": t.best_score, "attempt": t.attempt, "pending": t.pending, "host": t.host, "gpu": t.gpu,
         "oom_count": t.oom_count, "error": t.error, "started": _iso(t.started), "finished": _iso(t.finished),
         "heartbeat": _iso(t.heartbeat), "excluded": t.excluded, "hand_picked": t.hand_picked,
+        **score_names(t),
     }
 
 
@@ -28,6 +32,14 @@ def notes_dict(obj) -> dict:
     if hasattr(obj, "tag_list"):
         out["tags"] = obj.tag_list
     return out
+
+
+def score_names(t) -> dict:
+    """The two scores under honest names (``t``: a trial or a row with
+    ``best_score`` and ``last_score``): ``final_score``, the latest report's,
+    which ranks the best config (hpopt.best), and ``best_epoch_score``, the
+    best any epoch reported (the older ``best_score`` field)."""
+    return {"final_score": final_score(t), "best_epoch_score": t.best_score}
 
 
 #: a spreadsheet runs a cell that starts with one of these as a formula (OWASP's "CSV injection")
@@ -43,6 +55,27 @@ def csv_cell(value):
     return value
 
 
+def trials_csv_text(study, trials) -> str:
+    """``trials`` (a queryset of the study's, filtered and sorted) as CSV: the
+    columns a download always had, then (added later, so scripts reading by
+    position still work) the final score, which ranks the best config, and
+    the current attempt's times (the duration as the table shows it)."""
+    names = list(study.space)
+    out = io.StringIO()   # one write to the response: a write per row cost more than the rows
+    writer = csv.writer(out)
+    writer.writerow(["trial", *map(csv_cell, names), "best_score", "iterations", "state", "bracket", "host", "gpu",
+                     "error", "final_score", "started", "finished", "duration_seconds", "hand_picked"])
+    columns = ("number", "params", "best_score", "last_iteration", "state", "bracket", "host", "gpu", "error",
+               "_final", "started", "finished", "_seconds", "hand_picked")
+    trials = trials.annotate(_final=trial_table.final_score(), _seconds=trial_table.duration())
+    for number, params, best, last, *text, final, started, finished, seconds, hand in \
+            trials.values_list(*columns).iterator(chunk_size=2000):
+        writer.writerow([number, *(csv_cell(params.get(n)) for n in names), best, last, *map(csv_cell, text), final,
+                         *(t and t.isoformat(timespec="seconds") for t in (started, finished)),
+                         None if seconds is None else round(seconds, 3), hand])
+    return out.getvalue()
+
+
 TRIAL_LIST_FIELDS = (
     "id", "number", "params", "state", "bracket", "rungs", "iterations", "last_iteration", "spent", "stop_reason",
     "best_score", "last_score",
@@ -51,12 +84,20 @@ TRIAL_LIST_FIELDS = (
 )
 
 
+class _Scores:
+    __slots__ = ("best_score", "last_score")
+
+    def __init__(self, best_score, last_score):
+        self.best_score, self.last_score = best_score, last_score
+
+
 def trial_rows(trials) -> list[dict]:
     """The rows of ``trials`` (a queryset) as the pages show them: TRIAL_LIST_FIELDS, times as ISO text."""
     rows = list(trials.values(*TRIAL_LIST_FIELDS))
     for row in rows:
         for key in ("started", "finished", "heartbeat"):
             row[key] = _iso(row[key])
+        row.update(score_names(_Scores(row["best_score"], row["last_score"])))
     return rows
 
 
@@ -76,7 +117,7 @@ def study_dict(study, with_summary: bool = True, snapshot: tuple | None = None) 
         **notes_dict(study),
         "created": _iso(study.created), "started": _iso(study.started), "finished": _iso(study.finished),
         "best": None if best is None else {"trial": best.number, "id": best.id, "score": final_score(best),
-                                            "best_score": best.best_score,
+                                            "best_score": best.best_score, **score_names(best),
                                             "params": best.params},
     }
     if with_summary:
@@ -91,6 +132,6 @@ def best_config(study) -> dict | None:
     return {
         "study": {"id": study.pk, "name": study.name, "trainer": study.trainer, "algorithm": study.algorithm,
                   "mode": study.mode, "settings": study.settings, "plan": study.plan},
-        "trial": best.number, "score": final_score(best), "best_score": best.best_score,
+        "trial": best.number, "score": final_score(best), "best_score": best.best_score, **score_names(best),
         "iterations": best.last_iteration, "params": best.params,
     }

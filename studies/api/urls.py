@@ -1,6 +1,6 @@
 from django.urls import path
 
-from studies.api import analysis, definitions, lifecycle, tokens, views
+from studies.api import analysis, compare, definitions, lifecycle, tokens, views
 from studies.api import list as study_list
 
 app_name = "api"
@@ -20,6 +20,8 @@ urlpatterns = [
     path("studies/<int:pk>/clone", definitions.study_clone, name="study-clone"),
     path("studies/<int:pk>/edit", definitions.study_edit, name="study-edit"),
     path("studies/<int:pk>/enqueue", definitions.study_enqueue, name="study-enqueue"),
+    path("studies/<int:pk>/compare", compare.compare_trials, name="compare-trials"),
+    path("compare", compare.compare_studies, name="compare-studies"),
     path("studies/<int:pk>/<str:action>", views.study_action, name="study-action"),
     path("trials/<int:pk>", views.trial_detail, name="trial"),
     path("trials/<int:pk>/exclude", lifecycle.trial_exclude, {"excluded": True}, name="trial-exclude"),

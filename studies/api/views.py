@@ -1,20 +1,22 @@
 """The JSON API (see docs/api.md). Views parse, call one model method, answer."""
 from __future__ import annotations
 
-import csv
 import json
 
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 
 from hpopt.errors import FieldError
-from studies import control, overview, progress, settled, timing, trial_table
+from studies import compare, control, overview, progress, settled, timing, trial_table
 from studies.api import cursor
 from studies.api.auth import api, error
-from studies.api.serialize import best_config, csv_cell, notes_dict, study_dict, trial_dict, trial_rows
+from studies.api.serialize import best_config, notes_dict, study_dict, trial_dict, trial_rows, trials_csv_text
 from studies.durations import parse_duration
 from studies.models import Study, Trial
 from studies.validation import validate_study
+
+#: trials a page may select (their curves come with every answer that asks)
+MOST_SELECTED = 50
 
 
 def _study_for(request, pk) -> Study:
@@ -32,13 +34,20 @@ def study_detail(request, pk):
     study = _study_for(request, pk)
     since = request.GET.get("since")
     try:
-        changes = cursor.changes(study, since)
+        selected = compare.numbers(request.GET["curves"], "curves", MOST_SELECTED) if "curves" in request.GET else ()
+    except compare.CompareError as exc:
+        return error(400, exc.errors)
+    try:
+        changes = cursor.changes(study, since, selected)
     except (ValueError, OverflowError, OSError):
         # OverflowError/OSError: numbers no id or time can be (1e400 ms, an id
         # past SQLite's 64 bits): as malformed as any other
         return error(400, {"since": "since must be a cursor returned by this endpoint"})
     tally, open_trials = settled.live(study)
     body = {"study": study_dict(study, snapshot=progress.live(study, tally, open_trials)), **changes}
+    # where the resumed (or re-run) trials' later attempts began, for the curves' markers
+    again = {row["id"]: row["number"] for row in changes["trials"] if row["attempt"] > 1}
+    body["attempt_starts"] = {again[i]: v for i, v in compare.attempt_starts(list(again)).items()}
     if not since or request.GET.get("overview"):
         body["overview"] = overview.overview(study, tally)
     return JsonResponse(body)
@@ -120,6 +129,7 @@ def trial_detail(request, pk):
         **notes_dict(trial), study=trial.study_id, log=trial.log, traceback=trial.traceback,
         scores=list(trial.scores.order_by("iteration").values_list("iteration", "value")),
         attempts=[a.to_dict(trial) for a in trial.attempts.order_by("number")],
+        attempt_starts=compare.attempt_starts([trial.pk]).get(trial.pk, []),
     )
     return JsonResponse(data)
 
@@ -157,14 +167,6 @@ def trials_csv(request, pk):
         trials = trial_table.trials_for(study, trial_table.parse(study, params))
     except trial_table.TableError as exc:
         return error(400, exc.errors)
-    names = list(study.space)
-    response = HttpResponse(content_type="text/csv")
+    response = HttpResponse(trials_csv_text(study, trials), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-trials.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["trial", *map(csv_cell, names), "best_score", "iterations", "state", "bracket", "host", "gpu",
-                     "error", "hand_picked"])
-    columns = ("number", "params", "best_score", "last_iteration", "state", "bracket", "host", "gpu", "error",
-               "hand_picked")
-    for number, params, *rest in trials.values_list(*columns).iterator(chunk_size=2000):
-        writer.writerow([csv_cell(v) for v in (number, *(params.get(n) for n in names), *rest)])
     return response

@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime
 
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from hpopt.status import Pending, TrialState
@@ -134,6 +136,8 @@ class Trial(models.Model):
             models.Index(fields=["study", "started"], name="trial_study_started"),
             # the first load's best curves and the table sorted by score read the top few
             models.Index(fields=["study", "best_score"], name="trial_study_score"),
+            # the table sorted by final score (studies.trial_table.final_score, the same expression)
+            models.Index(F("study"), Coalesce("last_score", "best_score"), name="trial_study_final"),
         ]
 
     def __str__(self):
