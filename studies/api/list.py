@@ -24,7 +24,7 @@ def studies(request):
 
 
 def _create(request):
-    cleaned, errors = validate_study(request.json, dispatch.get().trainers())
+    cleaned, errors = validate_study(request.json, dispatch.get().trainers(), dispatch.capacity_for(request.json))
     if errors:
         why = dispatch.get().why_missing()
         if "trainer" in errors and why:
