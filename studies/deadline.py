@@ -13,6 +13,7 @@ hpopt.budget, ASHA still promotes: the best configs get their full length
 when the budget allows), and the study completes when they end. A study that
 runs faster than its model ends when its compute is spent, as before.
 
+The deadline is a moment: it does not move while the study is paused.
 More wall time (POST /api/studies/<id>/budget {"budget": "30m"}) moves the
 deadline by as much; more compute given otherwise (expected_time_ratio,
 add_trials) drops it: the user asked for work, not for a time.
