@@ -46,7 +46,7 @@ def start(study: Study) -> bool:
     with DbStorage(study.pk).locked():
         now = timezone.now()
         moved = study.move(StudyState.RUNNING, among=[StudyState.DRAFT], started=now,
-                           **deadline.at_start(study.wall_budget_seconds, now))
+                           **deadline.at_start(study.wall_budget_seconds, study.deadline, now))
         if moved:
             fill_slots(study.pk)
     return moved

@@ -6,7 +6,7 @@ form's time model. A study that then runs slower than that model (a search
 drifting towards slower configs, a busy host, a first study planned with the
 trainer's own estimate) spends its compute and passes the wall time it was
 given: 1.2-1.8x in benchmarks/RESULTS.md, issue 11. So such a study also
-has a deadline, its start plus that wall time. A free slot gets a new trial
+has a deadline, its start plus that wall time (or the done_by moment itself). A free slot gets a new trial
 only while the trial is expected to end by then, at the study's own pace
 (studies.timing.for_eta); the open trials run on (under the hard budget,
 hpopt.budget, ASHA still promotes: the best configs get their full length
@@ -35,9 +35,13 @@ def allows_new_trial(deadline, plan, model: TimeModel, now: datetime.datetime) -
     return deadline is None or now + datetime.timedelta(seconds=new_trial_seconds(plan, model)) <= deadline
 
 
-def at_start(wall_budget_seconds, now: datetime.datetime) -> dict:
-    """The fields a study starting at ``now`` gets: its deadline, when its budget is wall time."""
-    return {} if wall_budget_seconds is None else {"deadline": now + datetime.timedelta(seconds=wall_budget_seconds)}
+def at_start(wall_budget_seconds, moment, now: datetime.datetime) -> dict:
+    """The fields a study starting at ``now`` gets: its deadline, when its
+    budget is wall time: a duration from now, or the moment (done_by) it was
+    given as, which stays."""
+    if wall_budget_seconds is None or moment is not None:
+        return {}
+    return {"deadline": now + datetime.timedelta(seconds=wall_budget_seconds)}
 
 
 def extended(deadline, seconds, now: datetime.datetime):

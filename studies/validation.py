@@ -11,6 +11,7 @@ browser's instant checks and defaults come from.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 
 from django.utils import timezone
 
@@ -221,6 +222,8 @@ def validate_study(data, trainer_names, capacity: int | None = None) -> tuple[di
         # budget = (expected_time_ratio - 1) full trainings of wall time
         args["expected_time_ratio"] = 1 + wall / (data["num_full_iterations"] * seconds)
         cleaned["budget_seconds"] = wall
+        if data.get("done_by") not in (None, ""):   # a moment stays that moment (studies.deadline)
+            cleaned["deadline"] = timezone.now() + datetime.timedelta(seconds=wall)
     _within_limits(data, errors)
     if any(k.startswith("search_space") for k in errors):
         args["search_space"] = {}  # reported already; the other fields are still checked

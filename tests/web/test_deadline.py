@@ -107,3 +107,17 @@ def test_more_wall_time_lets_a_study_past_its_deadline_go_on(api, run_burst):
     r = api.post(f"/api/studies/{study.pk}/budget", {"add_trials": 2})
     study.refresh_from_db()
     assert study.deadline is None, "more trials asked for: the user wants the work, not a time"
+
+
+def test_a_done_by_budget_is_that_moment_even_when_the_study_starts_later(api):
+    body = study_data(seconds_per_epoch=0.01)
+    body.pop("expected_time_ratio")
+    moment = (timezone.now() + datetime.timedelta(hours=2)).replace(microsecond=0)
+    r = api.post("/api/studies", {**body, "done_by": moment.isoformat()})
+    assert r.status_code == 201, r.json()
+    study = Study.objects.get(pk=r.json()["id"])
+    assert abs((study.deadline - moment).total_seconds()) < 2
+    Study.objects.filter(pk=study.pk).update(created=timezone.now() - datetime.timedelta(minutes=30))
+    control.start(study)
+    study.refresh_from_db()
+    assert abs((study.deadline - moment).total_seconds()) < 2, "starting later does not move the moment"
