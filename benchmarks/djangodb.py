@@ -61,7 +61,9 @@ def child(module: str, url: str, args: list[str], timeout: float = 600) -> dict:
     with tempfile.TemporaryDirectory(prefix="hpopt-bench-var-") as var:
         env = dict(os.environ, DJANGO_SETTINGS_MODULE="hpopt_web.settings", SECRET_KEY="bench-" + "x" * 40,
                    DEBUG="0", HPOPT_HTTPS="0", DATABASE_URL=url, HPOPT_VAR_DIR=var,
-                   REDIS_URL="redis://127.0.0.1:6379/15",
+                   # its own database: the real-run part flushes it (HPOPT_BENCH_REDIS_URL when
+                   # several people benchmark on one Redis)
+                   REDIS_URL=os.environ.get("HPOPT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
                    PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         done = subprocess.run([sys.executable, "-m", f"benchmarks.{module}", "--db", url, *args], cwd=REPO,
                               env=env, capture_output=True, text=True, timeout=timeout)

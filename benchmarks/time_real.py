@@ -101,13 +101,14 @@ def _run_study(user, trainer: str, workers: int, budget: str) -> dict:
     from django.db.models import Max
 
     from runner.models import Trainer
-    from studies import control, progress, timing
+    from studies import control, dispatch, progress, timing
     from studies.models import Study
     from studies.validation import validate_study
 
     model = timing.for_new_study(Study.objects.all(), trainer, Trainer.objects.get(name=trainer).defaults)
     names = {t.name for t in Trainer.objects.all()}
-    cleaned, errors = validate_study(_study_data(trainer, workers, model, budget), names)
+    data = _study_data(trainer, workers, model, budget)
+    cleaned, errors = validate_study(data, names, dispatch.capacity_for(data))
     if errors:
         raise RuntimeError(f"invalid study: {errors}")
     preview = timing.preview(cleaned)
@@ -125,6 +126,7 @@ def _run_study(user, trainer: str, workers: int, budget: str) -> dict:
     actual = study.trials.aggregate(t=Max("finished"))["t"].timestamp() - started
     out = {"trainer": trainer, "workers": workers, "state": study.state, "model_source": model.source,
            "model_seconds_per_epoch": model.seconds_per_epoch, "model_startup_seconds": model.startup_seconds,
+           "planned_workers": preview["planned_workers"],
            "trials": study.trials.count(), "preview_seconds": preview["wall_seconds"], "actual_seconds": actual,
            "budget_seconds": preview["budget_seconds"],
            "estimate_error": preview["wall_seconds"] / actual - 1,
@@ -169,12 +171,19 @@ def summarize(rows: list[dict]) -> dict:
             "spent_max": max(spent), "spent_min": min(spent)}
 
 
+def _workers(r: dict) -> str:
+    """The study's workers, and those its plan counted at full speed when fewer (runner.capacity)."""
+    planned = r.get("planned_workers", r["workers"])
+    return f"{r['workers']} (planned {planned})" if planned != r["workers"] else str(r["workers"])
+
+
 def markdown(res: dict) -> str:
     s = summarize(res["rows"])
     head = (f"{s['studies']} studies after the first: preview within 15% of the actual wall time in "
             f"{s['estimate_within_15']}; ETA within 15% at {s['eta_within_15']} of {s['eta_points']} marks; "
             f"spent/budget {fmt(s['spent_min'])}-{fmt(s['spent_max'])}.")
-    rows = [[r["trainer"] + (" (first)" if r.get("first") else ""), r["workers"],
+    rows = [[r["trainer"] + (" (first)" if r.get("first") else ""),
+             _workers(r),
              f"{fmt(r['model_seconds_per_epoch'], 3)} s + {fmt(r['model_startup_seconds'], 2)} s ({r['model_source']})",
              r["trials"], f"{r['budget_seconds']:.1f}", f"{r['preview_seconds']:.1f}", f"{r['actual_seconds']:.1f}",
              fmt(r["estimate_error"], 2),

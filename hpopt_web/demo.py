@@ -11,7 +11,7 @@ from examples import digits
 from hpopt.registry import registered_trainers
 from hpopt.status import StudyState
 from runner.models import Trainer
-from studies import control, timing
+from studies import control, dispatch, timing
 from studies.models import Study
 from studies.validation import validate_study
 
@@ -44,7 +44,7 @@ def prepare_demo():
         cleaned, errors = validate_study(
             {**DEMO_STUDY, "name": DEMO_STUDY_NAME, "seconds_per_epoch": model.seconds_per_epoch,
              "startup_seconds": model.startup_seconds, "start": True},
-            {t.name for t in Trainer.objects.all()},
+            {t.name for t in Trainer.objects.all()}, dispatch.capacity_for({"trainer": "digits"}),
         )
         if errors:
             raise RuntimeError(f"demo study is invalid: {errors}")

@@ -42,7 +42,7 @@ def workers(request):
                .values_list("pk", flat=True))
     return JsonResponse({"workers": [
         {"name": w.name, "host": w.host, "gpu": w.gpu, "device": w.device, "devices": w.devices, "state": w.state,
-         "queues": w.queues, "import_errors": w.import_errors, "skipped": w.skipped,
+         "queues": w.queues, "import_errors": w.import_errors, "skipped": w.skipped, "cpus": w.cpus,
          "alive": w.is_alive(settings.HPOPT_HEARTBEAT_TIMEOUT),
          "current_trial": w.current_trial_id if w.current_trial_id in mine else None,
          "last_seen": w.last_seen.isoformat(), "started": w.started.isoformat()}

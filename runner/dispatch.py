@@ -15,6 +15,7 @@ from rq.command import send_stop_job_command
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 
+from runner import capacity
 from runner.models import Trainer, Worker
 
 log = logging.getLogger("hpopt.runner")
@@ -86,3 +87,6 @@ class RQDispatcher:
 
     def why_missing(self) -> str:
         return Worker.objects.import_errors_text()
+
+    def capacity(self, trainer: str) -> int | None:
+        return capacity.of_trainer(trainer, queue_name(trainer))

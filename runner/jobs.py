@@ -36,7 +36,7 @@ from hpopt.errors import HpoError
 from hpopt.oom import is_out_of_memory
 from hpopt.snapshot import Meta
 from hpopt.status import StudyState, TrialState
-from runner import gpus, loading, occupancy
+from runner import capacity, gpus, loading, occupancy
 from runner.models import Worker, WorkerState
 from runner.sweeper import WAITING_PREFIX
 from studies.control import fill_slots, has_free_slots
@@ -242,7 +242,8 @@ def _end_attempt(trial_pk: int, attempt: int, state, reason: str, oom: bool, **f
     elif not reason and not oom:
         reason = f"{error} {stop_reason}".strip()
     Attempt.objects.filter(trial_id=trial_pk, number=attempt).update(
-        ended=timezone.now(), outcome=outcome, reason=reason, oom=oom, cuda_used=gpus.cuda_used(), **fields)
+        ended=timezone.now(), outcome=outcome, reason=reason, oom=oom, cuda_used=gpus.cuda_used(),
+        busy_seconds=capacity.busy_seconds(), **fields)
 
 
 def _heartbeat(trial_pk: int, attempt: int, stop: threading.Event, output: Output) -> None:

@@ -81,6 +81,9 @@ class Worker(models.Model):
     #: registered trainers this worker does not offer, with why: {trainer: "needs a GPU; ..."}
     skipped = models.JSONField(default=dict, blank=True)
     queues = models.JSONField(default=list, blank=True)
+    #: the cores this worker's process may use (0: not recorded, a worker older than the field);
+    #: CPU-bound trials of workers on one host share them (runner.capacity)
+    cpus = models.PositiveIntegerField(default=0)
     #: HPOPT_TRAINERS modules that failed to import on this worker: {module: "ExcType: message"}
     import_errors = models.JSONField(default=dict, blank=True)
     state = models.CharField(max_length=10, choices=WorkerState.choices, default=WorkerState.IDLE)

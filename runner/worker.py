@@ -36,8 +36,8 @@ from rq import Worker as RQWorker
 from rq.worker.base import DequeueStrategy, StopRequested
 
 from hpopt.registry import Device
+from runner import capacity, occupancy, threads
 from runner import gpus as gpu_info
-from runner import occupancy, threads
 from runner.dispatch import connection as redis_connection
 from runner.dispatch import queue_name
 from runner.gpus import Gpu
@@ -75,7 +75,7 @@ def register(name: str, offers: list[Offer], errors: dict[str, str], gpus: list[
     Worker.objects.update_or_create(
         name=name,
         defaults=dict(host=host, pid=os.getpid(), gpu=",".join(gpus), device=gpu_info.describe(gpus, found),
-                      devices=[by_id[g].to_dict() for g in gpus if g in by_id], queues=queues,
+                      devices=[by_id[g].to_dict() for g in gpus if g in by_id], queues=queues, cpus=capacity.cpus(),
                       state=WorkerState.IDLE, import_errors=dict(errors), skipped=skipped, current_trial=None,
                       started=timezone.now(), last_seen=timezone.now()),
     )

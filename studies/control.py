@@ -22,7 +22,7 @@ from hpopt import budget, controls, engine, snapshot
 from hpopt.errors import HpoError
 from hpopt.snapshot import Meta
 from hpopt.status import SCORED_STATES, StudyState, TrialState
-from studies import dispatch, timing
+from studies import deadline, dispatch, timing
 from studies.models import Study, Trial
 from studies.models.study import ACTIVE_OR_PAUSED
 from studies.storage import DbStorage
@@ -44,7 +44,9 @@ def create(owner, cleaned: dict) -> Study:
 def start(study: Study) -> bool:
     """draft -> running; fills the worker slots."""
     with DbStorage(study.pk).locked():
-        moved = study.move(StudyState.RUNNING, among=[StudyState.DRAFT], started=timezone.now())
+        now = timezone.now()
+        moved = study.move(StudyState.RUNNING, among=[StudyState.DRAFT], started=now,
+                           **deadline.at_start(study.wall_budget_seconds, study.deadline, now))
         if moved:
             fill_slots(study.pk)
     return moved
@@ -114,7 +116,9 @@ def add_budget(study: Study, expected_time_ratio=None, add_trials=None, seconds=
     """Gives a running, paused or completed study more budget: a larger
     expected_time_ratio, ``add_trials`` more trials, or ``seconds`` more
     wall time (through its time model). It re-plans and goes on from its
-    stored state; a completed one runs again. False when its state does not
+    stored state; a completed one runs again (its deadline, if any, moves
+    with more wall time and goes with more compute: studies.deadline).
+    False when its state does not
     allow it (a draft, killed or failed study); FieldError for bad values."""
     storage = DbStorage(study.pk)
     with storage.locked() as raw:
@@ -127,6 +131,9 @@ def add_budget(study: Study, expected_time_ratio=None, add_trials=None, seconds=
             expected_time_ratio = meta.settings.expected_time_ratio + seconds / (
                 meta.plan.num_full_iterations * per_epoch)
         storage.save_meta(budget.extended(meta, expected_time_ratio, add_trials).to_dict())
+        if study.deadline is not None:
+            study.deadline = deadline.extended(study.deadline, seconds, timezone.now())
+            Study.objects.filter(pk=study.pk).update(deadline=study.deadline)
         if study.state == StudyState.COMPLETED.value:
             study.move(StudyState.RUNNING, among=[StudyState.COMPLETED], finished=None)
         if study.state == StudyState.RUNNING.value:
@@ -229,9 +236,12 @@ def fill_slots(study_id: int, limit: int = FILL_BATCH) -> int:
         active = trials.filter(state__in=_values([TrialState.QUEUED, TrialState.RUNNING]))
         free = min(study.parallelism - active.exclude(job_id="").count(), limit)
         waiting = list(trials.filter(state=TrialState.QUEUED.value, job_id="").order_by("number")[: max(free, 0)])
-        if free > len(waiting):
+        meta = Meta.from_dict(raw)
+        if free > len(waiting) and deadline.allows_new_trial(
+                study.deadline, meta.plan, timing.for_eta(study, timing.of_study(study)) if study.deadline else None,
+                timezone.now()):
             try:
-                _, made = engine.propose(storage, snapshot.load(storage, Meta.from_dict(raw)), free - len(waiting))
+                _, made = engine.propose(storage, snapshot.load(storage, meta), free - len(waiting))
             except HpoError as exc:
                 fail(study, str(exc))
                 return 0

@@ -70,7 +70,7 @@ def check_body(body) -> tuple[dict, dict]:
     missing): (cleaned, {}) or ({}, errors by field)."""
     if body is None:
         return {}, {"__all__": "the body must be a JSON object"}
-    cleaned, errors = validate_study(body, dispatch.get().trainers())
+    cleaned, errors = validate_study(body, dispatch.get().trainers(), dispatch.capacity_for(body))
     why = "trainer" in errors and dispatch.get().why_missing()
     if why:
         errors["trainer"] += f"; {why}"

@@ -26,6 +26,11 @@ class Dispatcher(Protocol):
     def why_missing(self) -> str:
         """Why a trainer may be missing (modules workers failed to import), or ""."""
 
+    def capacity(self, trainer: str) -> int | None:
+        """How many trials of ``trainer`` the live workers run side by side at
+        full speed (CPU workers of a host share its cores), or None when no
+        live worker offers it."""
+
 
 class _Unregistered:
     """The dispatcher until one is registered: says what is missing."""
@@ -41,6 +46,9 @@ class _Unregistered:
     def why_missing(self) -> str:
         return "no trial runner is installed"
 
+    def capacity(self, trainer: str) -> int | None:
+        return None
+
 
 _current: Dispatcher = _Unregistered()
 
@@ -52,3 +60,9 @@ def register(dispatcher: Dispatcher) -> None:
 
 def get() -> Dispatcher:
     return _current
+
+
+def capacity_for(data) -> int | None:
+    """The capacity (Dispatcher.capacity) for the trainer a study's body names, or None."""
+    trainer = data.get("trainer") if isinstance(data, dict) else None
+    return get().capacity(trainer) if isinstance(trainer, str) and trainer else None

@@ -16,6 +16,7 @@ import dataclasses
 
 from django.db.models import Count, F, Func, JSONField, Max, Min, Q, Sum, Window
 from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
 
 from hpopt import best as core_best
 from hpopt import progress as core_progress
@@ -23,7 +24,7 @@ from hpopt.plan import full_length
 from hpopt.snapshot import Meta
 from hpopt.status import StudyState
 from hpopt.timing import RECENT, TimeModel, measure, pace
-from studies import timing
+from studies import deadline, timing
 from studies.models import Trial
 from studies.models.study import meta_from_values
 from studies.models.trial import CORE_FIELDS, record_from_values
@@ -54,7 +55,7 @@ class WithoutSpace(Func):
 #: the study columns a row needs (never the search spaces)
 COLUMNS = ("id", "name", "owner__username", "trainer", "algorithm", "state", "parallelism", "seconds_per_epoch",
            "startup_seconds", "plan", "search_over", "budget_refused", "error", "created", "started", "finished",
-           "archived", "tags")
+           "archived", "tags", "deadline")
 
 
 #: the ``archived`` values of a list query: the default hides archived studies
@@ -248,8 +249,9 @@ def _latest(trials, condition, count: int) -> dict:
 def _add_etas(rows: list[dict]) -> None:
     """Each row's ETA (None once ended), as studies.progress.summary gives it:
     the study's time model (studies.timing.of_study) at its latest pace
-    (studies.timing.for_eta)."""
+    (studies.timing.for_eta), within its deadline (studies.deadline)."""
     live = [r for r in rows if not StudyState(r["state"]).is_finished()]
+    now = timezone.now()
     for r in rows:
         r["eta_seconds"] = None
     if not live:
@@ -262,7 +264,9 @@ def _add_etas(rows: list[dict]) -> None:
             r["seconds_per_epoch"], r["startup_seconds"], "declared")
         if model.source == "measured":
             model = pace(model, paced.get(r["id"], []))
-        r["eta_seconds"] = core_progress.eta_seconds(r["_meta"], r["_progress"], r["_open"], r["parallelism"], model)
+        parallel = timing.eta_parallel(r["parallelism"], r["_meta"].plan, model)
+        r["eta_seconds"] = deadline.capped_eta(
+            core_progress.eta_seconds(r["_meta"], r["_progress"], r["_open"], parallel, model), r["deadline"], now)
 
 
 def _iso(dt):

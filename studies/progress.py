@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from django.utils import timezone
+
 from hpopt import algorithms
 from hpopt import progress as core_progress
 from hpopt.status import TrialState
-from studies import settled, timing
+from studies import deadline, settled, timing
 
 OPEN_STATES = settled.OPEN_STATES
 
@@ -71,14 +73,16 @@ def summary(study, snapshot: tuple | None = None) -> dict:
     created = sum(n for n, _ in totals.values())
     p = core_progress.progress(meta, spent, open_records, created, ended=ended)
     model = timing.of_study(study)
-    eta = None if ended else core_progress.eta_seconds(meta, p, open_records, study.parallelism,
-                                                       timing.for_eta(study, model))
+    eta = None if ended else deadline.capped_eta(core_progress.eta_seconds(
+        meta, p, open_records, timing.eta_parallel(study.parallelism, meta.plan, model), timing.for_eta(study, model)),
+        study.deadline, timezone.now())
     return {
         "progress": p.fraction,
         "budget": {"unit": "full epochs", "total": p.total, "spent": p.spent, "remaining": p.remaining,
                    "hard": algorithms.build(meta).budgeted, "refused": meta.budget_refused,
                    "note": budget_note(meta, created)},
         "epochs_trained": epochs_spent(study, totals), "time_model": model.to_dict(), "eta_seconds": eta,
+        "deadline": study.deadline.isoformat() if study.deadline else None,
         "counts": state_counts(study, totals),
         "trial_count": core_progress.trial_count(created, meta.plan.num_trials, short),
     }

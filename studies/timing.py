@@ -35,6 +35,14 @@ def for_eta(study: Study, model: TimeModel) -> TimeModel:
     return pace(model, rows)
 
 
+def eta_parallel(parallelism: int, plan, model: TimeModel) -> int:
+    """The workers a study's ETA schedules its work over: its slots once its
+    model is measured from its own trials (their speed is what sharing the
+    host's cores left them), else the workers its plan counted at full speed
+    (studies.validation: min(parallelism, the trainer's capacity))."""
+    return parallelism if model.source == "measured" else max(1, min(parallelism, plan.num_workers))
+
+
 def of_trainer(studies, trainer: str) -> TimeModel | None:
     """The model of the latest trials of ``trainer`` among ``studies`` (those
     a user sees), or None when none was timed yet."""
@@ -71,5 +79,8 @@ def preview(cleaned: dict) -> dict:
         "plan": plan.to_dict(), "wall_seconds": plan.wall_seconds(seconds),
         "expected_time_ratio": cleaned["settings"].expected_time_ratio,
         "budget_seconds": plan.budget * plan.num_full_iterations * seconds,
+        # the workers Auto Config planned for: fewer than parallelism when the
+        # trainer's live workers share fewer cores (runner.capacity)
+        "planned_workers": plan.num_workers,
         "time_model": {"seconds_per_epoch": seconds, "startup_seconds": cleaned["startup_seconds"]},
     }

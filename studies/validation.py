@@ -11,6 +11,7 @@ browser's instant checks and defaults come from.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import re
 
 from django.utils import timezone
@@ -231,11 +232,15 @@ def _storable_space(space, errors: dict) -> None:
                 errors[f"search_space.{param}"] = f"parameter names and choices {why}"
 
 
-def validate_study(data, trainer_names) -> tuple[dict, dict]:
+def validate_study(data, trainer_names, capacity: int | None = None) -> tuple[dict, dict]:
     """Returns (cleaned, errors). ``cleaned`` holds ``settings`` (a validated
     hpopt Settings) and the dashboard fields; ``errors`` maps a field name
     (``search_space.<param>`` for one parameter) to its message: every
-    broken rule at once."""
+    broken rule at once. ``capacity``: how many trials of the trainer the
+    live workers run side by side at full speed (studies.dispatch
+    capacity); Auto Config then plans for min(parallelism, capacity)
+    workers (``cleaned["planned_workers"]``), the study keeps its
+    parallelism as its slots."""
     if not isinstance(data, dict):
         return {}, {"__all__": "the body must be a JSON object"}
     if _too_many_fields(data):
@@ -245,7 +250,8 @@ def validate_study(data, trainer_names) -> tuple[dict, dict]:
     _storable_space(data.get("search_space"), errors)
     args = {k: v for k, v in data.items()
             if k not in ("name", "trainer", *DASHBOARD_RULES, *IGNORED_ARGS, *TIME_BUDGETS)}
-    args.setdefault("num_workers", cleaned.get("parallelism", 1))
+    parallelism = cleaned.get("parallelism", 1)
+    args.setdefault("num_workers", min(parallelism, capacity) if capacity else parallelism)
     seconds = cleaned.get("seconds_per_epoch")
     if seconds and "startup_epochs" not in args:
         # Auto Config's unit: full epochs
@@ -255,6 +261,8 @@ def validate_study(data, trainer_names) -> tuple[dict, dict]:
         # budget = (expected_time_ratio - 1) full trainings of wall time
         args["expected_time_ratio"] = 1 + wall / (data["num_full_iterations"] * seconds)
         cleaned["budget_seconds"] = wall
+        if data.get("done_by") not in (None, ""):   # a moment stays that moment (studies.deadline)
+            cleaned["deadline"] = timezone.now() + datetime.timedelta(seconds=wall)
     _within_limits(data, errors)
     if any(k.startswith("search_space") for k in errors):
         args["search_space"] = {}  # reported already; the other fields are still checked
@@ -265,4 +273,4 @@ def validate_study(data, trainer_names) -> tuple[dict, dict]:
         errors.setdefault(field, str(exc).replace("create() got", "got"))
     if errors:
         return {}, errors
-    return {"settings": settings, **cleaned}, {}
+    return {"settings": settings, "planned_workers": settings.num_workers, **cleaned}, {}

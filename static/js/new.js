@@ -435,6 +435,11 @@
       hp.el("strong", { id: "preview-wall" }, hp.duration(data.wall_seconds)),
       hp.el("span", { class: "muted" }, `on ${body.parallelism} worker${body.parallelism > 1 ? "s" : ""} · done ≈ `,
         finish.toLocaleString(undefined, sameDay ? { hour: "2-digit", minute: "2-digit" } : { weekday: "short", hour: "2-digit", minute: "2-digit" }))));
+    if (data.planned_workers < body.parallelism) {
+      // runner.capacity: CPU workers of a host share its cores
+      box.append(hp.el("p", { class: "hint", id: "preview-capacity" },
+        `the trainer's live workers run ${data.planned_workers} trial${data.planned_workers > 1 ? "s" : ""} at full speed (CPU workers share their host's cores): the plan counts ${data.planned_workers}, the study runs ${body.parallelism} at a time, each slower`));
+    }
     const used = plan.budget_used;
     const budgetSeconds = data.budget_seconds;
     box.append(hp.el("div", { class: "pv-budget" },

@@ -146,6 +146,9 @@
     $("budget-note").hidden = !b.note;
     $("budget-note").textContent = b.note ? "Budget: " + b.note : "";
     $("eta").textContent = ENDED.has(s.state) ? (s.state === "completed" ? "done" : s.state) : s.state === "draft" ? "not started" : hp.duration(s.eta_seconds);
+    // a wall-time budget is a deadline (studies.deadline)
+    $("deadline-box").hidden = !s.deadline || ENDED.has(s.state);
+    $("deadline").textContent = s.deadline ? new Date(s.deadline).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false }) : "—";
     const counts = $("counts");
     hp.clear(counts);
     for (const state of ["running", "queued", "paused", "completed", "stopped", "killed", "failed", "lost"]) {

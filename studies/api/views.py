@@ -7,7 +7,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 
 from hpopt.errors import FieldError
-from studies import compare, control, overview, progress, settled, timing, trial_table
+from studies import compare, control, dispatch, overview, progress, settled, timing, trial_table
 from studies.api import cursor
 from studies.api.auth import api, error
 from studies.api.serialize import best_config, notes_dict, study_dict, trial_dict, trial_rows, trials_csv_text
@@ -140,7 +140,8 @@ def plan_preview(request):
     data = request.json if isinstance(request.json, dict) else {}
     # name and trainer do not change a plan: placeholders stand in for them (a
     # form not filled in yet has neither), so their errors cannot hide a plan
-    cleaned, errors = validate_study({**data, "name": "preview", "trainer": "preview"}, {"preview"})
+    cleaned, errors = validate_study({**data, "name": "preview", "trainer": "preview"}, {"preview"},
+                                     dispatch.capacity_for(data))
     if errors:
         return error(400, errors)
     return JsonResponse(timing.preview(cleaned))

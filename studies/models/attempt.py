@@ -43,6 +43,9 @@ class Attempt(models.Model):
     reason = models.TextField(blank=True, default="")
     #: it ran out of GPU memory (the trial was queued again with smaller batch sizes)
     oom = models.BooleanField(default=False)
+    #: seconds its process's threads ran on a core or waited in the run queue for one, written at
+    #: its end: over its wall time, the share of a core its trainer wants (runner.capacity)
+    busy_seconds = models.FloatField(null=True, blank=True)
     #: the tail of its stdout and stderr (runner.jobs.LOG_LIMIT characters)
     log = models.TextField(blank=True, default="")
     traceback = models.TextField(blank=True, default="")

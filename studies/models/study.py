@@ -52,7 +52,8 @@ def definition_columns(cleaned: dict) -> dict:
         algorithm=meta["plan"]["search_alg"], settings=meta["settings"],
         initial_space=meta["initial_space"], space=meta["space"], plan=meta["plan"],
         parallelism=cleaned["parallelism"], seconds_per_epoch=cleaned["seconds_per_epoch"],
-        startup_seconds=cleaned.get("startup_seconds", 0.0),
+        startup_seconds=cleaned.get("startup_seconds", 0.0), wall_budget_seconds=cleaned.get("budget_seconds"),
+        deadline=cleaned.get("deadline"),
     )
 
 
@@ -78,6 +79,11 @@ class Study(models.Model):
     #: the time model declared when the study was made (studies.timing measures it as it runs)
     seconds_per_epoch = models.FloatField(default=1.0, help_text="seconds per full-data epoch")
     startup_seconds = models.FloatField(default=0.0, help_text="seconds a trial takes before its first epoch")
+    #: the wall time the user gave as the budget ("budget": "45m", or "done_by"), None when the
+    #: budget was expected_time_ratio; a duration becomes the deadline when the study starts, a
+    #: done_by moment is the deadline from the start (studies.deadline)
+    wall_budget_seconds = models.FloatField(null=True, blank=True)
+    deadline = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=12, choices=STATE_CHOICES, default=StudyState.DRAFT.value, db_index=True)
     error = models.TextField(blank=True, default="")
     created = models.DateTimeField(auto_now_add=True)

@@ -68,3 +68,37 @@ def test_the_study_page_counts_its_budget_and_gives_it_more(page, user, trainers
     expect(page.locator("#study-state")).to_have_text("running")
     study.refresh_from_db()
     assert study.state == "running" and study.settings["expected_time_ratio"] > 2
+
+
+def test_the_form_plans_for_the_cores_and_the_page_shows_the_deadline(page, user, trainers):
+    from runner.models import Worker
+
+    for i in range(8):   # eight CPU workers of the quick trainer on a two-core host
+        Worker.objects.create(name=f"cpu-{i}", host="h", cpus=2, queues=["hpopt-quick"])
+    page.login("erin")
+    page.goto("/studies/new/")
+    page.select_option("#f-trainer", "quick")
+    page.fill("#f-name", "on two cores")
+    page.fill("#f-parallelism", "8")
+    page.fill("#f-budget", "1h")
+    hint = page.locator("#preview-capacity")
+    expect(hint).to_contain_text("run 2 trials at full speed")
+    expect(hint).to_contain_text("the study runs 8 at a time")
+    page.screenshot("32-new-study-capacity")
+    page.fill("#f-parallelism", "2")
+    expect(hint).to_have_count(0)
+    page.fill("#f-parallelism", "8")
+    expect(hint).to_be_visible()
+
+    page.click("#create-draft")
+    page.wait_for_url(re.compile(r"/studies/\d+/$"))
+    study = Study.objects.get(name="on two cores")
+    assert study.parallelism == 8 and study.meta().plan.num_workers == 2
+    expect(page.locator("#deadline-box")).to_be_hidden()   # a draft's clock has not started
+    page.click("#study-controls [data-action=start]")
+    expect(page.locator("#study-state")).to_have_text("running")
+    study.refresh_from_db()
+    shown = study.deadline.astimezone().strftime("%H:%M")
+    expect(page.locator("#deadline-box")).to_be_visible()
+    expect(page.locator("#deadline")).to_contain_text(shown)
+    page.screenshot("33-study-deadline")

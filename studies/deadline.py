@@ -1,0 +1,60 @@
+"""A wall-clock budget kept as a deadline.
+
+When the user gives the budget as wall time ("budget": "45m", or
+"done_by"), Auto Config turns it into compute once, at creation, with the
+form's time model. A study that then runs slower than that model (a search
+drifting towards slower configs, a busy host, a first study planned with the
+trainer's own estimate) spends its compute and passes the wall time it was
+given: 1.2-1.8x in benchmarks/RESULTS.md, issue 11. So such a study also
+has a deadline, its start plus that wall time (or the done_by moment itself). A free slot gets a new trial
+only while the trial is expected to end by then, at the study's own pace
+(studies.timing.for_eta); the open trials run on (under the hard budget,
+hpopt.budget, ASHA still promotes: the best configs get their full length
+when the budget allows), and the study completes when they end. A study that
+runs faster than its model ends when its compute is spent, as before.
+
+The deadline is a moment: it does not move while the study is paused.
+More wall time (POST /api/studies/<id>/budget {"budget": "30m"}) moves the
+deadline by as much; more compute given otherwise (expected_time_ratio,
+add_trials) drops it: the user asked for work, not for a time.
+"""
+from __future__ import annotations
+
+import datetime
+
+from hpopt.timing import TimeModel
+
+
+def new_trial_seconds(plan, model: TimeModel) -> float:
+    """Expected seconds of a new trial of ``plan`` at ``model``'s speed: its start-up and its epochs."""
+    return model.startup_seconds + max(plan.trial_cost_epochs() - plan.startup_epochs, 0.0) * model.seconds_per_epoch
+
+
+def allows_new_trial(deadline, plan, model: TimeModel, now: datetime.datetime) -> bool:
+    """Whether a new trial is expected to end by ``deadline`` (None: no deadline)."""
+    return deadline is None or now + datetime.timedelta(seconds=new_trial_seconds(plan, model)) <= deadline
+
+
+def at_start(wall_budget_seconds, moment, now: datetime.datetime) -> dict:
+    """The fields a study starting at ``now`` gets: its deadline, when its
+    budget is wall time: a duration from now, or the moment (done_by) it was
+    given as, which stays."""
+    if wall_budget_seconds is None or moment is not None:
+        return {}
+    return {"deadline": now + datetime.timedelta(seconds=wall_budget_seconds)}
+
+
+def extended(deadline, seconds, now: datetime.datetime):
+    """The deadline after the budget grew (see the module doc): ``seconds``
+    more wall time from the deadline (from now, once it passed); None for
+    compute given otherwise."""
+    if deadline is None or seconds is None:
+        return None
+    return max(deadline, now) + datetime.timedelta(seconds=seconds)
+
+
+def capped_eta(eta, deadline, now: datetime.datetime):
+    """The ETA of a study with a deadline: no new trial starts that would end past it."""
+    if eta is None or deadline is None:
+        return eta
+    return min(eta, max(0.0, (deadline - now).total_seconds()))

@@ -1,0 +1,123 @@
+"""studies.deadline: a budget given as wall time is also a deadline. A study
+that runs slower than the model it was planned with stops handing out new
+trials when a new one would end past it (issue 11: the demo study ran 1.2x
+and a first study 1.8x the wall time it was given), and its ETA never goes
+past it. Without a wall-time budget nothing changes."""
+import datetime
+
+import pytest
+from django.utils import timezone
+
+import hpopt
+from hpopt.timing import TimeModel
+from studies import control, deadline
+from studies.models import Study
+from tests.conftest import study_data
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime.datetime(2026, 11, 30, 12, 0, tzinfo=datetime.timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def _trainers(trainers):
+    return trainers
+
+
+def wall_study(api, budget="20s", **overrides):
+    body = study_data(budget=budget, seconds_per_epoch=0.01, **overrides)
+    body.pop("expected_time_ratio")
+    r = api.post("/api/studies", body)
+    assert r.status_code == 201, r.json()
+    return Study.objects.get(pk=r.json()["id"])
+
+
+def test_a_new_trial_is_handed_out_only_while_it_is_expected_to_end_by_the_deadline():
+    plan = hpopt.plan(search_alg="bayes_opt", full_dataset_size=1000, num_full_iterations=10, num_trials=4,
+                      max_iterations=10, subset_ratio=1.0, startup_epochs=0.5)
+    model = TimeModel(2.0, 1.0, "measured", 10, 1)
+    assert deadline.new_trial_seconds(plan, model) == pytest.approx(1.0 + 10 * 2.0)
+    end = NOW + datetime.timedelta(seconds=30)
+    assert deadline.allows_new_trial(end, plan, model, NOW)
+    assert deadline.allows_new_trial(end, plan, model, NOW + datetime.timedelta(seconds=9))
+    assert not deadline.allows_new_trial(end, plan, model, NOW + datetime.timedelta(seconds=10))
+    assert deadline.allows_new_trial(None, plan, model, NOW + datetime.timedelta(days=9)), "no deadline, no limit"
+
+
+def test_the_eta_never_goes_past_the_deadline():
+    end = NOW + datetime.timedelta(seconds=30)
+    assert deadline.capped_eta(100.0, end, NOW) == 30
+    assert deadline.capped_eta(10.0, end, NOW) == 10
+    assert deadline.capped_eta(10.0, end, NOW + datetime.timedelta(seconds=40)) == 0
+    assert deadline.capped_eta(100.0, None, NOW) == 100 and deadline.capped_eta(None, end, NOW) is None
+
+
+def test_more_wall_time_moves_the_deadline_and_more_compute_drops_it():
+    end = NOW + datetime.timedelta(seconds=30)
+    assert deadline.extended(end, 60, NOW) == end + datetime.timedelta(seconds=60)
+    assert deadline.extended(end, 60, NOW + datetime.timedelta(hours=1)) == NOW + datetime.timedelta(seconds=3660)
+    assert deadline.extended(end, None, NOW) is None
+
+
+def test_a_wall_time_budget_starts_its_clock_when_the_study_starts(api):
+    study = wall_study(api)
+    assert study.wall_budget_seconds == 20 and study.deadline is None, "a draft has no deadline yet"
+    control.start(study)
+    study.refresh_from_db()
+    assert study.deadline == study.started + datetime.timedelta(seconds=20)
+    page = api.get(f"/api/studies/{study.pk}").json()["study"]
+    assert page["deadline"] == study.deadline.isoformat()
+    assert page["eta_seconds"] <= 20
+
+
+def test_a_budget_given_as_expected_time_ratio_has_no_deadline(api):
+    r = api.post("/api/studies", study_data(start=True))
+    study = Study.objects.get(pk=r.json()["id"])
+    assert study.wall_budget_seconds is None and study.deadline is None
+
+
+def test_past_its_deadline_a_study_hands_out_no_new_trial_and_completes_when_its_trials_end(api, run_burst):
+    study = wall_study(api)
+    control.start(study)
+    handed_out = study.trials.count()
+    assert handed_out >= 1
+    # the clock ran out (a slow host, a drifting search) before the plan was handed out
+    Study.objects.filter(pk=study.pk).update(deadline=timezone.now() - datetime.timedelta(seconds=1))
+    run_burst()
+    study.refresh_from_db()
+    assert study.state == "completed"
+    assert study.trials.count() == handed_out, "the open trials ran; no new one started"
+    page = api.get(f"/api/studies/{study.pk}").json()["study"]
+    assert page["budget"]["spent"] < page["budget"]["total"], "it stopped by the clock, not the compute"
+    assert study.meta().plan.num_trials > handed_out
+
+
+def test_more_wall_time_lets_a_study_past_its_deadline_go_on(api, run_burst):
+    study = wall_study(api)
+    control.start(study)
+    Study.objects.filter(pk=study.pk).update(deadline=timezone.now() - datetime.timedelta(seconds=1))
+    run_burst()
+    handed_out = study.trials.count()
+    r = api.post(f"/api/studies/{study.pk}/budget", {"budget": "1m"})
+    assert r.status_code == 200, r.json()
+    study.refresh_from_db()
+    assert study.deadline >= timezone.now() + datetime.timedelta(seconds=55)
+    run_burst()
+    assert study.trials.count() > handed_out
+    r = api.post(f"/api/studies/{study.pk}/budget", {"add_trials": 2})
+    study.refresh_from_db()
+    assert study.deadline is None, "more trials asked for: the user wants the work, not a time"
+
+
+def test_a_done_by_budget_is_that_moment_even_when_the_study_starts_later(api):
+    body = study_data(seconds_per_epoch=0.01)
+    body.pop("expected_time_ratio")
+    moment = (timezone.now() + datetime.timedelta(hours=2)).replace(microsecond=0)
+    r = api.post("/api/studies", {**body, "done_by": moment.isoformat()})
+    assert r.status_code == 201, r.json()
+    study = Study.objects.get(pk=r.json()["id"])
+    assert abs((study.deadline - moment).total_seconds()) < 2
+    Study.objects.filter(pk=study.pk).update(created=timezone.now() - datetime.timedelta(minutes=30))
+    control.start(study)
+    study.refresh_from_db()
+    assert abs((study.deadline - moment).total_seconds()) < 2, "starting later does not move the moment"
