@@ -50,7 +50,7 @@ def test_the_csv_has_final_score_and_time_columns_after_the_old_ones(api, study)
     text = api.get(f"/api/studies/{study.pk}/trials.csv").content.decode()
     header = text.splitlines()[0].split(",")
     assert header == ["trial", "x", "bs", "opt", "best_score", "iterations", "state", "bracket", "host", "gpu",
-                      "error", "final_score", "started", "finished", "duration_seconds"]
+                      "error", "final_score", "started", "finished", "duration_seconds", "hand_picked"]
     rows = list(csv.DictReader(io.StringIO(text)))
     assert (rows[0]["final_score"], rows[0]["best_score"]) == ("0.7", "0.9")
     assert rows[0]["started"].startswith(str(study.trials.get(number=0).started.date()))
