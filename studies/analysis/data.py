@@ -106,7 +106,10 @@ def _rows(study, fidelity: Fidelity, total: int):
     # an excluded trial is out of the model's view (studies/lifecycle.py): out of the analysis too
     qs = study.trials.order_by("number").filter(fidelity.where, excluded=False)
     if total > SAMPLE:
-        qs = qs.alias(_k=Mod(F("number"), math.ceil(total / SAMPLE))).filter(_k=0)
+        # whole rounds of ASHA's round robin (trial n runs in bracket n % brackets): every
+        # k-th trial alone would alias with it and read one bracket only
+        rounds = max(1, len(study.plan.get("brackets") or ()))
+        qs = qs.alias(_k=Mod(F("number") / rounds, math.ceil(total / SAMPLE))).filter(_k=0)
     if fidelity.kind == "rung":
         key = str(fidelity.iteration)
         for number, params, rungs in qs.values_list("number", "params", "rungs").iterator(chunk_size=2000):
