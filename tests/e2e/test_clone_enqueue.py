@@ -70,7 +70,7 @@ def test_a_clone_prefills_the_builder_and_saves_a_new_study(page, user, trainers
     # the preview names the broken rule at its field (wait for it: it moves the buttons)
     expect(page.locator('.field[data-field="kappa"] .field-error')).to_contain_text("kappa must be")
     page.click("#create-draft")
-    expect(page.locator("#submit-status")).to_contain_text("Nothing was saved")
+    expect(page.locator("#form-summary")).to_contain_text("Nothing was saved")
     page.fill("#f-kappa", "1.5")
     page.fill("#f-seed", "")
     expect(page.locator('.field[data-field="kappa"] .field-error')).to_have_text("")
