@@ -12,7 +12,9 @@ const StudyAnalysis = (() => {
   const root = document.getElementById("study");
   const box = document.getElementById("analysis");
   const $ = (id) => document.getElementById(id);
-  const state = { data: null, brushes: new Map(), drag: null, loading: false, contourToken: 0 };
+  const state = { data: null, brushes: new Map(), drag: null, loading: false, contourToken: 0, selected: new Set() };
+  // trials ticked in the table (study.js's "study:selection"): drawn in this colour, on top
+  const SELECTED = "#db2777";
   const charts = {};
   const SCORE = "__score__";
 
@@ -168,8 +170,10 @@ const StudyAnalysis = (() => {
     const [low, high] = c.$axes[c.$axes.length - 1].range;
     c.$rows.forEach((r, k) => {
       const inside = inBrushes(r.unit);
-      c.data.datasets[k].borderColor = inside ? colorAt(goodness(r.score, low, high, state.data.mode), 0.6) : "rgba(203, 213, 225, .35)";
-      c.data.datasets[k].order = inside ? 0 : 1;
+      const picked = state.selected.has(r.number);
+      c.data.datasets[k].borderColor = picked ? SELECTED : inside ? colorAt(goodness(r.score, low, high, state.data.mode), 0.6) : "rgba(203, 213, 225, .35)";
+      c.data.datasets[k].borderWidth = picked ? 3 : 1;
+      c.data.datasets[k].order = picked ? -1 : inside ? 0 : 1;
     });
     c.update("none");
     const shown = c.$rows.filter((r) => inBrushes(r.unit)).length;
@@ -311,6 +315,7 @@ const StudyAnalysis = (() => {
         data: { datasets: [
           { label: "mean per bin", type: "line", data: means, borderColor: "#dc2626", backgroundColor: "#dc2626", pointRadius: 2.5, borderWidth: 2, order: 0 },
           { label: "trial", data: points, pointRadius: 2.5, backgroundColor: "rgba(79,70,229,.5)", order: 1 },
+          { label: "selected", data: points.filter((p) => state.selected.has(p.n)), pointRadius: 5, backgroundColor: SELECTED, order: -1 },
         ] },
         options: {
           parsing: false,
@@ -365,21 +370,61 @@ const StudyAnalysis = (() => {
     const cells = body.cells.map(([i, j, mean, count]) => ({ x: i, y: j, mean, count, color: colorAt(goodness(mean, low, high, body.mode), 0.9) }));
     const c = chart("chart-contour", {
       type: "scatter",
-      data: { datasets: [{ data: cells, pointRadius: 0, pointHitRadius: 14 }] },
+      data: { datasets: [{ data: cells, pointRadius: 0, pointHitRadius: 14 },
+                         { label: "selected", data: [], pointRadius: 5, backgroundColor: SELECTED, borderColor: "#fff", borderWidth: 1.5 }] },
       options: {
         parsing: false,
         scales: { x: indexScale(body.x), y: indexScale(body.y) },
-        plugins: { tooltip: { callbacks: { label: (ctx) => `${body.x.name} ${body.x.labels[ctx.raw.x]}, ${body.y.name} ${body.y.labels[ctx.raw.y]}: mean ${hp.num(ctx.raw.mean)} (${ctx.raw.count} trials)` } } },
+        plugins: { tooltip: { callbacks: { label: (ctx) => ctx.datasetIndex === 1 ? `trial #${ctx.raw.n} (selected)` : `${body.x.name} ${body.x.labels[ctx.raw.x]}, ${body.y.name} ${body.y.labels[ctx.raw.y]}: mean ${hp.num(ctx.raw.mean)} (${ctx.raw.count} trials)` } } },
       },
       plugins: [heatPlugin],
     });
-    if (c) { c.$cells = cells; c.update("none"); }
+    if (c) { c.$cells = cells; c.$pair = body; markContour(); }
     $("chart-contour").dataset.pair = `${body.x.name},${body.y.name}`;
     $("contour-note").textContent = cells.length
       ? `Mean score per cell, ${hp.num(low, 4)} to ${hp.num(high, 4)} (darker: better); empty cells: no trial there. ${body.fidelity.used} trials at ${body.fidelity.label}.`
       : "No trial at this fidelity yet.";
     emptyNote("chart-contour", cells.length ? null : "no trial yet");
   }
+
+  // Where a trial sits on the contour's cell axes (a cell per index; numeric
+  // parameters between their edges, in log space for a log axis).
+  function cellPosition(bins, axis, value) {
+    if (value === null || value === undefined) return null;
+    if (!bins.edges) return value;   // a choice: lines carry its index
+    const f = axis.scale === "log" ? Math.log10 : (v) => v;
+    const lo = f(bins.edges[0]), hi = f(bins.edges[bins.edges.length - 1]);
+    const n = bins.edges.length - 1;
+    return hi > lo ? ((f(value) - lo) / (hi - lo)) * n - 0.5 : (n - 1) / 2;
+  }
+
+  function markContour() {
+    const c = charts["chart-contour"];
+    if (!c || !c.$pair || !state.data) return;
+    const axes = state.data.axes;
+    const kx = axes.findIndex((a) => a.name === c.$pair.x.name), ky = axes.findIndex((a) => a.name === c.$pair.y.name);
+    c.data.datasets[1].data = state.data.lines.filter(([n]) => state.selected.has(n)).map(([n, , v]) => ({
+      x: cellPosition(c.$pair.x, axes[kx], v[kx]), y: cellPosition(c.$pair.y, axes[ky], v[ky]), n,
+    })).filter((p) => p.x !== null && p.y !== null);
+    c.update("none");
+  }
+
+  // The table's selection changed: every chart of the section marks the ticked trials.
+  function highlight() {
+    if (!state.data) return;
+    restyleLines();
+    state.data.axes.forEach((_, k) => {
+      const c = charts["slice-" + k];
+      if (!c) return;
+      c.data.datasets[2].data = c.data.datasets[1].data.filter((p) => state.selected.has(p.n));
+      c.update("none");
+    });
+    markContour();
+  }
+  document.addEventListener("study:selection", (event) => {
+    state.selected = new Set(event.detail || []);
+    highlight();
+  });
 
   function fillContourPickers() {
     const data = state.data;

@@ -178,3 +178,35 @@ def test_a_big_study_is_analysed_from_an_even_sample(page, user, make_study, mon
     drawn = page.evaluate("Chart.getChart('chart-parcoords').data.datasets.map(d => d.label)")
     assert len(set(drawn)) == used
     expect(page.locator("#contour-note")).to_contain_text("Mean score per cell")
+
+
+def test_trials_ticked_in_the_table_are_marked_in_every_analysis_chart(page, user, asha):
+    """Issue 15.3: selecting trials highlights them in every chart: the
+    parallel coordinates draw the ticked trial's line thick in the selection
+    colour, each slice and the contour mark its point; unticking clears them."""
+    open_analysis(page, asha)   # the table's first page: trials 59 down to 10; 0-23 reached the rung
+    expect(page.locator("#contour-note")).to_contain_text("Mean score per cell")
+    lines = "Chart.getChart('chart-parcoords').data.datasets"
+
+    page.check('#trials tbody input.pick[data-number="12"]')
+
+    line = page.evaluate(f"{lines}.filter(d => d.label === '#12').map(d => [d.borderColor, d.borderWidth, d.order])[0]")
+    assert line == ["#db2777", 3, -1]
+    others = page.evaluate(f"{lines}.filter(d => d.label !== '#12').map(d => d.borderWidth)")
+    assert others and set(others) == {1}
+    for name in ("lr", "x", "opt"):
+        marked = page.evaluate(f"{slice_chart(name)}.data.datasets[2].data.map(p => p.n)")
+        assert marked == [12], name
+    marked = page.evaluate("Chart.getChart('chart-contour').data.datasets[1].data")
+    assert [p["n"] for p in marked] == [12]
+    x_name, y_name = page.evaluate("document.getElementById('chart-contour').dataset.pair").split(",")
+    # the point sits inside the cell that holds trial 12's values
+    x_axis = page.evaluate("Chart.getChart('chart-contour').scales.x.max")
+    assert -0.5 <= marked[0]["x"] <= x_axis and -0.5 <= marked[0]["y"]
+    page.locator("#analysis").scroll_into_view_if_needed()
+    page.screenshot("analysis-selected")
+
+    page.uncheck('#trials tbody input.pick[data-number="12"]')
+    assert page.evaluate(f"{slice_chart('lr')}.data.datasets[2].data.length") == 0
+    assert page.evaluate("Chart.getChart('chart-contour').data.datasets[1].data.length") == 0
+    assert page.evaluate(f"{lines}.filter(d => d.label === '#12').map(d => d.borderWidth)[0]") == 1
