@@ -21,7 +21,7 @@ const Curves = (() => {
   const SELECTED = "#db2777";
   const hue = (n) => (n * 137.508) % 360;
   // the scheme's lightness and best-trial colour (common.js reads them from the CSS: dark mode)
-  const scheme = () => (window.hp && hp.chartColors ? hp.chartColors() : {});
+  const scheme = () => (typeof hp !== "undefined" && hp.chartColors ? hp.chartColors() : {});
   const colorOf = (n, alpha = 1) => `hsla(${hue(n)}, 62%, ${scheme().lightness || "45%"}, ${alpha})`;
 
   function styleOf(state) {

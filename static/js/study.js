@@ -242,11 +242,14 @@
   // workers hold the study's trials; delete and archive ask first, in the page.
   root.querySelectorAll("[data-life]").forEach((button) => button.addEventListener("click", async () => {
     const action = button.dataset.life;
+    // the page's own name and count: a click before the first poll has answered asks the same
     const s = model.study;
+    const name = s ? s.name : $("study-name").textContent;
     const trials = Object.values((s && s.counts) || {}).reduce((a, b) => a + b, 0);
+    const count = s ? ` with its ${trials} trial${trials === 1 ? "" : "s"}` : " with its trials";
     const question = {
-      delete: [`Delete the study "${s.name}" with its ${trials} trial${trials === 1 ? "" : "s"}, their scores and logs? This cannot be undone.`, "Delete study"],
-      archive: [`Archive the study "${s.name}"? The studies list hides it until you unarchive it.`, "Archive"],
+      delete: [`Delete the study "${name}"${count}, their scores and logs? This cannot be undone.`, "Delete study"],
+      archive: [`Archive the study "${name}"? The studies list hides it until you unarchive it.`, "Archive"],
     }[action];
     if (question && !(await hp.confirmAction(...question))) return;
     button.disabled = true;
