@@ -129,13 +129,14 @@ def check_invariants(study, report_dir: Path | None = None) -> dict:
     return {"trials": len(trials), "reports": reports, "scores": Score.objects.filter(study=study).count()}
 
 
-def rung_arrivals(study, trials, bracket: int, milestone: int):
-    """[(trial, score at the rung)] in the order the rung's decisions were
-    taken: reports are decided one at a time under the study's lock, and a
-    score reported again with the same value keeps its row, so the ids of
-    the scores stored at the milestone give that order."""
+def rung_arrivals(study, trials, milestone: int):
+    """[(trial, score at the rung)] of every bracket at ``milestone``, in the
+    order the rung's decisions were taken: reports are decided one at a time
+    under the study's lock, and a score reported again with the same value
+    keeps its row, so the ids of the scores stored at the milestone give
+    that order."""
     key = str(milestone)
-    at_rung = [t for t in trials if t.bracket == bracket and key in t.rungs]
+    at_rung = [t for t in trials if key in t.rungs]
     order = dict(Score.objects.filter(trial__in=at_rung, iteration=milestone).values_list("trial_id", "id"))
     missing = [t.number for t in at_rung if t.pk not in order]
     assert not missing, f"trials {missing} recorded rung {milestone} without a score there"
@@ -146,23 +147,27 @@ def check_asha_quotas(study, trials) -> None:
     """Every rung decision, replayed in the order it was taken: a trial went
     past a rung only inside the quota; one stopped there by the quota ranked
     outside it; one stopped there by the budget ranked inside it (the budget
-    is asked only after the rank)."""
+    is asked only after the rank). A trial ranks among its bracket's scores
+    at the rung, or, while fewer than eta of them are there with its own,
+    among every bracket's (hpopt.algorithms.asha)."""
     eta = study.plan["reduction_factor"]
     sign = 1 if study.mode == "max" else -1
-    for bracket, milestones in enumerate(study.plan["brackets"]):
-        for milestone in milestones:
-            recorded = []
-            for trial, score in rung_arrivals(study, trials, bracket, milestone):
-                allowed = continues(sign * score, recorded, eta)
-                where = (f"bracket {bracket} rung {milestone}: trial {trial.number} "
-                         f"({trial.state}, {trial.stop_reason!r})")
-                if trial.last_iteration > milestone:
-                    assert allowed, f"{where} went past the rung beyond its quota"
-                elif trial.state == TrialState.STOPPED.value and trial.stop_reason.startswith("below the top"):
-                    assert not allowed, f"{where} was stopped at the rung although its quota let it continue"
-                elif trial.state == TrialState.STOPPED.value and trial.stop_reason.startswith("budget reached"):
-                    assert allowed, f"{where} was stopped by the budget although its rank stopped it first"
-                recorded.append(sign * score)
+    brackets = study.plan["brackets"]
+    for milestone in sorted({m for ms in brackets for m in ms}):
+        recorded = {b: [] for b in range(len(brackets))}
+        for trial, score in rung_arrivals(study, trials, milestone):
+            own = recorded.setdefault(trial.bracket, [])
+            peers = own if len(brackets) == 1 or len(own) + 1 >= eta else [v for vs in recorded.values() for v in vs]
+            allowed = continues(sign * score, peers, eta)
+            where = (f"bracket {trial.bracket} rung {milestone}: trial {trial.number} "
+                     f"({trial.state}, {trial.stop_reason!r})")
+            if trial.last_iteration > milestone:
+                assert allowed, f"{where} went past the rung beyond its quota"
+            elif trial.state == TrialState.STOPPED.value and trial.stop_reason.startswith("below the top"):
+                assert not allowed, f"{where} was stopped at the rung although its quota let it continue"
+            elif trial.state == TrialState.STOPPED.value and trial.stop_reason.startswith("budget reached"):
+                assert allowed, f"{where} was stopped by the budget although its rank stopped it first"
+            own.append(sign * score)
 
 
 def check_budget(study) -> None:
