@@ -160,6 +160,9 @@ REFIT_GROWTH = 1.25
 #: fitted length scales by their inputs (a memo: see BayesOpt._scheduled_kernel)
 _LENGTH_SCALES: dict[tuple, np.ndarray] = {}
 LENGTH_SCALE_MEMO = 32
+#: [repr of the space, {id(params): (params, in the space)}] (see BayesOpt._in_space)
+_IN_SPACE: list = [None, {}]
+IN_SPACE_MEMO = 20_000
 #: L-BFGS-B iterations of the ARD fit (each one a likelihood with gradients)
 ARD_MAXITER = 50
 #: sd of the prior on each log length scale around the isotropic fit's
@@ -364,14 +367,13 @@ class BayesOpt(Algorithm):
 
         # (``kept`` marks the observed trials that are modelled: see _encoded)
         upto = int(np.count_nonzero(kept[:refit_count(len(kept))]))
-        fx, fy = _rows(enc[:upto], vals[:upto])
-        if len(fy) < 2:
-            fx, fy = xs, ys
-        key = (fx.tobytes(), fy.tobytes(), self.gp_alpha, self.length_scale_bounds, self.ard_prior_sd,
-               self.ard_fit_points)
+        # the memo's key is the raw observations (no grouping on a hit)
+        first = (enc[:upto], vals[:upto]) if upto and (enc[:upto] != enc[0]).any() else None
+        key = (*(a.tobytes() for a in (first or (xs, ys))), first is None, self.gp_alpha, self.length_scale_bounds,
+               self.ard_prior_sd, self.ard_fit_points)
         scales = _LENGTH_SCALES.get(key)
         if scales is None:
-            scales = self._fit_length_scales(fx, fy)
+            scales = self._fit_length_scales(*(_rows(*first) if first else (xs, ys)))
             while len(_LENGTH_SCALES) >= LENGTH_SCALE_MEMO:
                 _LENGTH_SCALES.pop(next(iter(_LENGTH_SCALES)), None)
             _LENGTH_SCALES[key] = scales
@@ -400,10 +402,26 @@ class BayesOpt(Algorithm):
         trial was a few ms at 500 trials). Trials whose params left the space
         (a batch-size range shrunk after an out-of-memory error) are not
         modelled; the third array marks, per observed trial, those that are."""
-        mask = np.array([self.space.contains(t.params) for t in observed], dtype=bool)
+        mask = self._in_space(observed)
         kept = [t for t, k in zip(observed, mask) if k]
         enc = self.space.encode_many([t.params for t in kept]).reshape(len(kept), len(self.space))
         return enc, np.array([self.sign * t.best_score for t in kept], dtype=float), mask
+
+    def _in_space(self, observed: list[TrialRecord]) -> np.ndarray:
+        """SearchSpace.contains of each trial's params, memoised by the params
+        dict (the file storage hands out the same ones until a trial changes;
+        the memo holds them, so an id is not reused while it is kept) and the
+        space: at 500 trials the checks were a third of a suggestion."""
+        spec = repr(self.space)
+        if _IN_SPACE[0] != spec or len(_IN_SPACE[1]) > IN_SPACE_MEMO:
+            _IN_SPACE[:] = [spec, {}]
+        memo, out = _IN_SPACE[1], np.empty(len(observed), dtype=bool)
+        for i, t in enumerate(observed):
+            hit = memo.get(id(t.params))
+            if hit is None or hit[0] is not t.params:
+                hit = memo[id(t.params)] = (t.params, self.space.contains(t.params))
+            out[i] = hit[1]
+        return out
 
     def _median_stop(self, trial: TrialRecord, iteration: int) -> bool:
         return self.settings.early_stop == "median_stop" and iteration < trial.iterations
