@@ -369,8 +369,8 @@ class BayesOpt(Algorithm):
         upto = int(np.count_nonzero(kept[:refit_count(len(kept))]))
         # the memo's key is the raw observations (no grouping on a hit)
         first = (enc[:upto], vals[:upto]) if upto and (enc[:upto] != enc[0]).any() else None
-        key = (*(a.tobytes() for a in (first or (xs, ys))), first is None, self.gp_alpha, self.length_scale_bounds,
-               self.ard_prior_sd, self.ard_fit_points)
+        key = (*(a.tobytes() for a in (first or (xs, ys))), first is None, enc.shape[1], self.gp_alpha,
+               self.length_scale_bounds, self.ard_prior_sd, self.ard_fit_points)
         scales = _LENGTH_SCALES.get(key)
         if scales is None:
             scales = self._fit_length_scales(*(_rows(*first) if first else (xs, ys)))
