@@ -162,8 +162,9 @@ def _rows(trials, fields=FIELDS, stream: bool = False):
 def invalidate(study_id: int) -> None:
     """Forgets the fold of the study's finished trials in every process (the
     database row's generation goes up; each process compares it at every
-    call). Call it after changing or deleting a finished trial; the next page
-    folds the study anew."""
+    call). Call it after changing or deleting a finished trial, in the same
+    transaction or after it commits (not before: a fold in between would
+    still see the trial); the next page folds the study anew."""
     if not StudyTally.objects.filter(study_id=study_id).update(generation=F("generation") + 1, data=None):
         try:
             with transaction.atomic():
