@@ -14,7 +14,8 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='StudyTally',
             fields=[
-                ('study', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='tally', serialize=False, to='studies.study')),
+                ('study', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True,
+                                               related_name='tally', serialize=False, to='studies.study')),
                 ('generation', models.PositiveIntegerField(default=0)),
                 ('until', models.DateTimeField(null=True)),
                 ('made', models.DateTimeField(null=True)),
