@@ -108,9 +108,10 @@ def propose(storage: Storage, snap: Snapshot, count: int = 1,
         record = storage.add_trial(TrialRecord(trial_id=-1, params=new.params, iterations=new.iterations,
                                                subset_ratio=new.subset_ratio, bracket=new.bracket,
                                                hand_picked=params is not None))
-        snap = snap.with_trial(record)
         made.append(record)
         params = None
+        if len(made) < count:   # (the last one's copy of every trial would go unread)
+            snap = snap.with_trial(record)
     return meta, made
 
 
@@ -188,11 +189,13 @@ def next_sample(storage: Storage, owner: str) -> dict | None:
             config = start(storage, meta, trial, owner)
             if config is not None:
                 return config
+            snap = None   # it was stopped: the snapshot is out of date
         while True:   # a new trial whose model fits at no batch size is stopped at once: the next one
-            meta, made = propose(storage, snapshot.load(storage, meta))
+            meta, made = propose(storage, snap if snap is not None else snapshot.load(storage, meta))
             config = start(storage, meta, made[0], owner) if made else None
             if config is not None or not made:
                 return config
+            snap = None
 
 
 # -- reports ------------------------------------------------------------------

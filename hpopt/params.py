@@ -58,13 +58,14 @@ def _check_name(name: Any) -> None:
 
 def _real(value: Any) -> int | float | None:
     """``value`` as a Python int/float if it is a finite non-bool number, else None."""
+    if type(value) in (int, float):   # the usual cases first: the ABC checks below are slow
+        return value if type(value) is int or math.isfinite(value) else None
     if isinstance(value, (bool, np.bool_)):
         return None
     if isinstance(value, numbers.Integral):
         return int(value)
-    if isinstance(value, numbers.Real):
-        value = float(value)
-        return value if math.isfinite(value) else None
+    if isinstance(value, numbers.Real) and math.isfinite(value := float(value)):
+        return value
     return None
 
 

@@ -131,7 +131,7 @@ class Snapshot:
 
 def load(storage, meta: Meta, needs: Needs = Needs(trials=True)) -> Snapshot:
     """Reads what ``needs`` asks for, once. Call inside ``storage.locked()``."""
-    trials = tuple(storage.trials()) if needs.trials else None
+    trials = storage.snapshot_trials() if needs.trials else None
     if trials is not None:
         spent, open_ = storage.totals(trials)
     elif needs.budget:

@@ -13,6 +13,7 @@ parameter in ``names`` order.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Iterator, Mapping
 
 import numpy as np
@@ -109,6 +110,30 @@ class SearchSpace:
         Out-of-range numbers are clamped (see ``Param.encode``)."""
         self._check_keys(params)
         return np.array([p.encode(params[n]) for n, p in self._params.items()], dtype=float)
+
+    def encode_many(self, params: list[dict]) -> np.ndarray:
+        """Rows of ``encode``, built column by column (vectorised: one
+        ``encode`` per trial is the bulk of a TPE suggestion at 1,000 trials, and
+        of a GP's at 500). Keys are not checked.
+        Values outside a param (after ``shrink_below``) are clamped as encode does."""
+        out = np.empty((len(params), len(self.names)))
+        for j, name in enumerate(self.names):
+            p = self._params[name]
+            if isinstance(p, Choice):
+                index, n = p._index_of, len(p.choices)
+                out[:, j] = [(i + 0.5) / n if (i := index.get((type(v), v))) is not None else p.encode(v)
+                             for v in (d[name] for d in params)]
+                continue
+            v = np.array([d[name] for d in params], dtype=float)
+            v = np.clip(v, p.low, p.high)
+            if p.low == p.high:
+                out[:, j] = 0.5
+            elif p._log:
+                lo, hi = math.log(p.low), math.log(p.high)
+                out[:, j] = (np.log(v) - lo) / (hi - lo)
+            else:
+                out[:, j] = (v - p.low) / (p.high - p.low)
+        return np.clip(out, 0.0, 1.0)
 
     def decode(self, x: Any) -> dict:
         """Inverse of ``encode``; any finite or non-finite floats give valid values."""

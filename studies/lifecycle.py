@@ -21,11 +21,12 @@ killed first, so what a worker holds never changes under it.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count
 from django.utils import timezone
 
 from hpopt import checkpoints
 from hpopt.status import StudyState, TrialState
+from studies import settled
 from studies.models import Study, Trial
 from studies.storage import DbStorage
 
@@ -89,8 +90,8 @@ def set_excluded(trial: Trial, excluded: bool) -> None:
                           "kill it first (only finished trials can be excluded)")
         if trial.excluded == excluded:
             return
-        # `updated` moves so the live pages' cursor sends the trial again; the
-        # study's revision tells every process's tally (studies.settled) to rebuild
+        # `updated` moves so the live pages' cursor sends the trial again; every
+        # process's tally of the finished trials (studies.settled) folds anew
         Trial.objects.filter(pk=trial.pk).update(excluded=excluded, updated=timezone.now())
-        Study.objects.filter(pk=trial.study_id).update(revision=F("revision") + 1)
+        settled.invalidate(trial.study_id)
     trial.refresh_from_db()

@@ -122,6 +122,47 @@ def fit_ard_length_scales(obj_func, initial_theta, bounds, prior_sd=None):
     return centre, float(iso_v)
 
 
+def refit_count(n: int) -> int:
+    """The number of observations the ARD length scales are fitted on when
+    ``n`` are known: the largest step of the schedule 2, 3, 4, 5, 6, 8, 10,
+    13, 16, 20, 25, ... (each about REFIT_GROWTH times the last) at or below ``n``.
+    Consecutive suggestions share a fit until the next step; a fit is never
+    older than a fifth of the observations."""
+    step = 2
+    while True:
+        nxt = max(step + 1, int(step * REFIT_GROWTH + 0.5))
+        if nxt > n:
+            return step
+        step = nxt
+
+
+def _rows(enc: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One row per distinct point, the scores of equal points averaged."""
+    rows: dict[tuple, list[float]] = {}
+    for x, v in zip(map(tuple, enc.tolist()), vals.tolist()):
+        rows.setdefault(x, []).append(v)
+    xs = np.array(list(rows), dtype=float).reshape(len(rows), enc.shape[1])
+    ys = np.array([statistics.fmean(v) for v in rows.values()], dtype=float)
+    return xs, ys
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_threads():
+    """threadpoolctl's view of the loaded BLAS libraries, found once (finding
+    them took ~2 ms of every suggestion)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+#: the length scales' fit is repeated when the observations grew by this factor (see refit_count)
+REFIT_GROWTH = 1.25
+#: fitted length scales by their inputs (a memo: see BayesOpt._scheduled_kernel)
+_LENGTH_SCALES: dict[tuple, np.ndarray] = {}
+LENGTH_SCALE_MEMO = 32
+#: [repr of the space, {id(params): (params, in the space)}] (see BayesOpt._in_space)
+_IN_SPACE: list = [None, {}]
+IN_SPACE_MEMO = 20_000
 #: L-BFGS-B iterations of the ARD fit (each one a likelihood with gradients)
 ARD_MAXITER = 50
 #: sd of the prior on each log length scale around the isotropic fit's
@@ -200,21 +241,33 @@ class BayesOpt(Algorithm):
                 # a GP that cannot be fitted (a singular kernel matrix) must
                 # not stop the study: fall back to a random config
                 params = None
-        if params is None or self.space.key(params) in {self.space.key(t.params) for t in trials}:
+        if params is None or self._tried(trials, params):
             params = self.unique_sample(trials, rng)
         if params is None:
             self.space_exhausted = True
             return None
         return NewTrial(params=params, iterations=self.plan.max_iterations, subset_ratio=self.plan.subset_ratio)
 
+    def _tried(self, trials, params: dict) -> bool:
+        """Whether a trial has these params (equal ``SearchSpace.key``). Equal
+        keys need equal values of a continuous parameter, so only the trials
+        with the same value of one are keyed (a key per trial was a few ms
+        of every suggestion at 500 trials)."""
+        key = self.space.key(params)
+        name = next((n for n in self.space.names if self.space[n].type in ("uniform", "loguniform")), None)
+        if name is not None:
+            value = params[name]
+            trials = [t for t in trials if t.params.get(name) == value]
+        return any(self.space.key(t.params) == key for t in trials)
+
     def _suggest(self, trials: list[TrialRecord], observed: list[TrialRecord], rng) -> dict | None:
         # bayes_opt pulls in scikit-learn and scipy: import it only when a GP is needed
         from bayes_opt import BayesianOptimization
-        from threadpoolctl import threadpool_limits
 
         from hpopt.algorithms.ucb import BudgetedUCB
 
-        xs, ys = self._observations(observed)
+        enc, vals, kept = self._encoded(observed)
+        xs, ys = _rows(enc, vals)
         if len(ys) < 2:
             return None
         order = np.argsort(-ys, kind="stable")
@@ -249,7 +302,12 @@ class BayesOpt(Algorithm):
             f=None, pbounds=pbounds, acquisition_function=ucb, random_state=seed,
             verbose=0, allow_duplicate_points=True,
         )
-        if self.kernel == "ard":
+        if self.kernel == "ard" and self.gp_optimizer == "grid":
+            # length scales fitted on the observations known at the schedule's
+            # last step (memoised), then fixed: the GP's fit is one factorisation
+            kernel = self._scheduled_kernel(enc, vals, kept, xs, ys)
+            opt.set_gp_params(kernel=kernel, n_restarts_optimizer=0, alpha=self.gp_alpha, optimizer=None)
+        elif self.kernel == "ard":
             opt.set_gp_params(kernel=self._ard_kernel(gp_x, gp_y, rng), n_restarts_optimizer=self.n_restarts,
                               alpha=self.gp_alpha, optimizer=self._ard_optimizer() if self.gp_optimizer == "grid"
                               else self.gp_optimizer)
@@ -267,7 +325,7 @@ class BayesOpt(Algorithm):
         cols = [int(k[1:]) for k in opt.space.keys]  # the space's column order
         for x, y in zip(gp_x[:, cols], gp_y):
             opt.space.register(x, float(y))
-        with warnings.catch_warnings(), threadpool_limits(1, user_api="blas"):
+        with warnings.catch_warnings(), _blas_threads().limit(limits=1, user_api="blas"):
             # the GP's hyper-parameter fit warns on flat data; the suggestion is
             # still valid. The matrices are a few hundred wide at most, where a
             # single BLAS thread is faster than several (on a 2-core machine
@@ -300,19 +358,72 @@ class BayesOpt(Algorithm):
             gp.fit(gp_x[pick], gp_y[pick])
         return Matern(nu=2.5, length_scale=gp.kernel_.length_scale, length_scale_bounds="fixed")
 
-    def _observations(self, observed: list[TrialRecord]) -> tuple[np.ndarray, np.ndarray]:
-        """Unit-cube points and sign * best_score of the observed trials, one
-        row per distinct point (trials of equal params are averaged). Trials
-        whose params left the space (a batch-size range shrunk after an
-        out-of-memory error) are not modelled."""
-        rows: dict[tuple, list[float]] = {}
-        for t in observed:
-            if not self.space.contains(t.params):
-                continue
-            rows.setdefault(tuple(self.space.encode(t.params)), []).append(self.sign * t.best_score)
-        xs = np.array(list(rows), dtype=float).reshape(len(rows), len(self.space))
-        ys = np.array([statistics.fmean(v) for v in rows.values()], dtype=float)
-        return xs, ys
+    def _scheduled_kernel(self, enc: np.ndarray, vals: np.ndarray, kept: np.ndarray, xs, ys):
+        """The ARD kernel with its length scales fixed at their fit on the
+        first ``refit_count(n_observed)`` observed trials (in trial order; all
+        observations when those are fewer than two distinct points). Between
+        two steps of the schedule every suggestion reuses one fit (memoised by
+        its inputs, so any process finds the same length scales), where a fit
+        per suggestion was most of its time (benchmarks/RESULTS.md, 13.1)."""
+        from sklearn.gaussian_process.kernels import Matern
+
+        # (``kept`` marks the observed trials that are modelled: see _encoded)
+        upto = int(np.count_nonzero(kept[:refit_count(len(kept))]))
+        # the memo's key is the raw observations (no grouping on a hit)
+        first = (enc[:upto], vals[:upto]) if upto and (enc[:upto] != enc[0]).any() else None
+        key = (*(a.tobytes() for a in (first or (xs, ys))), first is None, enc.shape[1], self.gp_alpha,
+               self.length_scale_bounds, self.ard_prior_sd, self.ard_fit_points)
+        scales = _LENGTH_SCALES.get(key)
+        if scales is None:
+            scales = self._fit_length_scales(*(_rows(*first) if first else (xs, ys)))
+            while len(_LENGTH_SCALES) >= LENGTH_SCALE_MEMO:
+                _LENGTH_SCALES.pop(next(iter(_LENGTH_SCALES)), None)
+            _LENGTH_SCALES[key] = scales
+        return Matern(nu=2.5, length_scale=scales.copy(), length_scale_bounds="fixed")
+
+    def _fit_length_scales(self, fx: np.ndarray, fy: np.ndarray) -> np.ndarray:
+        """fit_ard_length_scales on these points (beyond ``ard_fit_points``, on a
+        subsample seeded by their count: the same points give the same fit)."""
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import Matern
+
+        if len(fy) > self.ard_fit_points:
+            pick = np.sort(np.random.default_rng(len(fy)).choice(len(fy), size=self.ard_fit_points, replace=False))
+            fx, fy = fx[pick], fy[pick]
+        kernel = Matern(nu=2.5, length_scale=np.ones(fx.shape[1]), length_scale_bounds=self.length_scale_bounds)
+        gp = GaussianProcessRegressor(kernel=kernel, alpha=self.gp_alpha, normalize_y=True,
+                                      optimizer=self._ard_optimizer())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gp.fit(fx, fy)
+        return np.array(gp.kernel_.length_scale, dtype=float).reshape(fx.shape[1])
+
+    def _encoded(self, observed: list[TrialRecord]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Unit-cube points and sign * best_score of the observed trials whose
+        params are in the space, in trial order (vectorised: one encode per
+        trial was a few ms at 500 trials). Trials whose params left the space
+        (a batch-size range shrunk after an out-of-memory error) are not
+        modelled; the third array marks, per observed trial, those that are."""
+        mask = self._in_space(observed)
+        kept = [t for t, k in zip(observed, mask) if k]
+        enc = self.space.encode_many([t.params for t in kept]).reshape(len(kept), len(self.space))
+        return enc, np.array([self.sign * t.best_score for t in kept], dtype=float), mask
+
+    def _in_space(self, observed: list[TrialRecord]) -> np.ndarray:
+        """SearchSpace.contains of each trial's params, memoised by the params
+        dict (the file storage hands out the same ones until a trial changes;
+        the memo holds them, so an id is not reused while it is kept) and the
+        space: at 500 trials the checks were a third of a suggestion."""
+        spec = repr(self.space)
+        if _IN_SPACE[0] != spec or len(_IN_SPACE[1]) > IN_SPACE_MEMO:
+            _IN_SPACE[:] = [spec, {}]
+        memo, out = _IN_SPACE[1], np.empty(len(observed), dtype=bool)
+        for i, t in enumerate(observed):
+            hit = memo.get(id(t.params))
+            if hit is None or hit[0] is not t.params:
+                hit = memo[id(t.params)] = (t.params, self.space.contains(t.params))
+            out[i] = hit[1]
+        return out
 
     def _median_stop(self, trial: TrialRecord, iteration: int) -> bool:
         return self.settings.early_stop == "median_stop" and iteration < trial.iterations

@@ -75,7 +75,8 @@ Properties
   is capped by ``max_good``, the bad set is a seeded subsample), so a
   suggestion costs a few milliseconds whatever the number of trials; the
   observations are encoded in vectorised form, not one ``encode`` per trial,
-  and the ranking re-sorts only the trials that changed since the last call.
+  and the ranking re-sorts only the trials that changed since the last call,
+  named by the file storage's change log (no pass over every trial).
 * In a discrete space (grids and choices only) a suggestion never repeats a
   stored config: candidates already tried are skipped, and when every
   candidate was tried the caller's uniform ``unique_sample`` takes over.
@@ -93,7 +94,7 @@ import numpy as np
 
 from hpopt.space import Choice, SearchSpace
 from hpopt.status import TrialState
-from hpopt.storage.base import TrialRecord
+from hpopt.storage.base import TrialRecord, Trials
 
 _SQRT2 = math.sqrt(2.0)
 #: the ranking of the last suggestion, per sign (see Ranking)
@@ -186,27 +187,8 @@ class ParzenSampler:
         return ranking.of(trials)
 
     def encode_many(self, params: list[dict]) -> np.ndarray:
-        """Rows of ``SearchSpace.encode``, built column by column (vectorised:
-        one ``encode`` per trial is the bulk of a suggestion at 1,000 trials).
-        Values outside a param (after ``shrink_below``) are clamped as encode does."""
-        out = np.empty((len(params), len(self.names)))
-        for j, name in enumerate(self.names):
-            p = self.space[name]
-            if isinstance(p, Choice):
-                index, n = p._index_of, len(p.choices)
-                out[:, j] = [(i + 0.5) / n if (i := index.get((type(v), v))) is not None else p.encode(v)
-                             for v in (d[name] for d in params)]
-                continue
-            v = np.array([d[name] for d in params], dtype=float)
-            v = np.clip(v, p.low, p.high)
-            if p.low == p.high:
-                out[:, j] = 0.5
-            elif p._log:
-                lo, hi = math.log(p.low), math.log(p.high)
-                out[:, j] = (np.log(v) - lo) / (hi - lo)
-            else:
-                out[:, j] = (v - p.low) / (p.high - p.low)
-        return np.clip(out, 0.0, 1.0)
+        """Rows of ``SearchSpace.encode`` (SearchSpace.encode_many: vectorised)."""
+        return self.space.encode_many(params)
 
     # -- the densities ------------------------------------------------------------------------
     def _widths(self, points: np.ndarray) -> np.ndarray:
@@ -314,10 +296,13 @@ class ParzenSampler:
             return fallback()
         n_good = min(self.max_good, max(self.min_good, math.ceil(self.gamma * len(ranked))))
         n_good = min(n_good, len(ranked) - 1)
-        good_t, bad_t = ranked[:n_good], ranked[n_good:]
-        if len(bad_t) > self.max_points:
-            keep = np.sort(rng.choice(len(bad_t), size=self.max_points, replace=False))
-            bad_t = [bad_t[i] for i in keep]
+        good_t, n_bad = ranked[:n_good], len(ranked) - n_good
+        if n_bad > self.max_points:
+            # (indexes into the ranking: no copy of its thousands of entries)
+            keep = np.sort(rng.choice(n_bad, size=self.max_points, replace=False))
+            bad_t = [ranked[n_good + i] for i in keep]
+        else:
+            bad_t = ranked[n_good:]
         good = self.encode_many([t.params for t in good_t])
         bad = self.encode_many([t.params for t in bad_t])
         wg, wb = self._widths(good), self._widths(bad)
@@ -335,14 +320,18 @@ class Ranking:
     """ParzenSampler.ranked, kept from one call to the next.
 
     A stored record is never changed in place (a change makes a new record:
-    TrialRecord.replace), and the file storage hands out the same record
-    objects until they change. So the records at the positions where the new
-    list holds the same objects as the last one keep their place, and only
-    the others (a few per suggestion: the trials that reported since) are
-    taken out of the sorted order and put back at their new place. The
-    identity test runs in C (``map(operator.is_not, ...)``); a storage that
-    makes new records at every read (the dashboard's database) changes every
-    position, and the ranking is then sorted anew, as it always was.
+    TrialRecord.replace). Only the positions that changed since the last call
+    (a few per suggestion: the trials that reported since) are taken out of
+    the sorted order and put back at their new place. The file storage's
+    snapshot names them (hpopt.storage.base.Trials: the journal logs every
+    record it replaces or adds), so a hand-out costs the same at 10 trials
+    and at 10,000. Without that log (a list built by hand, the dashboard's
+    database, another study's trials in between), the records at the
+    positions where the new list holds the same objects as the last one keep
+    their place, found by an identity test over every record
+    (``map(operator.is_not, ...)``, in C); a storage that makes new records at
+    every read (the database) changes every position, and the ranking is then
+    sorted anew, as it always was.
 
     The order is the sort key ``(-depth, -sign * score, trial_id)``, the one
     ``np.lexsort`` used before: the same ranking for the same trials."""
@@ -359,17 +348,27 @@ class Ranking:
         self._lock = threading.Lock()
 
     def of(self, trials) -> list[TrialRecord]:
+        """The ranking of ``trials``. Read it before the next call: a call on
+        the same change log (below) updates the list it returned in place."""
         with self._lock:   # threads of a web server may suggest at once
-            return self._of(list(trials))
+            return self._of(trials)
 
-    def _of(self, trials: list) -> list[TrialRecord]:
+    def _of(self, trials) -> list[TrialRecord]:
         last = self.last
-        if len(trials) < len(last):
-            return self._rebuild(trials)
-        changed = list(itertools.compress(range(len(last)), map(operator.is_not, trials, last)))
-        changed += range(len(last), len(trials))
+        # the storage's change log (hpopt.storage.base.Trials) names the
+        # positions changed since the last call: no pass over every record
+        changed = trials.changed_since(last) if isinstance(trials, Trials) else None
+        if changed is not None:
+            changed = sorted(set(changed))
+        else:
+            if not isinstance(trials, tuple):
+                trials = list(trials)   # kept: a list the caller may change later
+            if len(trials) < len(last):
+                return self._result(self._rebuild(trials))
+            changed = list(itertools.compress(range(len(last)), map(operator.is_not, trials, last)))
+            changed += range(len(last), len(trials))
         if len(changed) > self.max_changes:
-            return self._rebuild(trials)
+            return self._result(self._rebuild(trials))
         for i in changed:
             old = self.key_at.pop(i, None)
             if old is not None:
@@ -382,7 +381,13 @@ class Ranking:
                 self.records.insert(at, trials[i])
                 self.key_at[i] = key
         self.last = trials
-        return list(self.records)
+        return self._result(self.records)
+
+    def _result(self, records: list) -> list:
+        """The ranking itself on the log's path (read under the storage's lock
+        before the next call of the same study can change it), a copy
+        otherwise (the database storage's reads share no lock)."""
+        return records if isinstance(self.last, Trials) and self.last.log is not None else list(records)
 
     def _rebuild(self, trials: list) -> list[TrialRecord]:
         keyed = sorted((key, i) for i, t in enumerate(trials) if (key := self._key(t, i)) is not None)
@@ -390,7 +395,7 @@ class Ranking:
         self.records = [trials[i] for _, i in keyed]
         self.key_at = {i: k for k, i in keyed}
         self.last = trials
-        return list(self.records)
+        return self.records
 
     def _key(self, t: TrialRecord, position: int) -> tuple | None:
         seen = ParzenSampler.observation(t)
@@ -410,4 +415,4 @@ def suggest(algorithm, trials, rng: np.random.Generator) -> dict | None:
         seen = {space.key(t.params) for t in trials}
         tried = lambda params: space.key(params) in seen  # noqa: E731
     sampler = ParzenSampler(space, algorithm.sign)
-    return sampler.suggest(list(trials), rng, lambda: algorithm.unique_sample(trials, rng), tried)
+    return sampler.suggest(trials, rng, lambda: algorithm.unique_sample(trials, rng), tried)

@@ -108,6 +108,37 @@ class TrialRecord:
 FIELDS = dataclasses.fields(TrialRecord)
 
 
+class Trials(tuple):
+    """A study's trials as a snapshot holds them: a tuple of TrialRecords by
+    id, which may say which positions changed since an earlier one.
+
+    A backend that keeps its records between reads (the file journal) logs
+    the position of every record it replaces or adds; ``log`` is that list
+    (append-only) and ``version`` its length when this tuple was taken. So a
+    reader that kept an earlier Trials of the same log (TPE's ranking) learns
+    what changed from the log's few new entries instead of comparing every
+    record, whose cost grows with the study."""
+
+    log: list | None = None
+    version: int = 0
+
+    @classmethod
+    def of(cls, records, log: list | None = None) -> "Trials":
+        out = cls(records)
+        if log is not None:
+            out.log, out.version = log, len(log)
+        return out
+
+    def changed_since(self, earlier) -> list[int] | None:
+        """Positions whose record may differ from ``earlier``'s (in any order,
+        maybe repeated; positions past its end included), or None when the
+        log cannot tell (no log, another log, or ``earlier`` is newer)."""
+        log = self.log
+        if log is None or getattr(earlier, "log", None) is not log or earlier.version > self.version:
+            return None
+        return log[earlier.version:self.version]
+
+
 class Storage(abc.ABC):
     """Small interface the core runs on. See the module docstring for invariants."""
 
@@ -139,6 +170,12 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def trials(self) -> list[TrialRecord]:
         """All trials, ordered by trial_id."""
+
+    def snapshot_trials(self) -> Trials:
+        """All trials, ordered by trial_id, as the immutable tuple a snapshot
+        holds (hpopt.snapshot.load). A backend may say what changed between
+        two of them (Trials.log)."""
+        return Trials.of(self.trials())
 
     @abc.abstractmethod
     def get_trial(self, trial_id: int) -> TrialRecord:

@@ -62,7 +62,7 @@ import numpy as np
 
 from hpopt.status import TrialState
 from hpopt.storage import filecheck, journal, oslock
-from hpopt.storage.base import FIELDS, Storage, TrialRecord, register_backend
+from hpopt.storage.base import FIELDS, Storage, TrialRecord, Trials, register_backend
 
 JOURNAL_FILE = "hpopt_journal.jsonl"
 #: the study document of hpopt before the journal, migrated when found
@@ -255,6 +255,10 @@ class FileStorage(Storage):
         """All trials, by id. The records are the replayed state's own:
         read them, and write changes through update_trial."""
         return list(self._s.trials)
+
+    def snapshot_trials(self) -> Trials:
+        """trials() as one tuple, with the replayed state's change log (see Trials)."""
+        return Trials.of(self._s.trials, self._s.log)
 
     def get_trial(self, trial_id: int) -> TrialRecord:
         trials = self._s.trials

@@ -89,6 +89,9 @@ class State:
         self._open: set[int] = set()
         #: TrialRecord.spent by trial id (summed in id order, as a sum over trials would)
         self._spent: list[float] = []
+        #: the position of every record replaced or added, in order
+        #: (append-only: hpopt.storage.base.Trials tells a reader what changed from it)
+        self.log: list[int] = []
         #: bytes of the journal replayed (the offset to read on from), and its lines
         self.end = 0
         self.lines = 0
@@ -213,6 +216,7 @@ class State:
             self._open.add(tid)
         self._spent[tid] = record.spent
         self.trials[tid] = record
+        self.log.append(tid)
 
     # -- what the hot path reads --------------------------------------------------------
     def spent(self) -> float:

@@ -22,11 +22,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='study',
-            name='revision',
-            field=models.PositiveIntegerField(default=0),
-        ),
-        migrations.AddField(
-            model_name='study',
             name='tags',
             field=models.CharField(blank=True, default='', max_length=1000),
         ),

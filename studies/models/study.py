@@ -96,9 +96,6 @@ class Study(models.Model):
     #: as " tag1 tag2 " so a tag is found as " tag " in one LIKE (studies.listing)
     notes = models.TextField(blank=True, default="")
     tags = models.CharField(max_length=1000, blank=True, default="")
-    #: bumped whenever a finished trial changes what it counts for (excluded or
-    #: included again): studies.settled rebuilds its per-process tally then
-    revision = models.PositiveIntegerField(default=0)
 
     objects = StudyQuerySet.as_manager()
 

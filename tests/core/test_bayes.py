@@ -317,3 +317,54 @@ def test_past_ard_fit_points_the_length_scales_come_from_a_subsample_and_stay_fi
     assert np.shape(kernel.length_scale) == (2,) and kernel.length_scale[0] < kernel.length_scale[1]
     small = alg._ard_kernel(xs[:20], ys[:20], np.random.default_rng(0))
     assert small.length_scale_bounds != "fixed"   # fitted with the GP itself
+
+
+def test_the_length_scales_are_refitted_on_a_schedule_never_older_than_a_fifth_of_the_observations():
+    from hpopt.algorithms.bayes import refit_count
+
+    steps = [refit_count(n) for n in range(2, 2000)]
+    assert all(2 <= s <= n and s >= 0.78 * n for n, s in zip(range(2, 2000), steps))
+    # consecutive suggestions share a fit: a few dozen fits up to 2,000 observations
+    assert len(set(steps)) < 40
+
+
+def test_a_suggestion_is_the_same_with_the_fit_memoised_or_made_afresh(tmp_path, monkeypatch):
+    """The length scales are memoised by their inputs only: a process that
+    finds them in its memo suggests what a new process (empty memo) does, and
+    a suggestion between two steps of the schedule fits nothing."""
+    from hpopt.algorithms import bayes
+
+    fits = []
+    real_fit = BayesOpt._fit_length_scales
+    monkeypatch.setattr(BayesOpt, "_fit_length_scales", lambda self, fx, fy: fits.append(len(fy)) or real_fit(
+        self, fx, fy))
+    space = {"x": hpopt.search_space("uniform", [0.0, 1.0]), "y": hpopt.search_space("loguniform", [1e-3, 1.0])}
+
+    def run(name):
+        hpo = create(tmp_path / name, search_space=space, search_alg="bayes_opt", num_trials=14, num_init_trial=3,
+                     seed=4, max_iterations=1)
+        return [c["params"] for c in run_loop(hpo, trainer=lambda c: train(c, lambda p, e: (p["x"] - 0.3) ** 2))]
+
+    bayes._LENGTH_SCALES.clear()   # a new process
+    first = run("a")
+    fitted = list(fits)
+    assert fitted == sorted(set(fitted)) and len(fitted) < 11   # 11 GP suggestions, one fit per schedule step
+    # the same study again in this process: every fit comes from the memo, and the configs are the same
+    assert run("b") == first and fits == fitted
+
+
+def test_the_duplicate_check_finds_what_a_key_per_trial_finds():
+    """BayesOpt._tried keys only the trials sharing the suggestion's value of a
+    continuous parameter: it must agree with a key for every trial (1 and 1.0
+    are one value of an int grid, True is not 1)."""
+    from hpopt.storage.base import TrialRecord
+
+    space = {"lr": hpopt.search_space("loguniform", [1e-3, 1.0]), "n": hpopt.search_space("quniform", [1, 4, 1]),
+             "c": hpopt.search_space("choice", [True, 1, "a"])}
+    settings = make_settings(dict(search_space=space, full_dataset_size=1000, num_full_iterations=4))
+    alg = BayesOpt(settings, SearchSpace(space), plan(**settings.plan_kwargs()))
+    values = [{"lr": lr, "n": n, "c": c} for lr in (0.01, 0.5) for n in (1, 2.0, 3) for c in (True, 1, "a")]
+    trials = [TrialRecord(trial_id=i, params=p, iterations=1, subset_ratio=1.0) for i, p in enumerate(values[::2])]
+    keys = {alg.space.key(t.params) for t in trials}
+    for params in values + [{"lr": 0.01, "n": 2, "c": "a"}, {"lr": 0.02, "n": 1, "c": True}]:
+        assert alg._tried(trials, params) == (alg.space.key(params) in keys)

@@ -94,3 +94,52 @@ def test_counts_and_the_best_trial_stay_right_as_trials_finish_and_settle(api, b
         assert study["best"]["trial"] == running[0].number == big.best_trial().number
     epochs = sum(big.trials.exclude(state="queued").values_list("last_iteration", flat=True))
     assert api.get(url).json()["study"]["epochs_trained"] == epochs
+
+
+def test_a_new_server_process_starts_from_the_stored_tally_without_folding_every_trial(api, big, monkeypatch):
+    """The fold of the finished trials is kept in the database
+    (studies.StudyTally): a new process (its memory empty) answers from it
+    and folds only the trials that finished since."""
+    age(big)
+    url = f"/api/studies/{big.pk}"
+    before = api.get(url).json()
+    settled._kept.clear()   # a new server process
+
+    def no_full_fold(*args):
+        raise AssertionError("a new process folded every finished trial again")
+
+    monkeypatch.setattr(settled, "_fold_all", no_full_fold)
+    again = api.get(url).json()
+    assert again["study"]["counts"] == before["study"]["counts"]
+    assert again["study"]["best"] == before["study"]["best"]
+    assert again["overview"] == before["overview"]
+    # a trial finishes after the row was written: the new process folds it in as it settles
+    running = big.trials.filter(state="running").order_by("number").first()
+    big.trials.filter(pk=running.pk).update(state="completed", last_iteration=big.plan["max_iterations"],
+                                            iterations=big.plan["max_iterations"], best_score=9.0,
+                                            last_score=9.0, finished=timezone.now(), updated=timezone.now())
+    monkeypatch.setattr(settled, "SETTLE", timedelta(0))
+    settled._kept.clear()
+    study = api.get(url).json()["study"]
+    assert study["counts"]["completed"] == big.trials.filter(state="completed").count()
+    assert study["best"]["trial"] == running.number
+
+
+def test_invalidate_makes_every_process_fold_the_study_anew(api, big):
+    """Deleting (or changing) a finished trial is not seen by a kept tally:
+    settled.invalidate(study_id) makes every process, and a new one, fold the
+    study again."""
+    age(big)
+    url = f"/api/studies/{big.pk}"
+    assert api.get(url).json()["study"]["counts"]["completed"] == big.trials.filter(state="completed").count()
+    other_process = dict(settled._kept)   # what another server process holds in memory
+    gone = big.trials.filter(state="completed").order_by("number").first()
+    gone.delete()
+    # without invalidating, the kept tally still counts the deleted trial
+    assert api.get(url).json()["study"]["counts"]["completed"] == big.trials.filter(state="completed").count() + 1
+    settled.invalidate(big.pk)
+    settled._kept.update(other_process)
+    completed = big.trials.filter(state="completed").count()
+    assert api.get(url).json()["study"]["counts"]["completed"] == completed
+    settled._kept.clear()   # a new process
+    assert api.get(url).json()["study"]["counts"]["completed"] == completed

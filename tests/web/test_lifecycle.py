@@ -4,11 +4,12 @@ unarchive|delete, POST /api/trials/<id>/exclude|include)."""
 from __future__ import annotations
 
 import pytest
+from django.db.models import F
 
 import hpopt
 from hpopt.algorithms.tpe import ParzenSampler
 from studies import control, settled
-from studies.models import Attempt, Score, Study, Trial
+from studies.models import Attempt, Score, Study, StudyTally, Trial
 from studies.storage import DbStorage
 from tests.conftest import claim, token_client
 
@@ -207,7 +208,7 @@ def test_an_asha_rung_ranks_without_an_excluded_trial(make_study):
 def test_excluding_a_settled_trial_rebuilds_every_kept_tally(make_study, monkeypatch):
     """studies.settled keeps the finished trials' tally per process and
     assumes they never change: an exclusion must reach it, also in a
-    process that did not make it (it reads the study's revision)."""
+    process that did not make it (it reads the tally row's generation)."""
     study = _ended(make_study)
     # the trials settled long ago: they sit in the kept tally, not among the recent ones
     Trial.objects.filter(study=study).update(updated=study.created - settled.REFRESH)
@@ -215,11 +216,11 @@ def test_excluding_a_settled_trial_rebuilds_every_kept_tally(make_study, monkeyp
     assert tally.best[0].number == 1
     before = {k: list(v) for k, v in tally.groups.items()}
     # another process excludes it (the update below is what it writes; nothing
-    # in this process is told): only the revision and the trial's row move
+    # in this process is told): only the trial's row and the tally row's generation move
     Trial.objects.filter(study=study, number=1).update(excluded=True, updated=study.created - settled.REFRESH)
     stale, _ = settled.live(Study.objects.get(pk=study.pk))
-    assert stale.best[0].number == 1                 # without the revision the tally cannot know
-    Study.objects.filter(pk=study.pk).update(revision=1)
+    assert stale.best[0].number == 1                 # without the generation the tally cannot know
+    StudyTally.objects.filter(study=study).update(generation=F("generation") + 1, data=None)   # settled.invalidate
     fresh, _ = settled.live(Study.objects.get(pk=study.pk))
     assert fresh.best[0].number == 0
     assert fresh.groups == before                    # counted once, compute and all
