@@ -56,7 +56,7 @@ def test_the_models_learn_from_its_score(save_path):
     algorithm = algorithms.build(meta)
     assert ParzenSampler(algorithm.space, algorithm.sign).ranked(trials)[0].params == BEST
     bayes = algorithms.BayesOpt(meta.settings, meta.space, meta.plan)
-    xs, ys = bayes._observations([t for t in trials if t.best_score is not None])
+    xs, ys, _ = bayes._encoded([t for t in trials if t.best_score is not None])
     assert tuple(meta.space.encode(BEST)) in {tuple(x) for x in xs}
 
 

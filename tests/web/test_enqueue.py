@@ -183,7 +183,7 @@ def test_a_hand_picked_config_runs_as_given_and_its_score_reaches_the_model(api,
         ranked = ParzenSampler(algorithm.space, algorithm.sign).ranked(trials)
         assert ranked[0].trial_id == number, "TPE ranks the hand-picked trial first: its best-scored"
     else:
-        xs, ys = algorithm._observations([t for t in trials if t.best_score is not None])
+        xs, ys, _ = algorithm._encoded([t for t in trials if t.best_score is not None])
         row = [tuple(x) for x in xs].index(tuple(algorithm.space.encode(GOOD)))
         assert ys[row] == pytest.approx(picked.best_score) == ys.max()
 
