@@ -27,11 +27,15 @@
   window.studyModel = model;
   let poller = null;
   let polls = 0;
+  // resolved by the first answer: what a click asks about may need the study's figures
+  let studyLoaded;
+  const firstLoad = new Promise((resolve) => { studyLoaded = resolve; });
 
   // -- merging the cursor's answer --------------------------------------------------
   function merge(data) {
     const first = model.study === null;
     model.study = data.study;
+    studyLoaded();
     for (const t of data.trials) model.trials.set(t.number, t);
     for (const [number, iteration, value] of data.scores) {
       let curve = model.curves.get(number);
@@ -242,14 +246,13 @@
   // workers hold the study's trials; delete and archive ask first, in the page.
   root.querySelectorAll("[data-life]").forEach((button) => button.addEventListener("click", async () => {
     const action = button.dataset.life;
-    // the page's own name and count: a click before the first poll has answered asks the same
+    // a click before the first poll has answered waits for it: the question names the trials
+    await firstLoad;
     const s = model.study;
-    const name = s ? s.name : $("study-name").textContent;
-    const trials = Object.values((s && s.counts) || {}).reduce((a, b) => a + b, 0);
-    const count = s ? ` with its ${trials} trial${trials === 1 ? "" : "s"}` : " with its trials";
+    const trials = Object.values(s.counts || {}).reduce((a, b) => a + b, 0);
     const question = {
-      delete: [`Delete the study "${name}"${count}, their scores and logs? This cannot be undone.`, "Delete study"],
-      archive: [`Archive the study "${name}"? The studies list hides it until you unarchive it.`, "Archive"],
+      delete: [`Delete the study "${s.name}" with its ${trials} trial${trials === 1 ? "" : "s"}, their scores and logs? This cannot be undone.`, "Delete study"],
+      archive: [`Archive the study "${s.name}"? The studies list hides it until you unarchive it.`, "Archive"],
     }[action];
     if (question && !(await hp.confirmAction(...question))) return;
     button.disabled = true;
