@@ -20,8 +20,11 @@ const Curves = (() => {
   };
   const SELECTED = "#db2777";
   const hue = (n) => (n * 137.508) % 360;
-  // the scheme's lightness and best-trial colour (common.js reads them from the CSS: dark mode)
-  const scheme = () => (typeof hp !== "undefined" && hp.chartColors ? hp.chartColors() : {});
+  // the scheme's lightness and best-trial colour (common.js reads them from the CSS: dark mode),
+  // read once per scheme: every line of every redraw asks for them
+  let kept = null;
+  const scheme = () => kept || (kept = typeof hp !== "undefined" && hp.chartColors ? hp.chartColors() : {});
+  window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => { kept = null; });
   const colorOf = (n, alpha = 1) => `hsla(${hue(n)}, 62%, ${scheme().lightness || "45%"}, ${alpha})`;
 
   function styleOf(state) {
