@@ -99,6 +99,11 @@ const hp = (() => {
     });
   }
 
+  // The one question before a trial leaves the model's view (the study's table and the trial page).
+  function confirmExclude(number) {
+    return confirmAction(`Exclude trial #${number} from the model's view? The search algorithm and the best config stop seeing it; its compute still counts against the budget. You can include it again.`, "Exclude trial");
+  }
+
   // -- formatting ----------------------------------------------------------------
   function num(v, digits = 4) {
     if (v === null || v === undefined || Number.isNaN(v)) return "—";
@@ -255,7 +260,7 @@ const hp = (() => {
   }
 
   return {
-    el, append, clear, csrf, api, post, errorText, toast, confirmAction, num, duration, time, ago,
+    el, append, clear, csrf, api, post, errorText, toast, confirmAction, confirmExclude, num, duration, time, ago,
     paramValue, pythonLiteral, copy, badge, poll, debounce, readJSON, STATE_COLORS, chartColors,
   };
 })();

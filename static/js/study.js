@@ -458,7 +458,7 @@
     if (!button) return;
     const { action, trial, number } = button.dataset;
     if (action === "kill" && !(await hp.confirmAction(`Kill trial #${number}? It stops now and is not resumed.`, "Kill trial"))) return;
-    if (action === "exclude" && !(await hp.confirmAction(`Exclude trial #${number} from the model's view? The search algorithm and the best config stop seeing it; its compute still counts against the budget. You can include it again.`, "Exclude trial"))) return;
+    if (action === "exclude" && !(await hp.confirmExclude(number))) return;
     button.disabled = true;
     await hp.post(`/api/trials/${trial}/${action}`, `${action} trial #${number}`);
     poller.restart();

@@ -127,8 +127,6 @@
     drawScores();
   }
 
-  const EXCLUDE_TEXT = (number) => `Exclude trial #${number} from the model's view? The search algorithm and the best config stop seeing it; its compute still counts against the budget. You can include it again.`;
-
   async function refresh() {
     const result = await hp.api(`/api/trials/${trialId}`);
     if (!result.ok) return true;
@@ -144,7 +142,7 @@
     if (!button) return;
     const action = button.dataset.action;
     if (action === "kill" && !(await hp.confirmAction(`Kill trial #${trial.number}? It stops now and is not resumed.`, "Kill trial"))) return;
-    if (action === "exclude" && !(await hp.confirmAction(EXCLUDE_TEXT(trial.number), "Exclude trial"))) return;
+    if (action === "exclude" && !(await hp.confirmExclude(trial.number))) return;
     button.disabled = true;
     await hp.post(`/api/trials/${trialId}/${action}`, `${action} trial`);
     button.disabled = false;
