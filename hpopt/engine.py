@@ -16,6 +16,7 @@ or given up as lost and run again) changes nothing and answers STOP.
 """
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import time
 
@@ -92,7 +93,7 @@ def propose(storage: Storage, snap: Snapshot, count: int = 1,
             # so that progress, the pages and ASHA's backfill all see it
             meta = _save(storage, meta, plan={**meta.raw["plan"], "num_trials": handed_out,
                                               "planned_trials": meta.planned_trials})
-            algorithm, snap = algorithms.build(meta), Snapshot(meta, snap.trials)
+            algorithm, snap = algorithms.build(meta), dataclasses.replace(snap, meta=meta)
         new = algorithm.next_trial(snap, params)
         if new is None:
             if algorithm.space_exhausted and not meta.search_over:

@@ -8,6 +8,7 @@ by hand).
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import time
@@ -123,20 +124,32 @@ class Snapshot:
     #: compute spent by every trial, and the queued, running and paused trials
     spent: float | None = None
     open: tuple[TrialRecord, ...] | None = None
+    #: how many trials were handed each number of iterations (with every trial loaded)
+    lengths: Mapping[int, int] | None = None
+
+    def trial_lengths(self) -> Mapping[int, int]:
+        """``lengths``, counted from ``trials`` for a snapshot built without it (by hand)."""
+        if self.lengths is None:
+            return collections.Counter(t.iterations for t in self.trials)
+        return self.lengths
 
     def with_trial(self, record: TrialRecord) -> "Snapshot":
         """The snapshot after ``record`` was added (a hand-out of several trials)."""
-        return dataclasses.replace(self, trials=(*self.trials, record), open=(*self.open, record))
+        lengths = collections.Counter(self.trial_lengths())
+        lengths[record.iterations] += 1
+        return dataclasses.replace(self, trials=(*self.trials, record), open=(*self.open, record), lengths=lengths)
 
 
 def load(storage, meta: Meta, needs: Needs = Needs(trials=True)) -> Snapshot:
     """Reads what ``needs`` asks for, once. Call inside ``storage.locked()``."""
     trials = storage.snapshot_trials() if needs.trials else None
+    lengths = None
     if trials is not None:
         spent, open_ = storage.totals(trials)
+        lengths = storage.lengths(trials)
     elif needs.budget:
         spent, open_ = storage.spent(), tuple(storage.open_trials())
     else:
         spent = open_ = None
     return Snapshot(meta, trials, storage.all_scores() if needs.scores else None,
-                    {rung: storage.rung_arrays(*rung) for rung in needs.rungs}, spent, open_)
+                    {rung: storage.rung_arrays(*rung) for rung in needs.rungs}, spent, open_, lengths)

@@ -114,7 +114,8 @@ class ASHA(Algorithm):
         led = budget.ledger(self, snap.spent, snap.open)
         expected_left = sum(self.expected_cost_left(t) for t in snap.open)
         reserve = self.promotion_reserve(snap.open)
-        full = sum(1 for t in trials if not self.is_backfill(t))
+        full = sum(n for iterations, n in snap.trial_lengths().items()
+                   if full_length(iterations, self.plan.max_iterations))
         c, u = self.plan.epoch_cost(), self.plan.startup_epochs
         if "num_trials" in self.plan.auto or full < self.plan.num_trials:
             rungs = self.plan.brackets[len(trials) % self.plan.num_brackets]

@@ -26,8 +26,10 @@ Invariants every backend keeps:
 from __future__ import annotations
 
 import abc
+import collections
 import contextlib
 import dataclasses
+import math
 import operator
 from typing import Any
 
@@ -224,8 +226,9 @@ class Storage(abc.ABC):
         """Forgets a trial's scores (an OOM re-run starts from scratch)."""
 
     def spent(self) -> float:
-        """Compute spent by every trial (TrialRecord.spent summed)."""
-        return sum(t.spent for t in self.trials())
+        """Compute spent by every trial (TrialRecord.spent summed, correctly
+        rounded: the same number whatever the order of the trials)."""
+        return math.fsum(t.spent for t in self.trials())
 
     def open_trials(self) -> list[TrialRecord]:
         """The queued, running and paused trials (what is still to train)."""
@@ -235,7 +238,13 @@ class Storage(abc.ABC):
         """(compute spent, the open trials) of ``trials``, every trial as
         ``trials()`` just returned them. A backend that keeps both as it
         writes (the file journal) answers without a pass over every trial."""
-        return sum(t.spent for t in trials), tuple(t for t in trials if not t.state.is_finished())
+        return math.fsum(t.spent for t in trials), tuple(t for t in trials if not t.state.is_finished())
+
+    def lengths(self, trials) -> collections.Counter:
+        """How many of ``trials`` (every trial, as ``trials()`` just returned
+        them) were handed each number of iterations. A backend that counts
+        them as it writes (the file journal) answers without a pass."""
+        return collections.Counter(t.iterations for t in trials)
 
     def rung_scores(self, bracket: int | None, milestone: int) -> list[tuple[int, float]]:
         """(trial id, score) of every trial that recorded a score at this

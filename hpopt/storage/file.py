@@ -306,6 +306,9 @@ class FileStorage(Storage):
     def totals(self, trials) -> tuple[float, tuple[TrialRecord, ...]]:
         return self._s.spent(), tuple(self._s.open_trials())
 
+    def lengths(self, trials):
+        return self._s.lengths.copy()
+
     def rung_scores(self, bracket: int | None, milestone: int) -> list[tuple[int, float]]:
         rung = self._s.rungs.get((bracket, milestone))
         return rung.pairs() if rung is not None else []

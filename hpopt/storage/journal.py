@@ -22,6 +22,7 @@ is not as above, or that breaks a rule of hpopt.storage.filecheck, is damage.
 from __future__ import annotations
 
 import array
+import collections
 import json
 import secrets
 
@@ -87,8 +88,11 @@ class State:
         self.rungs: dict[tuple, Rung] = {}
         #: ids of the queued, running and paused trials
         self._open: set[int] = set()
-        #: TrialRecord.spent by trial id (summed in id order, as a sum over trials would)
-        self._spent: list[float] = []
+        #: TrialRecord.spent summed exactly, in units of 2**-1074 (the smallest float): kept as the
+        #: trials change, so spent() needs no pass over them and equals math.fsum over the trials
+        self._spent = 0
+        #: trials by the iterations they were handed (hpopt.snapshot.Snapshot.lengths)
+        self.lengths: collections.Counter = collections.Counter()
         #: the position of every record replaced or added, in order
         #: (append-only: hpopt.storage.base.Trials tells a reader what changed from it)
         self.log: list[int] = []
@@ -188,7 +192,6 @@ class State:
             self._put(tid, self.trials[tid].replace(**_decode_fields(fields)))
         elif kind == "trial":
             self.trials.append(None)
-            self._spent.append(0.0)
             self._put(len(self.trials) - 1, TrialRecord.from_dict(change[1]))
         elif kind == "meta":
             self.meta = change[1]
@@ -205,6 +208,10 @@ class State:
     def _put(self, tid: int, record: TrialRecord) -> None:
         old = self.trials[tid]
         if old is not None:
+            self._spent -= _units(old.spent)
+            self.lengths[old.iterations] -= 1
+            if not self.lengths[old.iterations]:
+                del self.lengths[old.iterations]
             for milestone in old.rungs.keys() - record.rungs.keys() if old.bracket == record.bracket else old.rungs:
                 self.rungs[(old.bracket, milestone)].remove(tid)
         for milestone, score in record.rungs.items():
@@ -214,20 +221,30 @@ class State:
             self._open.discard(tid)
         else:
             self._open.add(tid)
-        self._spent[tid] = record.spent
+        self._spent += _units(record.spent)
+        self.lengths[record.iterations] += 1
         self.trials[tid] = record
         self.log.append(tid)
 
     # -- what the hot path reads --------------------------------------------------------
     def spent(self) -> float:
-        """TrialRecord.spent summed over the trials (in id order)."""
-        return sum(self._spent)
+        """TrialRecord.spent summed over the trials, correctly rounded (math.fsum's value)."""
+        return self._spent / _FLOAT_UNITS   # int / int: correctly rounded
 
     def open_trials(self) -> list[TrialRecord]:
         return [self.trials[i] for i in sorted(self._open)]
 
 
 _NONE = object()
+
+#: 2**1074 units make 1.0: every finite float is a whole number of them
+_FLOAT_UNITS = 1 << 1074
+
+
+def _units(x: float) -> int:
+    """``x`` as an exact whole number of 2**-1074 (a float's denominator is a power of two)."""
+    n, d = float(x).as_integer_ratio()
+    return n * (_FLOAT_UNITS // d)
 
 
 class Rung:

@@ -1,7 +1,10 @@
 """The file storage answers the hot path's reads (the scores at an ASHA rung,
-the spent compute, the open trials) from indexes it keeps as the journal is
+the spent compute, the open trials, the trials' lengths) from indexes it keeps as the journal is
 replayed: they must say what a pass over every trial says, after any changes,
 in the process that wrote them and in one that replays the journal."""
+import collections
+import math
+
 import numpy as np
 
 from hpopt.status import TrialState
@@ -16,13 +19,15 @@ def random_change(rng, trial: TrialRecord) -> TrialRecord:
     milestones = [m for m in (1, 3, 9) if rng.random() < 0.5]
     return trial.replace(rungs={m: float(rng.integers(0, 5)) / 4 for m in milestones},
                          bracket=int(rng.integers(0, 2)), spent=float(rng.random() * 10),
+                         iterations=int(rng.choice([3, 9])),
                          state=STATES[int(rng.integers(len(STATES)))])
 
 
 def by_scan(storage):
     rungs = {(b, m): sorted(Storage.rung_scores(storage, b, m)) for b in (0, 1) for m in (1, 3, 9)}
     trials = storage.trials()
-    return rungs, sum(t.spent for t in trials), [t.trial_id for t in trials if not t.state.is_finished()]
+    return (rungs, math.fsum(t.spent for t in trials), [t.trial_id for t in trials if not t.state.is_finished()],
+            collections.Counter(t.iterations for t in trials))
 
 
 def by_index(storage):
@@ -32,7 +37,7 @@ def by_index(storage):
             ids, scores = storage.rung_arrays(b, m)
             assert sorted(zip(ids.tolist(), scores.tolist())) == sorted(storage.rung_scores(b, m))
             rungs[(b, m)] = sorted(zip(ids.tolist(), scores.tolist()))
-    return rungs, storage.spent(), [t.trial_id for t in storage.open_trials()]
+    return rungs, storage.spent(), [t.trial_id for t in storage.open_trials()], storage.lengths(None)
 
 
 def test_the_indexes_say_what_a_pass_over_every_trial_says(save_path):
