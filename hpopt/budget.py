@@ -91,6 +91,21 @@ def extended(meta, expected_time_ratio: float | None = None, add_trials: int | N
         raise FieldError("expected_time_ratio", f"expected_time_ratio must be above the study's "
                                                 f"{settings.expected_time_ratio:g} to give it more budget "
                                                 f"(got {ratio:g})")
+    return _replanned(meta, ratio, trials)
+
+
+def remeasured(meta, expected_time_ratio: float):
+    """The study's meta with its budget set to ``expected_time_ratio``,
+    larger or smaller: what a budget given as wall time buys once the
+    study's own pace is measured (studies.deadline). Re-planned as
+    ``extended`` does; the trials a user fixed stay."""
+    plan = meta.plan
+    ratio = RULES["expected_time_ratio"].check("expected_time_ratio", expected_time_ratio)
+    return _replanned(meta, ratio, plan.num_trials if "num_trials" not in plan.auto else None)
+
+
+def _replanned(meta, ratio: float, trials: int | None):
+    plan, settings = meta.plan, meta.settings
     kwargs = {**settings.plan_kwargs(), "expected_time_ratio": ratio, "num_trials": trials,
               "subset_ratio": plan.subset_ratio, "max_iterations": plan.max_iterations,
               "min_iterations": plan.min_iterations, "num_brackets": plan.num_brackets}

@@ -222,6 +222,21 @@ def has_free_slots(study_id: int) -> bool:
         jobs__lt=F("parallelism")).exists()
 
 
+def _remeasure(storage: DbStorage, study: Study, meta: Meta) -> Meta:
+    """A study with a deadline: its budget re-planned with the compute its
+    wall time buys at its pace so far (studies.deadline), when that differs."""
+    ratio = deadline.remeasured_ratio(meta.settings, meta.plan, storage.spent(), study.started, study.deadline,
+                                      timezone.now())
+    if ratio is None:
+        return meta
+    first = meta.raw["plan"].get("remeasured_from", meta.settings.expected_time_ratio)
+    meta = budget.remeasured(meta, ratio)
+    # kept with the plan (as planned_trials is), for the page's note (studies.progress.budget_note)
+    meta = meta.replace(plan={**meta.raw["plan"], "remeasured_from": first})
+    storage.save_meta(meta.to_dict())
+    return meta
+
+
 def fill_slots(study_id: int, limit: int = FILL_BATCH) -> int:
     """Gives up to ``limit`` free slots of a running study a job: queued
     trials without a job first (OOM re-runs, resumed, lost), then new trials
@@ -237,6 +252,8 @@ def fill_slots(study_id: int, limit: int = FILL_BATCH) -> int:
         free = min(study.parallelism - active.exclude(job_id="").count(), limit)
         waiting = list(trials.filter(state=TrialState.QUEUED.value, job_id="").order_by("number")[: max(free, 0)])
         meta = Meta.from_dict(raw)
+        if free > len(waiting) and study.deadline is not None:
+            meta = _remeasure(storage, study, meta)
         if free > len(waiting) and deadline.allows_new_trial(
                 study.deadline, meta.plan, timing.for_eta(study, timing.of_study(study)) if study.deadline else None,
                 timezone.now()):

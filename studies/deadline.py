@@ -10,8 +10,21 @@ has a deadline, its start plus that wall time (or the done_by moment itself). A 
 only while the trial is expected to end by then, at the study's own pace
 (studies.timing.for_eta); the open trials run on (under the hard budget,
 hpopt.budget, ASHA still promotes: the best configs get their full length
-when the budget allows), and the study completes when they end. A study that
-runs faster than its model ends when its compute is spent, as before.
+when the budget allows), and the study completes when they end.
+
+The compute is also re-measured as the study runs (``remeasured_ratio``):
+once a fifth of its wall time has passed, the compute it spent so far, at
+that rate until the deadline, is what its wall time buys on these workers.
+When that differs from its budget by more than a tenth, the study is
+re-planned with it (hpopt.budget.remeasured), up or down. Up: a study
+faster than its model (the model was measured while more trials shared the
+cores, or on a busier host; eight CPU-bound workers on two cores deliver
+more than the cores' count when the trials also wait on I/O) goes on
+searching until its wall time is used instead of ending early with time
+unspent: the user gave the time, not a number of epochs. Down: a slower one
+plans its last trials for the compute it will really have, so that ASHA's
+hard budget keeps the best candidates' promotions to full length within it
+rather than the clock cutting them off.
 
 The deadline is a moment: it does not move while the study is paused.
 More wall time (POST /api/studies/<id>/budget {"budget": "30m"}) moves the
@@ -22,7 +35,15 @@ from __future__ import annotations
 
 import datetime
 
+from hpopt.errors import FieldError
+from hpopt.fields import RULES
 from hpopt.timing import TimeModel
+
+#: the share of its wall time a study runs before its compute is re-measured
+#: (before, its first trials' start-ups make the rate so far say too little)
+REMEASURE_AFTER = 0.2
+#: the budget is re-planned only when the measured compute differs by more than this share
+REMEASURE_MARGIN = 0.1
 
 
 def new_trial_seconds(plan, model: TimeModel) -> float:
@@ -58,3 +79,24 @@ def capped_eta(eta, deadline, now: datetime.datetime):
     if eta is None or deadline is None:
         return eta
     return min(eta, max(0.0, (deadline - now).total_seconds()))
+
+
+def remeasured_ratio(settings, plan, spent: float, started, deadline, now: datetime.datetime) -> float | None:
+    """The expected_time_ratio that buys what the study will have spent by
+    ``deadline`` at the rate it spent ``spent`` (full-epoch equivalents,
+    hpopt.budget) since ``started`` (see the module doc); None while it is
+    too early to tell, past the deadline, within REMEASURE_MARGIN of the
+    budget, or outside what the ratio may be."""
+    if deadline is None or started is None or spent <= 0 or plan.budget_compute <= 0:
+        return None
+    total, elapsed = (deadline - started).total_seconds(), (now - started).total_seconds()
+    if total <= 0 or elapsed < REMEASURE_AFTER * total or now >= deadline:
+        return None
+    wanted = spent * total / elapsed
+    if abs(wanted / plan.budget_compute - 1.0) <= REMEASURE_MARGIN:
+        return None
+    try:   # the compute is proportional to the ratio (hpopt.plan.Plan.budget_compute)
+        return RULES["expected_time_ratio"].check(
+            "expected_time_ratio", settings.expected_time_ratio * wanted / plan.budget_compute)
+    except FieldError:
+        return None

@@ -99,4 +99,9 @@ def budget_note(meta, created: int) -> str:
                 "promotions cost more than Auto Config's model expected")
     if meta.budget_refused:
         return "the budget is spent: no new trial fits in what is left"
+    first = meta.raw["plan"].get("remeasured_from")
+    if first:   # studies.deadline
+        now = meta.settings.expected_time_ratio
+        return (f"re-measured at this study's pace: its wall time buys {now / first:.2g}x the compute "
+                f"first planned (expected_time_ratio {first:.3g} -> {now:.3g})")
     return ""

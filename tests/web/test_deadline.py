@@ -4,6 +4,7 @@ trials when a new one would end past it (issue 11: the demo study ran 1.2x
 and a first study 1.8x the wall time it was given), and its ETA never goes
 past it. Without a wall-time budget nothing changes."""
 import datetime
+import types
 
 import pytest
 from django.utils import timezone
@@ -121,3 +122,43 @@ def test_a_done_by_budget_is_that_moment_even_when_the_study_starts_later(api):
     control.start(study)
     study.refresh_from_db()
     assert abs((study.deadline - moment).total_seconds()) < 2, "starting later does not move the moment"
+
+
+def test_the_compute_a_wall_time_buys_is_remeasured_at_the_study_s_pace():
+    plan = hpopt.plan(search_alg="asha", full_dataset_size=1000, num_full_iterations=10, expected_time_ratio=4,
+                      num_workers=2)
+    settings = types.SimpleNamespace(expected_time_ratio=4)   # what the rule reads of a study's settings
+    start, end = NOW, NOW + datetime.timedelta(seconds=100)
+    at = lambda s: NOW + datetime.timedelta(seconds=s)  # noqa: E731
+    budget = plan.budget_compute
+    remeasured = lambda spent, now: deadline.remeasured_ratio(settings, plan, spent, start, end, now)  # noqa: E731
+    assert remeasured(budget, at(19)) is None, "too early: the first start-ups say too little"
+    assert remeasured(0.5 * budget, at(50)) is None, "on pace"
+    assert remeasured(0.54 * budget, at(50)) is None, "within a tenth"
+    assert remeasured(0.8 * budget, at(50)) == pytest.approx(4 * 1.6), "faster: the wall time buys more"
+    assert remeasured(0.3 * budget, at(50)) == pytest.approx(4 * 0.6), "slower: it buys less"
+    assert remeasured(0.8 * budget, at(100)) is None, "past the deadline nothing is planned"
+    assert remeasured(0.8 * budget, at(50)) is not None and deadline.remeasured_ratio(
+        settings, plan, 0.8 * budget, start, None, at(50)) is None, "no deadline, nothing re-measured"
+
+
+def test_a_study_faster_than_its_model_goes_on_until_its_wall_time_is_used(api, run_burst):
+    study = wall_study(api, budget="20s")
+    control.start(study)
+    run_burst()
+    study.refresh_from_db()
+    meta = study.meta()
+    spent = api.get(f"/api/studies/{study.pk}").json()["study"]["budget"]["spent"]
+    assert spent > 0
+    # what it ran took 2 s of its 20 (the model planned 0.01 s per epoch: say it ran 4x as fast)
+    started = timezone.now() - datetime.timedelta(seconds=5)
+    Study.objects.filter(pk=study.pk).update(started=started, deadline=started + datetime.timedelta(seconds=20),
+                                             state="running", finished=None)
+    control.fill_slots(study.pk)
+    study.refresh_from_db()
+    after = study.meta()
+    assert after.settings.expected_time_ratio > meta.settings.expected_time_ratio
+    assert after.plan.budget_compute == pytest.approx(spent * 4, rel=0.1)
+    assert study.trials.filter(state__in=["queued", "running"]).exists(), "new trials for the time left"
+    note = api.get(f"/api/studies/{study.pk}").json()["study"]["budget"]["note"]
+    assert "re-measured" in note and f"-> {after.settings.expected_time_ratio:.3g}" in note
