@@ -49,6 +49,8 @@ from hpopt.storage.base import TrialRecord
 
 #: fewer trials than this at a step and median stopping abstains
 MEDIAN_STOP_MIN_PEERS = 3
+#: trials the GP counts at the "constant liar" value
+PENDING_STATES = frozenset({TrialState.RUNNING, TrialState.QUEUED, TrialState.PAUSED})
 
 
 #: log10 length scales where fit_length_scale evaluates the likelihood first
@@ -294,8 +296,7 @@ class BayesOpt(Algorithm):
         # trials still running get a pessimistic "constant liar" value, so
         # workers asking at once get different points
         liar = float(ys.min())
-        running = [t for t in trials if t.state in (TrialState.RUNNING, TrialState.QUEUED, TrialState.PAUSED)
-                   and self.space.contains(t.params)]
+        running = [t for t in trials if t.state in PENDING_STATES and self.space.contains(t.params)]
         seen = {tuple(x) for x in xs} if running else set()
         pending = []
         for t in running:

@@ -140,9 +140,11 @@ def matern52_predictor(gp):
     kernel = gp.kernel_
     if not isinstance(kernel, Matern) or kernel.nu != 2.5 or np.ndim(gp.alpha_) != 1:
         return None
-    scale = np.asarray(kernel.length_scale, dtype=float)
+    # points scaled so that their distance is sqrt(5) r: the kernel's argument
+    scale = np.asarray(kernel.length_scale, dtype=float) / np.sqrt(5.0)
     train = gp.X_train_ / scale
     train_sq = np.einsum("ij,ij->i", train, train)
+    train_m2 = -2.0 * train.T
     alpha = gp.alpha_
     inv_chol_t = solve_triangular(gp.L_, np.eye(len(train)), lower=True, check_finite=False).T
     # scikit-learn keeps the normalisation of the targets (normalize_y) in these two
@@ -154,12 +156,10 @@ def matern52_predictor(gp):
         mean, var = np.empty(len(x)), np.empty(len(x))
         for lo in range(0, len(x), PREDICT_BLOCK):
             block = slice(lo, lo + PREDICT_BLOCK)
-            r = x[block] @ train.T   # becomes sqrt(5) * the scaled distance
-            r *= -2.0
+            r = x[block] @ train_m2   # becomes sqrt(5) * the scaled distance
             r += train_sq
             r += x_sq[block, None]
             np.maximum(r, 0.0, out=r)
-            r *= 5.0
             np.sqrt(r, out=r)
             k = r * (1.0 / 3.0)      # Matern 2.5: (1 + r + r^2 / 3) exp(-r)
             k += 1.0
