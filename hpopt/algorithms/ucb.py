@@ -76,14 +76,13 @@ class BudgetedUCB(acquisition.UpperConfidenceBound):
     def _get_acq(self, gp, constraint=None):
         """bayes_opt's acquisition (``-base_acq(mean, std)``, to be minimised),
         the mean and std from matern52_predictor where the kernel allows."""
-        predict = matern52_predictor(gp) if constraint is None else None
+        predict = matern52_predictor(gp, self._transform) if constraint is None else None
         if predict is None:
             return super()._get_acq(gp, constraint)
-        dim, transform = gp.X_train_.shape[1], self._transform
+        dim = gp.X_train_.shape[1]
 
         def acq(x):
-            x = x.reshape(-1, dim)
-            mean, std = predict(transform(x) if transform is not None else x)
+            mean, std = predict(x.reshape(-1, dim))
             return -1 * self.base_acq(mean, std)
 
         return acq
@@ -124,13 +123,14 @@ class BudgetedUCB(acquisition.UpperConfidenceBound):
         return np.clip(x, bounds[:, 0], bounds[:, 1])
 
 
-def matern52_predictor(gp):
+def matern52_predictor(gp, transform=None):
     """A function ``x -> (mean, std)`` equal (to rounding) to
     ``gp.predict(x, return_std=True)`` for a fitted scikit-learn
     GaussianProcessRegressor whose fitted kernel is a Matern with nu 2.5 (one
     length scale, or one per dimension) and whose targets are one column;
-    None for any other GP. ``x`` is in the kernel's input space (after
-    bayes_opt's kernel transform).
+    None for any other GP. ``transform``: what the kernel applies to its
+    inputs first (bayes_opt wraps its kernels with the target space's
+    ``kernel_transform``, the identity for float parameters).
 
     The variance uses the inverse of the Cholesky factor, computed once: a
     matrix product per candidate block instead of a triangular solve (the
@@ -142,7 +142,8 @@ def matern52_predictor(gp):
         return None
     # points scaled so that their distance is sqrt(5) r: the kernel's argument
     scale = np.asarray(kernel.length_scale, dtype=float) / np.sqrt(5.0)
-    train = gp.X_train_ / scale
+    transform = transform or (lambda x: x)
+    train = transform(gp.X_train_) / scale
     train_sq = np.einsum("ij,ij->i", train, train)
     train_m2 = -2.0 * train.T
     alpha = gp.alpha_
@@ -151,7 +152,7 @@ def matern52_predictor(gp):
     y_mean, y_std = float(np.squeeze(gp._y_train_mean)), float(np.squeeze(gp._y_train_std))
 
     def predict(x):
-        x = np.asarray(x, dtype=float) / scale
+        x = transform(np.asarray(x, dtype=float)) / scale
         x_sq = np.einsum("ij,ij->i", x, x)
         mean, var = np.empty(len(x)), np.empty(len(x))
         for lo in range(0, len(x), PREDICT_BLOCK):

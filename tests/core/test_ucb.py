@@ -64,3 +64,20 @@ def test_distinct_points_are_kept_as_they_are():
 
     np.testing.assert_array_equal(xs, enc)
     np.testing.assert_array_equal(ys, vals)
+
+
+def test_the_kernels_input_transform_applies_to_both_sides():
+    """bayes_opt wraps its kernel so that it transforms its inputs first."""
+    from bayes_opt.parameter import wrap_kernel
+
+    def transform(x):
+        return np.asarray(x, dtype=float) ** 2
+
+    gp = fitted_gp(wrap_kernel(Matern(nu=2.5, length_scale=[0.3, 1.0, 2.0], length_scale_bounds="fixed"), transform))
+    x = np.random.default_rng(3).random((50, 3))
+
+    mean, std = matern52_predictor(gp, transform)(x)
+
+    want_mean, want_std = gp.predict(x, return_std=True)
+    np.testing.assert_allclose(mean, want_mean, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(std, want_std, rtol=0, atol=1e-9)
