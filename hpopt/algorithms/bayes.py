@@ -25,10 +25,13 @@ pickled and any process can suggest:
 * the suggestion is budgeted: a smaller acquisition search (``n_random``,
   ``n_smart``) helped by candidates around the best points (``n_local``, see
   hpopt.algorithms.ucb), a cheaper GP hyper-parameter fit (``gp_optimizer``),
-  at most ``max_gp_points`` trials in the GP, one BLAS thread, and no
-  per-point logging; it stays well under 100 ms at 200 trials on 2 cores with
-  regret no worse than bayes_opt's defaults: benchmarks/bayes_speed.py
-  measures both (numbers in benchmarks/RESULTS.md).
+  at most ``max_gp_points`` trials in the GP, one BLAS thread, no
+  per-point logging, the GP fitted on all its points in one call and the UCB
+  computed from the fitted GP's arrays (hpopt.algorithms.ucb), and the
+  trials' encoding kept from the last suggestion; its cost hardly grows with
+  the trials, with regret no worse than bayes_opt's defaults:
+  benchmarks/bayes_speed.py and benchmarks/storage_speed.py measure it
+  (numbers in benchmarks/RESULTS.md).
 """
 from __future__ import annotations
 
@@ -46,6 +49,8 @@ from hpopt.storage.base import TrialRecord
 
 #: fewer trials than this at a step and median stopping abstains
 MEDIAN_STOP_MIN_PEERS = 3
+#: trials the GP counts at the "constant liar" value
+PENDING_STATES = frozenset({TrialState.RUNNING, TrialState.QUEUED, TrialState.PAUSED})
 
 
 #: log10 length scales where fit_length_scale evaluates the likelihood first
@@ -137,13 +142,21 @@ def refit_count(n: int) -> int:
 
 
 def _rows(enc: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One row per distinct point, the scores of equal points averaged."""
-    rows: dict[tuple, list[float]] = {}
-    for x, v in zip(map(tuple, enc.tolist()), vals.tolist()):
-        rows.setdefault(x, []).append(v)
-    xs = np.array(list(rows), dtype=float).reshape(len(rows), enc.shape[1])
-    ys = np.array([statistics.fmean(v) for v in rows.values()], dtype=float)
-    return xs, ys
+    """One row per distinct point, in the order of first appearance, the
+    scores of equal points averaged (vectorised: a dict of row tuples was
+    ~2 ms of every suggestion at 500 trials)."""
+    # distinct projections on a fixed direction prove distinct points (the
+    # common case: one sort of floats); equal ones are grouped below
+    if (np.diff(np.sort(enc @ np.random.default_rng(0).uniform(1.0, 2.0, enc.shape[1]))) != 0).all():
+        return enc.copy(), vals.astype(float)
+    uniq, first, inverse, counts = np.unique(enc, axis=0, return_index=True, return_inverse=True,
+                                             return_counts=True)
+    ys = vals[first].astype(float)
+    groups = np.split(vals[np.argsort(inverse.reshape(-1), kind="stable")], np.cumsum(counts)[:-1])
+    for g in np.flatnonzero(counts > 1):
+        ys[g] = statistics.fmean(groups[g].tolist())
+    perm = np.argsort(first, kind="stable")
+    return uniq[perm], ys[perm]
 
 
 @functools.lru_cache(maxsize=1)
@@ -160,9 +173,11 @@ REFIT_GROWTH = 1.25
 #: fitted length scales by their inputs (a memo: see BayesOpt._scheduled_kernel)
 _LENGTH_SCALES: dict[tuple, np.ndarray] = {}
 LENGTH_SCALE_MEMO = 32
-#: [repr of the space, {id(params): (params, in the space)}] (see BayesOpt._in_space)
+#: [repr of the space, {id(params): (params, in the space, unit-cube point)}] (see BayesOpt._in_space)
 _IN_SPACE: list = [None, {}]
 IN_SPACE_MEMO = 20_000
+#: [repr of the space, (params dicts, their ids, in-space mask, points)] of the last BayesOpt._encoded
+_ENCODED: list = [None, None]
 #: L-BFGS-B iterations of the ARD fit (each one a likelihood with gradients)
 ARD_MAXITER = 50
 #: sd of the prior on each log length scale around the isotropic fit's
@@ -174,7 +189,7 @@ class BayesOpt(Algorithm):
     # bayes_opt's defaults (n_random=10_000, n_smart=10, n_local=0,
     # gp_optimizer="fmin_l_bfgs_b", n_restarts=5, gp_alpha=1e-6).
     #: uniform acquisition candidates
-    n_random = 1_000
+    n_random = 400
     #: L-BFGS-B polishes of the acquisition from its best candidates. None:
     #: BudgetedUCB's batched refinement round replaces them (with one or two
     #: polishes, regret was no better in the benchmark, at a cost of several
@@ -187,13 +202,15 @@ class BayesOpt(Algorithm):
     #: useless after "grid", which ignores its start)
     n_restarts = 0
     #: acquisition candidates drawn around the best observed points ...
-    n_local = 500
+    n_local = 400
     #: ... around this many of them
     n_centers = 5
     #: the GP is fitted on at most this many observed trials (its fit is cubic
-    #: in the count; the plan rarely asks for more than 200 trials): the best
-    #: half and a seeded random draw of the rest; running trials come on top
-    max_gp_points = 200
+    #: in the count, the acquisition quadratic): the best half and a seeded
+    #: random draw of the rest; running trials come on top. At 200 trials
+    #: regret with 128 was no worse than with 200 points, with 100 it was
+    #: (benchmarks/RESULTS.md, branch bo)
+    max_gp_points = 128
     #: the GP's ``alpha``, added to its kernel's diagonal: the noise variance
     #: in units of the score variance (bayes_opt normalises the scores), i.e.
     #: a noise sd of ~10% of the scores' spread; validation scores are noisy.
@@ -279,14 +296,14 @@ class BayesOpt(Algorithm):
         # trials still running get a pessimistic "constant liar" value, so
         # workers asking at once get different points
         liar = float(ys.min())
-        seen = {tuple(x) for x in xs}
+        running = [t for t in trials if t.state in PENDING_STATES and self.space.contains(t.params)]
+        seen = {tuple(x) for x in xs} if running else set()
         pending = []
-        for t in trials:
-            if t.state in (TrialState.RUNNING, TrialState.QUEUED, TrialState.PAUSED) and self.space.contains(t.params):
-                x = self.space.encode(t.params)
-                if tuple(x) not in seen:
-                    seen.add(tuple(x))
-                    pending.append(x)
+        for t in running:
+            x = self.space.encode(t.params)
+            if tuple(x) not in seen:
+                seen.add(tuple(x))
+                pending.append(x)
         if pending:
             gp_x = np.vstack([gp_x, pending])
             gp_y = np.concatenate([gp_y, np.full(len(pending), liar)])
@@ -320,11 +337,13 @@ class BayesOpt(Algorithm):
                 n_restarts_optimizer=self.n_restarts, alpha=self.gp_alpha,
                 optimizer=fit_length_scale if self.gp_optimizer == "grid" else self.gp_optimizer,
             )
-        # straight into the target space: BayesianOptimization.register also
-        # logs every step, rebuilding the whole history each time (quadratic)
+        # the GP is fitted on every point in one call (BudgetedUCB's
+        # observations); the target space holds the best one only, which
+        # bayes_opt's suggest needs to be non-empty: registering each point
+        # copies the space's arrays and cache (quadratic in the points)
         cols = [int(k[1:]) for k in opt.space.keys]  # the space's column order
-        for x, y in zip(gp_x[:, cols], gp_y):
-            opt.space.register(x, float(y))
+        ucb.observations = (gp_x[:, cols], gp_y)
+        opt.space.register(gp_x[0, cols], float(gp_y[0]))
         with warnings.catch_warnings(), _blas_threads().limit(limits=1, user_api="blas"):
             # the GP's hyper-parameter fit warns on flat data; the suggestion is
             # still valid. The matrices are a few hundred wide at most, where a
@@ -400,30 +419,48 @@ class BayesOpt(Algorithm):
 
     def _encoded(self, observed: list[TrialRecord]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Unit-cube points and sign * best_score of the observed trials whose
-        params are in the space, in trial order (vectorised: one encode per
-        trial was a few ms at 500 trials). Trials whose params left the space
-        (a batch-size range shrunk after an out-of-memory error) are not
-        modelled; the third array marks, per observed trial, those that are."""
-        mask = self._in_space(observed)
-        kept = [t for t, k in zip(observed, mask) if k]
-        enc = self.space.encode_many([t.params for t in kept]).reshape(len(kept), len(self.space))
-        return enc, np.array([self.sign * t.best_score for t in kept], dtype=float), mask
+        params are in the space, in trial order. Trials whose params left the
+        space (a batch-size range shrunk after an out-of-memory error) are not
+        modelled; the third array marks, per observed trial, those that are.
 
-    def _in_space(self, observed: list[TrialRecord]) -> np.ndarray:
-        """SearchSpace.contains of each trial's params, memoised by the params
-        dict (the file storage hands out the same ones until a trial changes;
-        the memo holds them, so an id is not reused while it is kept) and the
-        space: at 500 trials the checks were a third of a suggestion."""
+        The last call's arrays are reused for the trials it saw, when they
+        begin this list (the guide's loop: the same params dicts, one more
+        trial each time), so only the new trials are looked at."""
+        dim, spec = len(self.space), repr(self.space)
+        ids = [id(t.params) for t in observed]
+        last = _ENCODED[1] if _ENCODED[0] == spec else None
+        # the kept params dicts hold their ids: equal ids are the same dicts
+        head = len(last[1]) if last is not None and ids[:len(last[1])] == last[1] else 0
+        checked = self._in_space(observed[head:])
+        mask = np.fromiter((c[1] for c in checked), dtype=bool, count=len(checked))
+        rows = [c[2] for c in checked if c[1]]
+        enc = np.array(rows, dtype=float).reshape(len(rows), dim)
+        if head:
+            mask, enc = np.concatenate([last[2], mask]), np.vstack([last[3], enc])
+        # (arrays the caller may not change: they are handed out again)
+        mask.flags.writeable = enc.flags.writeable = False
+        _ENCODED[:] = [spec, ([t.params for t in observed], ids, mask, enc)]
+        vals = np.array([self.sign * t.best_score for t, k in zip(observed, mask) if k], dtype=float)
+        return enc, vals, mask
+
+    def _in_space(self, observed: list[TrialRecord]) -> list[tuple]:
+        """Per trial (params, SearchSpace.contains, its unit-cube point or
+        None), memoised by the params dict (the file storage hands out the same
+        ones until a trial changes; the memo holds them, so an id is not reused
+        while it is kept) and the space: at 500 trials the checks were a third
+        of a suggestion, and encoding every trial again another tenth."""
         spec = repr(self.space)
         if _IN_SPACE[0] != spec or len(_IN_SPACE[1]) > IN_SPACE_MEMO:
             _IN_SPACE[:] = [spec, {}]
-        memo, out = _IN_SPACE[1], np.empty(len(observed), dtype=bool)
-        for i, t in enumerate(observed):
-            hit = memo.get(id(t.params))
-            if hit is None or hit[0] is not t.params:
-                hit = memo[id(t.params)] = (t.params, self.space.contains(t.params))
-            out[i] = hit[1]
-        return out
+        memo = _IN_SPACE[1]
+        new = [t.params for t in observed
+               if (hit := memo.get(id(t.params))) is None or hit[0] is not t.params]
+        inside = [p for p in new if self.space.contains(p)]
+        # encode_many, as for every trial before the memo: the same floats
+        points = dict(zip(map(id, inside), self.space.encode_many(inside))) if inside else {}
+        for p in new:
+            memo[id(p)] = (p, id(p) in points, points.get(id(p)))
+        return [memo[id(t.params)] for t in observed]
 
     def _median_stop(self, trial: TrialRecord, iteration: int) -> bool:
         return self.settings.early_stop == "median_stop" and iteration < trial.iterations

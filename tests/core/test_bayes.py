@@ -7,6 +7,7 @@ from conftest import create, run_loop, stored, train
 
 import hpopt
 from hpopt.algorithms.bayes import BayesOpt
+from hpopt.algorithms.ucb import BudgetedUCB
 from hpopt.plan import plan
 from hpopt.settings import make_settings
 from hpopt.space import SearchSpace
@@ -14,21 +15,23 @@ from hpopt.space import SearchSpace
 
 @pytest.fixture
 def registered(monkeypatch):
-    """Every (point, target) the optimizer is given, through bayes_opt's
-    TargetSpace, however hpopt feeds it; also counts suggestions."""
+    """Every (point, target) the optimizer's GP is fitted on (BudgetedUCB
+    hands them to bayes_opt's GP in one fit), however hpopt feeds it; also
+    counts suggestions."""
     seen = {"points": [], "targets": [], "suggestions": 0}
-    register, suggest = bayes_opt.TargetSpace.register, bayes_opt.BayesianOptimization.suggest
+    fit, suggest = BudgetedUCB._fit_gp, bayes_opt.BayesianOptimization.suggest
 
-    def spy_register(self, params, target, *args, **kwargs):
-        seen["points"].append(np.asarray(self.params_to_array(params) if isinstance(params, dict) else params, float))
-        seen["targets"].append(float(target))
-        return register(self, params, target, *args, **kwargs)
+    def spy_fit(self, gp, target_space):
+        xs, ys = self.observations
+        seen["points"] += [np.asarray(x, float) for x in xs]
+        seen["targets"] += [float(y) for y in ys]
+        return fit(self, gp, target_space)
 
     def spy_suggest(self, *args, **kwargs):
         seen["suggestions"] += 1
         return suggest(self, *args, **kwargs)
 
-    monkeypatch.setattr(bayes_opt.TargetSpace, "register", spy_register)
+    monkeypatch.setattr(BudgetedUCB, "_fit_gp", spy_fit)
     monkeypatch.setattr(bayes_opt.BayesianOptimization, "suggest", spy_suggest)
     return seen
 
@@ -368,3 +371,4 @@ def test_the_duplicate_check_finds_what_a_key_per_trial_finds():
     keys = {alg.space.key(t.params) for t in trials}
     for params in values + [{"lr": 0.01, "n": 2, "c": "a"}, {"lr": 0.02, "n": 1, "c": True}]:
         assert alg._tried(trials, params) == (alg.space.key(params) in keys)
+
