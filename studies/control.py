@@ -19,7 +19,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from hpopt import budget, controls, engine, snapshot
-from hpopt.errors import HpoError
+from hpopt.errors import FieldError, HpoError
 from hpopt.snapshot import Meta
 from hpopt.status import SCORED_STATES, StudyState, TrialState
 from studies import deadline, dispatch, timing
@@ -230,7 +230,10 @@ def _remeasure(storage: DbStorage, study: Study, meta: Meta) -> Meta:
     if ratio is None:
         return meta
     first = meta.raw["plan"].get("remeasured_from", meta.settings.expected_time_ratio)
-    meta = budget.remeasured(meta, ratio)
+    try:
+        meta = budget.remeasured(meta, ratio)
+    except FieldError:   # a ratio no study may have (the field's bounds): the plan stays
+        return meta
     # kept with the plan (as planned_trials is), for the page's note (studies.progress.budget_note)
     meta = meta.replace(plan={**meta.raw["plan"], "remeasured_from": first})
     storage.save_meta(meta.to_dict())

@@ -35,8 +35,6 @@ from __future__ import annotations
 
 import datetime
 
-from hpopt.errors import FieldError
-from hpopt.fields import RULES
 from hpopt.timing import TimeModel
 
 #: the share of its wall time a study runs before its compute is re-measured
@@ -85,8 +83,9 @@ def remeasured_ratio(settings, plan, spent: float, started, deadline, now: datet
     """The expected_time_ratio that buys what the study will have spent by
     ``deadline`` at the rate it spent ``spent`` (full-epoch equivalents,
     hpopt.budget) since ``started`` (see the module doc); None while it is
-    too early to tell, past the deadline, within REMEASURE_MARGIN of the
-    budget, or outside what the ratio may be."""
+    too early to tell, past the deadline, or within REMEASURE_MARGIN of the
+    budget. (Whether the ratio is one a study may have is
+    hpopt.budget.remeasured's rule.)"""
     if deadline is None or started is None or spent <= 0 or plan.budget_compute <= 0:
         return None
     total, elapsed = (deadline - started).total_seconds(), (now - started).total_seconds()
@@ -95,8 +94,5 @@ def remeasured_ratio(settings, plan, spent: float, started, deadline, now: datet
     wanted = spent * total / elapsed
     if abs(wanted / plan.budget_compute - 1.0) <= REMEASURE_MARGIN:
         return None
-    try:   # the compute is proportional to the ratio (hpopt.plan.Plan.budget_compute)
-        return RULES["expected_time_ratio"].check(
-            "expected_time_ratio", settings.expected_time_ratio * wanted / plan.budget_compute)
-    except FieldError:
-        return None
+    # the compute is proportional to the ratio (hpopt.plan.Plan.budget_compute)
+    return settings.expected_time_ratio * wanted / plan.budget_compute
