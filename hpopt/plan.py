@@ -400,6 +400,21 @@ class _Planner:
                 yield t, k, self.solve_s(t, k, s)
                 yield from self.solve_t(t, k, self.solve_s(t, k, s))
 
+    def solve_i_scan(self, t, i, s):
+        """bayes_opt: rounds of W trials are coarse, and a budget of 5 rounds of
+        1 epoch is missed by the rounds next to the path's point; when nothing
+        so far lands within 10%, every epoch count gets its trial count (at the
+        path's subset and at the last one)."""
+        if self.user_i is not None or self.alg != "bayes_opt" or self.grown(t):
+            return
+        for k in self._epoch_counts():
+            for s_k in dict.fromkeys((s, s if self.user_s is not None else self.s_last)):
+                yield from self.solve_t(t, k, s_k)
+
+    def _epoch_counts(self):
+        return range(1, self.i_end + 1) if self.i_end <= 64 else sorted(
+            {max(1, round(self.i_end ** (j / 63))) for j in range(64)})
+
     def solve_i_uncapped(self, t, i, s):
         """bayes_opt: fewer epochs buy more trials past the cap. Rounds of W
         trials make some budgets unreachable at the path's epochs; this stage
@@ -407,9 +422,7 @@ class _Planner:
         lands within 10%)."""
         if self.user_i is not None or self.alg != "bayes_opt":
             return
-        epochs = range(1, self.i_end + 1) if self.i_end <= 64 else sorted(
-            {max(1, round(self.i_end ** (j / 63))) for j in range(64)})
-        for k in epochs:
+        for k in self._epoch_counts():
             yield from self.solve_t(t, k, s if self.user_s is not None else self.s_last, capped=False)
 
     def choose(self) -> tuple:
@@ -419,10 +432,12 @@ class _Planner:
         distortion of the path); otherwise the closest; exact ties go under
         budget (the user's time first). The trial cap gives way only if
         nothing capped lands within 10%."""
-        stages = (lambda *b: [b, b[:2] + (self.solve_s(*b),)], self.solve_t, self.solve_i,
+        stages = (lambda *b: [b, b[:2] + (self.solve_s(*b),)], self.solve_t, self.solve_i, self.solve_i_scan,
                   lambda *b: self.solve_t(*b, capped=False), self.solve_i_uncapped)
         best, seen, bases = None, set(), self.bases()
         for stage, make in enumerate(stages):
+            if make == self.solve_i_scan and best is not None and not best[0][0]:
+                continue  # a plan within 10% exists: no need to scan every epoch count
             if make == self.solve_i_uncapped and best is not None and not best[0][0]:
                 break  # a plan within 10% exists: the cap stays
             for base in bases:

@@ -189,6 +189,15 @@ def test_asha_shrinks_subset_before_trials():
     assert roomy.num_trials > 32 and roomy.subset_ratio > 0.2 and roomy.warnings == ()
 
 
+def test_bo_rounds_of_workers_land_on_budget():
+    # 1.25 full trainings of 4 epochs on 23 workers: only 5 rounds of 1 epoch
+    # (93..115 trials) land within 10%; the rounds next to the path's point
+    # (2 rounds of 2 epochs) use 80% (a Hypothesis example)
+    p = plan("bayes_opt", 1, 4, expected_time_ratio=2.25, num_workers=23)
+    assert p.warnings == () and p.max_iterations == 1 and 93 <= p.num_trials <= 115
+    check_common(p)
+
+
 def test_workers_fill_up_for_free():
     p = plan("bayes_opt", 50_000, 20, expected_time_ratio=1.5, num_workers=16)
     assert p.num_trials >= 16
