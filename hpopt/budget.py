@@ -80,7 +80,7 @@ def extended(meta, expected_time_ratio: float | None = None, add_trials: int | N
     plan, settings = meta.plan, meta.settings
     if (expected_time_ratio is None) == (add_trials is None):
         raise FieldError("budget", "give either expected_time_ratio or add_trials")
-    trials = plan.num_trials if "num_trials" not in plan.auto else None
+    trials = None if grows(plan) else plan.num_trials
     if add_trials is not None:
         add_trials = RULES["num_trials"].check("add_trials", add_trials)
         expected_time_ratio = settings.expected_time_ratio + add_trials * plan.trial_cost_epochs() / (
@@ -101,7 +101,14 @@ def remeasured(meta, expected_time_ratio: float):
     ``extended`` does; the trials a user fixed stay."""
     plan = meta.plan
     ratio = RULES["expected_time_ratio"].check("expected_time_ratio", expected_time_ratio)
-    return _replanned(meta, ratio, plan.num_trials if "num_trials" not in plan.auto else None)
+    return _replanned(meta, ratio, None if grows(plan) else plan.num_trials)
+
+
+def grows(plan) -> bool:
+    """Whether more budget buys ``plan`` more work when it is re-planned:
+    its trial count is Auto Config's (``remeasured`` and ``extended`` keep
+    the epochs and subset it runs with, and the trials a user fixed)."""
+    return "num_trials" in plan.auto
 
 
 def _replanned(meta, ratio: float, trials: int | None):

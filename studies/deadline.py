@@ -72,11 +72,25 @@ def extended(deadline, seconds, now: datetime.datetime):
     return max(deadline, now) + datetime.timedelta(seconds=seconds)
 
 
-def capped_eta(eta, deadline, now: datetime.datetime):
-    """The ETA of a study with a deadline: no new trial starts that would end past it."""
+def capped_eta(eta, deadline, now: datetime.datetime, started=None, grows: bool = False):
+    """The ETA of a study with a deadline: no new trial starts that would end
+    past it. A study whose plan ``grows`` with its budget (its trial count is
+    Auto Config's) and that would end well before its deadline at its pace
+    will be re-measured up (``remeasured_ratio``) and go on until the
+    deadline: its ETA is the deadline already, not the end of the compute it
+    has now (a fast study's ETA at a quarter of its progress was 40% short of
+    the time it then ran: benchmarks/RESULTS.md, issue 11)."""
     if eta is None or deadline is None:
         return eta
-    return min(eta, max(0.0, (deadline - now).total_seconds()))
+    left = max(0.0, (deadline - now).total_seconds())
+    if eta >= left or not grows or started is None:
+        return min(eta, left)
+    # At a steady pace the compute wanted at re-measuring over the budget is
+    # the wall time over the time the budget takes (see remeasured_ratio).
+    total, end = (deadline - started).total_seconds(), (now - started).total_seconds() + eta
+    if end > REMEASURE_AFTER * total and total > end * (1.0 + REMEASURE_MARGIN):
+        return left
+    return eta
 
 
 def remeasured_ratio(settings, plan, spent: float, started, deadline, now: datetime.datetime) -> float | None:

@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from hpopt import best as core_best
+from hpopt import budget
 from hpopt import progress as core_progress
 from hpopt.plan import full_length
 from hpopt.snapshot import Meta
@@ -266,7 +267,8 @@ def _add_etas(rows: list[dict]) -> None:
             model = pace(model, paced.get(r["id"], []))
         parallel = timing.eta_parallel(r["parallelism"], r["_meta"].plan, model)
         r["eta_seconds"] = deadline.capped_eta(
-            core_progress.eta_seconds(r["_meta"], r["_progress"], r["_open"], parallel, model), r["deadline"], now)
+            core_progress.eta_seconds(r["_meta"], r["_progress"], r["_open"], parallel, model), r["deadline"], now,
+            r["started"], budget.grows(r["_meta"].plan))
 
 
 def _iso(dt):

@@ -12,6 +12,7 @@ from typing import NamedTuple
 from django.utils import timezone
 
 from hpopt import algorithms
+from hpopt import budget
 from hpopt import progress as core_progress
 from hpopt.status import TrialState
 from studies import deadline, settled, timing
@@ -75,7 +76,7 @@ def summary(study, snapshot: tuple | None = None) -> dict:
     model = timing.of_study(study)
     eta = None if ended else deadline.capped_eta(core_progress.eta_seconds(
         meta, p, open_records, timing.eta_parallel(study.parallelism, meta.plan, model), timing.for_eta(study, model)),
-        study.deadline, timezone.now())
+        study.deadline, timezone.now(), study.started, budget.grows(meta.plan))
     return {
         "progress": p.fraction,
         "budget": {"unit": "full epochs", "total": p.total, "spent": p.spent, "remaining": p.remaining,

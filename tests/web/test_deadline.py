@@ -53,6 +53,21 @@ def test_the_eta_never_goes_past_the_deadline():
     assert deadline.capped_eta(100.0, None, NOW) == 100 and deadline.capped_eta(None, end, NOW) is None
 
 
+def test_a_study_that_will_be_re_measured_up_expects_to_run_to_its_deadline():
+    start, end = NOW - datetime.timedelta(seconds=10), NOW + datetime.timedelta(seconds=90)
+    # 100 s of wall time; at its pace it ends 30 s from now (40 s in all): once a
+    # fifth of its time has passed its budget grows, and it runs to the deadline
+    assert deadline.capped_eta(30.0, end, NOW, start, grows=True) == 90
+    # ... unless its trials are the user's (more budget buys nothing)
+    assert deadline.capped_eta(30.0, end, NOW, start, grows=False) == 30
+    # within the margin of the deadline (95 s of 100): no re-measure, its pace
+    assert deadline.capped_eta(85.0, end, NOW, start, grows=True) == 85
+    # done before a fifth of its time: it ends before anything is re-measured
+    assert deadline.capped_eta(5.0, end, NOW, start, grows=True) == 5
+    # slower than its deadline: capped, as before
+    assert deadline.capped_eta(200.0, end, NOW, start, grows=True) == 90
+
+
 def test_more_wall_time_moves_the_deadline_and_more_compute_drops_it():
     end = NOW + datetime.timedelta(seconds=30)
     assert deadline.extended(end, 60, NOW) == end + datetime.timedelta(seconds=60)
