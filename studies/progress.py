@@ -11,8 +11,7 @@ from typing import NamedTuple
 
 from django.utils import timezone
 
-from hpopt import algorithms
-from hpopt import budget
+from hpopt import algorithms, budget
 from hpopt import progress as core_progress
 from hpopt.status import TrialState
 from studies import deadline, settled, timing
