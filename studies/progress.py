@@ -67,7 +67,7 @@ def summary(study, snapshot: tuple | None = None) -> dict:
     meta = study.meta()
     groups, _, open_trials, short = snapshot or live(study)
     totals = state_totals(study, groups)
-    open_records = [t.to_record() for t in sorted(open_trials, key=lambda t: t.number)]
+    open_records = open_trials
     ended = study.study_state.is_finished()
     spent = sum(s for _, s in groups.values())
     created = sum(n for n, _ in totals.values())

@@ -37,6 +37,7 @@ from hpopt import best as core_best
 from hpopt.plan import full_length
 from hpopt.status import FINISHED_STATES, SCORED_STATES, TrialState
 from studies.models import Study, StudyTally
+from studies.models.trial import CORE_FIELDS, record_from_values
 
 FINISHED = frozenset(s.value for s in FINISHED_STATES)
 SCORED = frozenset(s.value for s in SCORED_STATES)
@@ -59,6 +60,9 @@ TOP = 8
 #: the columns a fold reads
 FIELDS = ("id", "number", "state", "bracket", "iterations", "last_iteration", "spent", "best_score", "last_score",
           "params", "rungs", "excluded")
+#: the columns of an open trial: the fold's, the core's record's and the
+#: page's (studies.api.serialize.TRIAL_LIST_FIELDS) with its change time
+OPEN_FIELDS = tuple(dict.fromkeys((*FIELDS, *CORE_FIELDS, "updated", "finished", "heartbeat", "host", "gpu")))
 
 
 def seen(row: dict) -> dict:
@@ -287,16 +291,30 @@ def _settled(study, now: datetime) -> _Kept:
     return kept
 
 
-def live(study) -> tuple[Tally, list]:
-    """(the tally of every trial, the open trials as models)."""
+def live_rows(study) -> tuple[Tally, list[dict]]:
+    """(the tally of every trial, the open trials' rows of OPEN_FIELDS, by number)."""
     kept = _settled(study, timezone.now())
     tally = kept.tally.copy()
     # open trials through the (study, state) index, trials finished lately
-    # through (study, updated); a trial in both is counted once
-    open_trials = list(study.trials.filter(state__in=OPEN_STATES).order_by().defer("log", "traceback"))
+    # through (study, updated); a trial in both is counted once. Rows, not
+    # models: a poll reads every running trial, and a model's instance and
+    # its every column cost more than the rest of the fold; the poll sends
+    # the same rows (studies.api.cursor.changes) instead of reading them again.
+    open_rows = list(_rows(study.trials.filter(state__in=OPEN_STATES), OPEN_FIELDS))
+    open_rows.sort(key=lambda row: row["number"])
     recent = list(_rows(study.trials.filter(updated__gte=kept.until).exclude(state__in=OPEN_STATES)))
-    open_rows = [{f: getattr(t, f) for f in FIELDS} for t in open_trials]
     for row in recent + open_rows:
         tally.fold(row)
     tally.choose_best(study, recent + open_rows)
-    return tally, open_trials
+    return tally, open_rows
+
+
+def records(rows: list[dict]) -> list:
+    """The core's records (hpopt.snapshot TrialRecord) of rows of OPEN_FIELDS."""
+    return [record_from_values(row["number"], {f: row[f] for f in CORE_FIELDS}) for row in rows]
+
+
+def live(study) -> tuple[Tally, list]:
+    """(the tally of every trial, the open trials as the core's records, by number)."""
+    tally, rows = live_rows(study)
+    return tally, records(rows)

@@ -16,13 +16,14 @@ SAMPLE = 200
 ROW = ("epoch_seconds", "epoch_count", "first_report", "subset_ratio", "study__plan__non_pure_train_ratio")
 
 
-def _rows(trials):
-    return trials.filter(epoch_count__gt=0).order_by("-started").values_list(*ROW)[:SAMPLE]
+def _rows(trials, latest: int = SAMPLE):
+    return trials.filter(epoch_count__gt=0).order_by("-started").values_list(*ROW)[:latest]
 
 
 def of_study(study: Study) -> TimeModel:
     """The model of the study's latest trials (hpopt.timing.RECENT), else what was declared when it was made."""
-    return measure(_rows(study.trials.all()), RECENT) or TimeModel(
+    # (only the latest RECENT are read: every poll of a live study asks)
+    return measure(_rows(study.trials.all(), RECENT), RECENT) or TimeModel(
         study.seconds_per_epoch, study.startup_seconds, "declared")
 
 

@@ -16,7 +16,8 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from hpopt.status import TrialState
-from studies.api.serialize import trial_rows
+from studies import progress, settled
+from studies.api.serialize import page_row, trial_rows
 from studies.models import Score, Trial
 from studies.settled import OPEN_STATES
 
@@ -77,13 +78,15 @@ def first_trials(study, curve_ids: list[int]):
     return trial_rows(Trial.objects.filter(id__in={*open_ids, *curve_ids}).order_by("number"))
 
 
-def changes(study, since: str | None, selected=()) -> dict:
+def changes(study, since: str | None, selected=(), open_rows=None, now=None) -> dict:
     """Trials changed and scores stored since the cursor, and the next cursor.
     ``scores_complete`` is False when the first load left some curves out.
     ``selected`` (trial numbers the page selected): their rows and whole
-    curves come too, whatever the cursor."""
+    curves come too, whatever the cursor. ``open_rows``: the open trials'
+    rows (studies.settled.live_rows) read at or after ``now`` (the moment
+    the next cursor stands for), which a poll then does not read again."""
     score_id, changed_after = parse(since)
-    now = timezone.now()
+    now = now or timezone.now()
     trials = study.trials.all()
     if changed_after is not None:
         trials = trials.filter(updated__gte=changed_after)
@@ -97,7 +100,14 @@ def changes(study, since: str | None, selected=()) -> dict:
         complete = False
         changed = first_trials(study, ids)
     else:
-        changed = trial_rows(trials.order_by("number"))
+        if open_rows is not None and changed_after is not None:
+            # a trial that left the open states between the two reads comes
+            # in both: the later read (the closed one) wins
+            closed = {row["id"]: row for row in trial_rows(trials.exclude(state__in=OPEN_STATES).order_by())}
+            rows = [page_row(r) for r in open_rows if r["updated"] >= changed_after and r["id"] not in closed]
+            changed = sorted([*rows, *closed.values()], key=lambda row: row["number"])
+        else:
+            changed = trial_rows(trials.order_by("number"))
         if selected:
             picked = list(study.trials.filter(number__in=selected).values_list("id", flat=True))
             have = {row["id"] for row in changed}
@@ -113,3 +123,16 @@ def changes(study, since: str | None, selected=()) -> dict:
         "scores_complete": complete,
         "cursor": f"{last}:{int(now.timestamp() * 1000)}",
     }
+
+
+def poll(study, since: str | None, selected=()) -> tuple[dict, object, object]:
+    """A poll of the study page: (``changes``, the tally of every trial,
+    studies.progress.live's snapshot), the open trials read once for both.
+    The moment the next cursor stands for comes before the reads: a change
+    after it comes with the next poll. Raises ValueError for a malformed
+    cursor, before reading anything."""
+    parse(since)
+    now = timezone.now()
+    tally, open_rows = settled.live_rows(study)
+    snapshot = progress.live(study, tally, settled.records(open_rows))
+    return changes(study, since, selected, open_rows, now), tally, snapshot

@@ -93,12 +93,16 @@ class _Scores:
 
 def trial_rows(trials) -> list[dict]:
     """The rows of ``trials`` (a queryset) as the pages show them: TRIAL_LIST_FIELDS, times as ISO text."""
-    rows = list(trials.values(*TRIAL_LIST_FIELDS))
-    for row in rows:
-        for key in ("started", "finished", "heartbeat"):
-            row[key] = _iso(row[key])
-        row.update(score_names(_Scores(row["best_score"], row["last_score"])))
-    return rows
+    return [page_row(row) for row in trials.values(*TRIAL_LIST_FIELDS)]
+
+
+def page_row(values: dict) -> dict:
+    """A trial's row as the pages show it, from its values (TRIAL_LIST_FIELDS, or more)."""
+    row = {f: values[f] for f in TRIAL_LIST_FIELDS}
+    for key in ("started", "finished", "heartbeat"):
+        row[key] = _iso(row[key])
+    row.update(score_names(_Scores(row["best_score"], row["last_score"])))
+    return row
 
 
 def study_dict(study, with_summary: bool = True, snapshot: tuple | None = None) -> dict:

@@ -7,7 +7,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 
 from hpopt.errors import FieldError
-from studies import compare, control, dispatch, overview, progress, settled, timing, trial_table
+from studies import compare, control, dispatch, overview, timing, trial_table
 from studies.api import cursor
 from studies.api.auth import api, error
 from studies.api.serialize import best_config, notes_dict, study_dict, trial_dict, trial_rows, trials_csv_text
@@ -38,13 +38,12 @@ def study_detail(request, pk):
     except compare.CompareError as exc:
         return error(400, exc.errors)
     try:
-        changes = cursor.changes(study, since, selected)
+        changes, tally, snapshot = cursor.poll(study, since, selected)
     except (ValueError, OverflowError, OSError):
         # OverflowError/OSError: numbers no id or time can be (1e400 ms, an id
         # past SQLite's 64 bits): as malformed as any other
         return error(400, {"since": "since must be a cursor returned by this endpoint"})
-    tally, open_trials = settled.live(study)
-    body = {"study": study_dict(study, snapshot=progress.live(study, tally, open_trials)), **changes}
+    body = {"study": study_dict(study, snapshot=snapshot), **changes}
     # where the resumed (or re-run) trials' later attempts began, for the curves' markers
     again = {row["id"]: row["number"] for row in changes["trials"] if row["attempt"] > 1}
     body["attempt_starts"] = {again[i]: v for i, v in compare.attempt_starts(list(again)).items()}
