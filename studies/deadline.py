@@ -93,6 +93,15 @@ def capped_eta(eta, deadline, now: datetime.datetime, started=None, grows: bool 
     return eta
 
 
+def remeasure_due(started, deadline, now: datetime.datetime) -> bool:
+    """Whether a study started at ``started`` with ``deadline`` is re-measured
+    now: a fifth of its wall time has passed and its deadline has not."""
+    if deadline is None or started is None:
+        return False
+    total, elapsed = (deadline - started).total_seconds(), (now - started).total_seconds()
+    return total > 0 and elapsed >= REMEASURE_AFTER * total and now < deadline
+
+
 def remeasured_ratio(settings, plan, spent: float, started, deadline, now: datetime.datetime) -> float | None:
     """The expected_time_ratio that buys what the study will have spent by
     ``deadline`` at the rate it spent ``spent`` (full-epoch equivalents,
@@ -100,11 +109,9 @@ def remeasured_ratio(settings, plan, spent: float, started, deadline, now: datet
     too early to tell, past the deadline, or within REMEASURE_MARGIN of the
     budget. (Whether the ratio is one a study may have is
     hpopt.budget.remeasured's rule.)"""
-    if deadline is None or started is None or spent <= 0 or plan.budget_compute <= 0:
+    if not remeasure_due(started, deadline, now) or spent <= 0 or plan.budget_compute <= 0:
         return None
     total, elapsed = (deadline - started).total_seconds(), (now - started).total_seconds()
-    if total <= 0 or elapsed < REMEASURE_AFTER * total or now >= deadline:
-        return None
     wanted = spent * total / elapsed
     if abs(wanted / plan.budget_compute - 1.0) <= REMEASURE_MARGIN:
         return None
