@@ -13,6 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from studies.models import Trial
+from studies.trial_table import TableQuery
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -295,17 +296,35 @@ def test_every_chart_names_the_rung_score_and_its_brush_leaves_the_table(page, u
     page.screenshot("analysis-rung-score-brushed")
 
 
-def test_brushing_the_final_score_and_the_choices_filters_the_table_by_them(page, user, bayes):
-    """Needs the trial table's final_score_min/max and param.<name>.in (branch an15s).
-    The score axis plots the final score: its brush keeps the trials whose final
-    score is inside, not those whose best epoch's is. A brush on a choice among
-    text keeps the choices inside it; a numeric choice's axis is in order."""
+def test_a_full_length_study_names_the_final_score_and_orders_a_numeric_choice(page, user, bayes):
+    """At full length the score is the final score. A numeric choice's axis
+    is in order, so a brush over its lower values keeps those values only."""
     open_analysis(page, bayes, rows=30)
-    trials = list(bayes.trials.all())
     assert page.evaluate("Chart.getChart('chart-parcoords').data.labels").pop() == ["final score", ""]
     assert page.evaluate(f"{slice_chart('x')}.options.scales.y.title.text") == "final score"
     expect(page.locator("#contour-note")).to_contain_text("Mean final score per cell")
 
+    # batch's axis reads 16, 32, 64 from the bottom: a brush over the lower two keeps 16 and 32
+    ticks = page.evaluate("Chart.getChart('chart-parcoords').$axes.find(a => a.name === 'batch').rank")
+    assert ticks == [2, 0, 1]   # the space lists 64, 16, 32
+    brush(page, "batch", -0.05, 0.6)   # from below the axis: its lowest value inside
+    assert dict(page.evaluate("StudyAnalysis.tableFilters()")) == {"param.batch.min": "16", "param.batch.max": "32"}
+    small = sorted(t.number for t in bayes.trials.all() if t.params["batch"] in (16, 32))
+    assert 0 < len(small) < 30
+    expect(page.locator("#trials tbody tr[data-number]")).to_have_count(len(small))
+    assert shown_numbers(page) == small
+    expect(page.locator("#parcoords-brushes .brush-chip")).to_contain_text("batch 16 – 32")
+    page.screenshot("analysis-numeric-choice-brushed")
+
+
+@pytest.mark.skipif("final" not in TableQuery.__dataclass_fields__,
+                    reason="needs the trial table's final_score_min/max and param.<name>.in (branch an15s)")
+def test_brushing_the_final_score_and_a_text_choice_filters_the_table_by_them(page, user, bayes):
+    """The score axis plots the final score: its brush keeps the trials whose
+    final score is inside, not those whose best epoch's is. A brush on a
+    choice among text keeps the choices inside it."""
+    open_analysis(page, bayes, rows=30)
+    trials = list(bayes.trials.all())
     brush(page, "score", 0.3, 0.7)
     filters = dict(page.evaluate("StudyAnalysis.tableFilters()"))
     low, high = float(filters["final_score_min"]), float(filters["final_score_max"])
@@ -318,14 +337,6 @@ def test_brushing_the_final_score_and_the_choices_filters_the_table_by_them(page
     page.screenshot("analysis-final-score-brushed")
     page.click("#parcoords-brushes .brush-chip button")
     expect(page.locator("#trials tbody tr[data-number]")).to_have_count(30)
-
-    # batch's axis reads 16, 32, 64 from the bottom: a brush over the lower two keeps 16 and 32
-    brush(page, "batch", 0.0, 0.6)
-    assert dict(page.evaluate("StudyAnalysis.tableFilters()")) == {"param.batch.min": "16", "param.batch.max": "32"}
-    small = sorted(t.number for t in trials if t.params["batch"] in (16, 32))
-    expect(page.locator("#trials tbody tr[data-number]")).to_have_count(len(small))
-    assert shown_numbers(page) == small
-    page.click("#parcoords-brushes .brush-chip button")
 
     # opt's axis: sgd, adam, rmsprop from the bottom; a brush around the middle keeps adam
     brush(page, "opt", 0.35, 0.65)
