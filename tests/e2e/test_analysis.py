@@ -365,13 +365,9 @@ RGB = """(css) => { const c = document.createElement('canvas').getContext('2d');
   return h.match(/[\\d.]+/g).slice(0, 3).map(Number); }"""
 
 
-@pytest.mark.parametrize("scheme", ["dark", "light"])
-def test_the_section_is_drawn_in_the_colour_schemes_colours(page, user, asha, scheme):
+def check_colours(page, scheme: str):
     """The canvas' tick labels read at 4.5:1 against the card, the axes and
     every colour of the score scale (lines, contour cells) at 3:1."""
-    page.emulate_media(color_scheme=scheme)
-    open_analysis(page, asha)
-    expect(page.locator("#contour-note")).to_contain_text("per cell")
     background = page.evaluate(f"({RGB})(getComputedStyle(document.getElementById('analysis')).backgroundColor)")
     used = page.evaluate(f"""() => {{ const c = StudyAnalysis.colors(), rgb = {RGB};
       return {{ text: rgb(c.text), axis: rgb(c.muted),
@@ -387,3 +383,20 @@ def test_the_section_is_drawn_in_the_colour_schemes_colours(page, user, asha, sc
     expect(page.locator("#parcoords-note")).to_contain_text(f"({better}: better)")
     page.locator("#analysis").scroll_into_view_if_needed()
     page.screenshot(f"analysis-{scheme}")
+
+
+@pytest.mark.parametrize("scheme", ["dark", "light"])
+def test_the_section_is_drawn_in_the_colour_schemes_colours(page, user, asha, scheme):
+    page.emulate_media(color_scheme=scheme)
+    open_analysis(page, asha)
+    expect(page.locator("#contour-note")).to_contain_text("per cell")
+    check_colours(page, scheme)
+
+
+def test_the_section_redraws_when_the_reader_switches_to_the_dark_scheme(page, user, asha):
+    page.emulate_media(color_scheme="light")
+    open_analysis(page, asha)
+    expect(page.locator("#contour-note")).to_contain_text("(darker: better)")
+    page.emulate_media(color_scheme="dark")
+    expect(page.locator("#contour-note")).to_contain_text("(brighter: better)")
+    check_colours(page, "dark")
