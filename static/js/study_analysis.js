@@ -18,14 +18,26 @@ const StudyAnalysis = (() => {
   const charts = {};
   const SCORE = "__score__";
 
-  // -- colours: a dark-blue to yellow scale, dark = better -------------------------------
-  const STOPS = [[253, 231, 37], [94, 201, 98], [33, 145, 140], [59, 82, 139], [68, 1, 84]];
+  // -- colours: the scheme's (app.css; the score scale in analysis.css), read once per scheme --
+  let palette = null;
+  const rgbOf = (hex) => { const h = hex.trim().replace("#", ""); return [0, 2, 4].map((k) => parseInt(h.slice(k, k + 2), 16)); };
+  const rgba = (rgb, alpha) => `rgba(${rgb[0]}, ${rgb[1]}, ${rgb[2]}, ${alpha})`;
+  function colors() {
+    if (palette) return palette;
+    const c = hp.chartColors();
+    const scale = getComputedStyle(document.documentElement).getPropertyValue("--chart-scale").trim();
+    const stops = (scale || "#a89400, #3f9a4a, #21918c, #3b528b, #440154").split(",").map(rgbOf);
+    const light = (rgb) => rgb[0] * 0.2126 + rgb[1] * 0.7152 + rgb[2] * 0.0722;
+    // worst to best: darker stops win on white, brighter ones on the dark scheme's card
+    palette = { ...c, stops, better: light(stops[stops.length - 1]) > light(stops[0]) ? "brighter" : "darker" };
+    return palette;
+  }
   function colorAt(t, alpha = 1) {
-    const x = Math.min(1, Math.max(0, t)) * (STOPS.length - 1);
-    const i = Math.min(STOPS.length - 2, Math.floor(x));
+    const stops = colors().stops;
+    const x = Math.min(1, Math.max(0, t)) * (stops.length - 1);
+    const i = Math.min(stops.length - 2, Math.floor(x));
     const f = x - i;
-    const c = STOPS[i].map((v, k) => Math.round(v + f * (STOPS[i + 1][k] - v)));
-    return `rgba(${c[0]}, ${c[1]}, ${c[2]}, ${alpha})`;
+    return rgba(stops[i].map((v, k) => Math.round(v + f * (stops[i + 1][k] - v))), alpha);
   }
   // 0 for the worst score, 1 for the best
   function goodness(score, low, high, mode) {
@@ -54,15 +66,31 @@ const StudyAnalysis = (() => {
     return low <= high ? [low, high] : [0, 1];
   }
 
+  // The score the section plots, as studies/analysis/data.py chose it: each trial's final
+  // score at full length, its score at an ASHA rung, or (a Bayesian study without enough
+  // trials at full length) its best score at whatever length it stopped.
+  function scoreName(fidelity) {
+    return fidelity.kind === "full" ? "final score" : fidelity.kind === "rung" ? `score at epoch ${fidelity.iteration}` : "best score";
+  }
+
+  // A numeric choice's axis places its values in order (the space may list 64, 16, 32), so
+  // that a brush holds a range of them.
+  function ranked(axis) {
+    if (axis.scale !== "category" || !axis.numeric) return axis;
+    const rank = [];
+    axis.categories.map((c, i) => [Number(c), i]).sort((p, q) => p[0] - q[0]).forEach(([, i], r) => { rank[i] = r; });
+    return { ...axis, rank };
+  }
+
   function axesOf(data) {
-    const axes = data.axes.map((a) => ({ ...a }));
+    const axes = data.axes.map(ranked);
     axes.push({ name: SCORE, scale: "linear", range: scoreRange(data.lines), numeric: true, score: true });
     return axes;
   }
 
   function toUnit(axis, v) {
     if (v === null || v === undefined) return null;
-    if (axis.scale === "category") return axis.categories.length > 1 ? v / (axis.categories.length - 1) : 0.5;
+    if (axis.scale === "category") return axis.categories.length > 1 ? (axis.rank ? axis.rank[v] : v) / (axis.categories.length - 1) : 0.5;
     const [lo, hi] = axis.range;
     if (axis.scale === "log") return (Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo) || 1);
     return (v - lo) / (hi - lo || 1);
@@ -75,7 +103,7 @@ const StudyAnalysis = (() => {
   }
 
   function axisTitle(axis) {
-    if (axis.score) return ["score", state.data.fidelity.kind === "rung" ? `at epoch ${state.data.fidelity.iteration}` : ""];
+    if (axis.score) return [scoreName(state.data.fidelity), ""];
     return [axis.name, axis.scale === "log" ? "log" : axis.scale === "category" ? "choice" : ""];
   }
 
@@ -109,20 +137,21 @@ const StudyAnalysis = (() => {
       if (!axes) return;
       const { top, bottom } = c.chartArea;
       const ctx = c.ctx;
+      const ink = colors();
       ctx.save();
       ctx.font = "10.5px " + Chart.defaults.font.family;
       axes.forEach((axis, i) => {
         const x = c.scales.x.getPixelForTick(i);
-        ctx.strokeStyle = "#334155";
+        ctx.strokeStyle = ink.muted;
         ctx.lineWidth = 1;
         ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, bottom); ctx.stroke();
         const brush = state.brushes.get(i) || (state.drag && state.drag.axis === i ? state.drag.range : null);
         if (brush) {
           const y0 = bottom - brush[1] * (bottom - top), y1 = bottom - brush[0] * (bottom - top);
-          ctx.fillStyle = "rgba(79, 70, 229, .18)"; ctx.strokeStyle = "#4f46e5";
+          ctx.fillStyle = ink.accentFill; ctx.strokeStyle = ink.accent;
           ctx.fillRect(x - 8, y0, 16, y1 - y0); ctx.strokeRect(x - 8, y0, 16, y1 - y0);
         }
-        ctx.fillStyle = "#334155";
+        ctx.fillStyle = ink.text;
         ctx.textAlign = i === axes.length - 1 ? "right" : "left";
         for (const [t, text] of ticksOf(axis)) ctx.fillText(text, x + (i === axes.length - 1 ? -4 : 4), bottom - t * (bottom - top) + 3);
       });
@@ -158,7 +187,7 @@ const StudyAnalysis = (() => {
     c.$rows = rows;
     c.data.datasets = rows.map((r) => ({
       label: `#${r.number}`, data: r.unit.map((y, i) => ({ x: i, y })), spanGaps: false,
-      borderColor: colorAt(goodness(r.score, low, high, data.mode), 0.55),
+      borderColor: colorAt(goodness(r.score, low, high, data.mode), 0.75),
     }));
     restyleLines();
     emptyNote("chart-parcoords", rows.length ? null : "no trial at this fidelity yet");
@@ -171,7 +200,7 @@ const StudyAnalysis = (() => {
     c.$rows.forEach((r, k) => {
       const inside = inBrushes(r.unit);
       const picked = state.selected.has(r.number);
-      c.data.datasets[k].borderColor = picked ? SELECTED : inside ? colorAt(goodness(r.score, low, high, state.data.mode), 0.6) : "rgba(203, 213, 225, .35)";
+      c.data.datasets[k].borderColor = picked ? SELECTED : inside ? colorAt(goodness(r.score, low, high, state.data.mode), 0.75) : colors().grid;
       c.data.datasets[k].borderWidth = picked ? 3 : 1;
       c.data.datasets[k].order = picked ? -1 : inside ? 0 : 1;
     });
@@ -229,22 +258,41 @@ const StudyAnalysis = (() => {
     document.dispatchEvent(new CustomEvent("study:requery"));
   }
 
-  // What one brush asks of the trial table: [[key, value], ...] (none for a choice among text).
-  function brushFilter(axis, [a, b]) {
-    const key = axis.score ? ["score_min", "score_max"] : [`param.${axis.name}.min`, `param.${axis.name}.max`];
-    if (axis.scale === "category") {
-      if (!axis.numeric) return [];
-      const picked = axis.categories.map((c, i) => [toUnit(axis, i), Number(c)]).filter(([t]) => t >= a - 1e-9 && t <= b + 1e-9).map(([, v]) => v);
-      if (!picked.length) return [[key[0], "1e308"]];
-      return [[key[0], String(Math.min(...picked))], [key[1], String(Math.max(...picked))]];
+  // The trial table's filters for the score the axis plots (studies/trial_table.py): the
+  // final score is coalesce(last, best), the best score is the best epoch's. A rung's score
+  // has none, and the table cannot be filtered by trial numbers either (q matches one): such a
+  // brush filters the lines only and its chip says so, rather than filter the table by a score
+  // the axis does not show.
+  const SCORE_FILTERS = { full: ["final_score_min", "final_score_max"], any: ["score_min", "score_max"] };
+  // a brush around no value: a filter no trial passes
+  const NOTHING = [["score_min", "1e308"]];
+
+  // What one brush asks of the trial table and says on its chip: {filter: [[key, value], ...], text}.
+  function brushOf(axis, [a, b]) {
+    const within = (t) => t >= a - 1e-9 && t <= b + 1e-9;
+    const range = (keys, lo, hi, what) => ({ filter: keys ? [[keys[0], String(lo)], [keys[1], String(hi)]] : [],
+                                             text: `${what} ${hp.num(lo, 3)} – ${hp.num(hi, 3)}` });
+    if (axis.score) {
+      const kind = state.data.fidelity.kind;
+      const out = range(SCORE_FILTERS[kind], fromUnit(axis, a), fromUnit(axis, b), scoreName(state.data.fidelity));
+      if (!SCORE_FILTERS[kind]) out.text += " (lines only: the table has no filter by a rung's score)";
+      return out;
     }
-    return [[key[0], String(fromUnit(axis, a))], [key[1], String(fromUnit(axis, b))]];
+    if (axis.scale === "category") {
+      const inside = axis.categories.filter((_, i) => within(toUnit(axis, i)));
+      if (!inside.length) return { filter: NOTHING, text: `${axis.name}: none` };
+      // param.<name>.in spells a choice as the axis labels it (analysis/aggregates.py), but none as JSON: null
+      if (!axis.numeric) return { filter: [[`param.${axis.name}.in`, inside.map((c) => (c === "None" ? "null" : c)).join(",")]], text: `${axis.name}: ${inside.join(", ")}` };
+      const values = inside.map(Number);
+      return range([`param.${axis.name}.min`, `param.${axis.name}.max`], Math.min(...values), Math.max(...values), axis.name);
+    }
+    return range([`param.${axis.name}.min`, `param.${axis.name}.max`], fromUnit(axis, a), fromUnit(axis, b), axis.name);
   }
 
   function tableFilters() {
     const c = charts["chart-parcoords"];
     if (!c || !c.$axes) return [];
-    return [...state.brushes].flatMap(([i, range]) => brushFilter(c.$axes[i], range));
+    return [...state.brushes].flatMap(([i, range]) => brushOf(c.$axes[i], range).filter);
   }
 
   function renderBrushChips() {
@@ -252,11 +300,7 @@ const StudyAnalysis = (() => {
     const list = hp.clear($("parcoords-brushes"));
     for (const [i, range] of state.brushes) {
       const axis = c.$axes[i];
-      const filter = brushFilter(axis, range);
-      const what = axis.score ? "best score" : axis.name;
-      const text = filter.length === 2 ? `${what} ${hp.num(Number(filter[0][1]), 3)} – ${hp.num(Number(filter[1][1]), 3)}`
-        : axis.scale === "category" && !axis.numeric ? `${axis.name}: lines only (text choices: search the table with q)` : `${what}: none`;
-      list.append(hp.el("span", { class: "brush-chip", "data-axis": axis.name }, text,
+      list.append(hp.el("span", { class: "brush-chip", "data-axis": axis.name }, brushOf(axis, range).text,
         hp.el("button", { type: "button", title: "clear this brush", onclick: () => { state.brushes.delete(i); brushed(); } }, "×")));
     }
   }
@@ -268,7 +312,7 @@ const StudyAnalysis = (() => {
     $("importance-note").textContent = imp.note || "Each bar: the share of the score's (rank) variance that the parameter alone explains; what the bars leave is interactions and noise.";
     const c = chart("chart-importance", {
       type: "bar",
-      data: { labels: imp.params.map((p) => p.name), datasets: [{ data: imp.params.map((p) => 100 * p.explained), backgroundColor: "#4f46e5", borderRadius: 3 }] },
+      data: { labels: imp.params.map((p) => p.name), datasets: [{ data: imp.params.map((p) => 100 * p.explained), backgroundColor: colors().accent, borderRadius: 3 }] },
       options: {
         indexAxis: "y",
         scales: { x: { beginAtZero: true, suggestedMax: 10, title: { display: true, text: "% of score variance explained" } }, y: { ticks: { font: { family: "monospace" } } } },
@@ -300,6 +344,7 @@ const StudyAnalysis = (() => {
 
   function drawSlices() {
     const data = state.data;
+    const ink = colors();
     const grid = hp.clear($("slice-grid"));
     data.axes.forEach((axis, k) => {
       const id = "slice-" + k;
@@ -313,13 +358,13 @@ const StudyAnalysis = (() => {
       chart(id, {
         type: "scatter",
         data: { datasets: [
-          { label: "mean per bin", type: "line", data: means, borderColor: "#dc2626", backgroundColor: "#dc2626", pointRadius: 2.5, borderWidth: 2, order: 0 },
-          { label: "trial", data: points, pointRadius: 2.5, backgroundColor: "rgba(79,70,229,.5)", order: 1 },
+          { label: "mean per bin", type: "line", data: means, borderColor: ink.best, backgroundColor: ink.best, pointRadius: 2.5, borderWidth: 2, order: 0 },
+          { label: "trial", data: points, pointRadius: 2.5, backgroundColor: rgba(rgbOf(ink.accent), 0.5), order: 1 },
           { label: "selected", data: points.filter((p) => state.selected.has(p.n)), pointRadius: 5, backgroundColor: SELECTED, order: -1 },
         ] },
         options: {
           parsing: false,
-          scales: { x: xScale(axis), y: { ticks: { maxTicksLimit: 5 } } },
+          scales: { x: xScale(axis), y: { title: { display: true, text: scoreName(data.fidelity) }, ticks: { maxTicksLimit: 5 } } },
           plugins: { tooltip: { callbacks: { label: (ctx) => (ctx.datasetIndex === 0 ? `mean ${hp.num(ctx.raw.y)} of ${ctx.raw.count} trials` : `trial #${ctx.raw.n}: ${hp.num(ctx.raw.y)}`) } } },
         },
       });
@@ -365,6 +410,7 @@ const StudyAnalysis = (() => {
     if (token !== state.contourToken) return;
     if (!result.ok) { $("contour-note").textContent = hp.errorText(result); return; }
     const body = result.data;
+    const name = scoreName(body.fidelity);
     const means = body.cells.map((c) => c[2]);
     const low = Math.min(...means), high = Math.max(...means);
     const cells = body.cells.map(([i, j, mean, count]) => ({ x: i, y: j, mean, count, color: colorAt(goodness(mean, low, high, body.mode), 0.9) }));
@@ -375,14 +421,14 @@ const StudyAnalysis = (() => {
       options: {
         parsing: false,
         scales: { x: indexScale(body.x), y: indexScale(body.y) },
-        plugins: { tooltip: { callbacks: { label: (ctx) => ctx.datasetIndex === 1 ? `trial #${ctx.raw.n} (selected)` : `${body.x.name} ${body.x.labels[ctx.raw.x]}, ${body.y.name} ${body.y.labels[ctx.raw.y]}: mean ${hp.num(ctx.raw.mean)} (${ctx.raw.count} trials)` } } },
+        plugins: { tooltip: { callbacks: { label: (ctx) => ctx.datasetIndex === 1 ? `trial #${ctx.raw.n} (selected)` : `${body.x.name} ${body.x.labels[ctx.raw.x]}, ${body.y.name} ${body.y.labels[ctx.raw.y]}: mean ${name} ${hp.num(ctx.raw.mean)} (${ctx.raw.count} trials)` } } },
       },
       plugins: [heatPlugin],
     });
     if (c) { c.$cells = cells; c.$pair = body; markContour(); }
     $("chart-contour").dataset.pair = `${body.x.name},${body.y.name}`;
     $("contour-note").textContent = cells.length
-      ? `Mean score per cell, ${hp.num(low, 4)} to ${hp.num(high, 4)} (darker: better); empty cells: no trial there. ${body.fidelity.used} trials at ${body.fidelity.label}.`
+      ? `Mean ${name} per cell, ${hp.num(low, 4)} to ${hp.num(high, 4)} (${colors().better}: better); empty cells: no trial there. ${body.fidelity.used} trials at ${body.fidelity.label}.`
       : "No trial at this fidelity yet.";
     emptyNote("chart-contour", cells.length ? null : "no trial yet");
   }
@@ -460,14 +506,29 @@ const StudyAnalysis = (() => {
     $("analysis-fidelity").textContent = statusText();
     $("analysis-status").textContent = statusText();
     box.dataset.loaded = "1";
-    drawImportance();
-    drawParcoords();
-    renderBrushChips();
-    drawSlices();
+    draw();
     fillContourPickers();
     await loadContour();
     if (hadBrushes) document.dispatchEvent(new CustomEvent("study:requery"));
   }
+
+  function draw() {
+    const name = scoreName(state.data.fidelity);
+    $("parcoords-note").textContent = `One line per trial, coloured by its ${name} (${colors().better}: better). Drag along an axis to filter the trial table; click the axis to clear it.`;
+    $("slices-note").textContent = `The ${name} against each parameter: the trials, and the mean per bin of the parameter (line).`;
+    drawImportance();
+    drawParcoords();
+    renderBrushChips();
+    drawSlices();
+  }
+
+  // the reader switched the colour scheme (common.js): every chart again in its colours
+  document.addEventListener("hp:scheme", () => {
+    palette = null;
+    if (!state.data) return;
+    draw();
+    loadContour();
+  });
 
   box.addEventListener("toggle", () => { if (box.open && !state.data) load(); });
   $("analysis-refresh").addEventListener("click", load);
@@ -480,5 +541,5 @@ const StudyAnalysis = (() => {
     return { x: rect.left + c.scales.x.getPixelForTick(i), top: rect.top + c.chartArea.top, bottom: rect.top + c.chartArea.bottom };
   }
 
-  return { tableFilters, load, axisBox, colorAt };
+  return { tableFilters, load, axisBox, colorAt, colors };
 })();
