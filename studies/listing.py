@@ -26,6 +26,7 @@ from hpopt.snapshot import Meta
 from hpopt.status import StudyState
 from hpopt.timing import RECENT, TimeModel, measure, pace
 from studies import deadline, timing
+from studies.api.serialize import Scores, score_names
 from studies.models import Trial
 from studies.models.study import meta_from_values
 from studies.models.trial import CORE_FIELDS, record_from_values
@@ -227,12 +228,13 @@ def _add_best_trials(rows: list[dict]) -> None:
             if pool.full_length:
                 one &= Q(iterations__gte=r["_meta"].plan.max_iterations)
             wanted |= one
-    numbers: dict = {}
+    found_rows: dict = {}
     found = Trial.objects.annotate(final=Coalesce("last_score", "best_score")).filter(wanted)
-    for study_id, number in found.order_by("-number").values_list("study_id", "number"):
-        numbers[study_id] = number   # the last one written is the earliest
+    for study_id, *trial in found.order_by("-number").values_list("study_id", "number", "best_score", "last_score"):
+        found_rows[study_id] = trial   # the last one written is the earliest
     for r in rows:
-        r["best_trial"] = numbers.get(r["id"])
+        number, best_score, last_score = found_rows.get(r["id"], (None, None, None))
+        r["best_trial"], r["_best_scores"] = number, Scores(best_score, last_score)
 
 
 def _latest(trials, condition, count: int) -> dict:
@@ -284,9 +286,10 @@ def _public(r: dict) -> dict:
         "created": _iso(r["created"]), "started": _iso(r["started"]), "finished": _iso(r["finished"]),
         "progress": r["progress"], "counts": r["counts"], "trial_count": r["trial_count"],
         "eta_seconds": r["eta_seconds"],
-        # r["best_score"] is the best trial's final score (hpopt.best), under both names
+        # r["best_score"] is the best trial's final score (hpopt.best); the names as GET /api/studies/<id> gives them
         "best": None if r["best_score"] is None else {"trial": r["best_trial"], "score": r["best_score"],
-                                                      "final_score": r["best_score"]},
+                                                      "best_score": r["_best_scores"].best_score,
+                                                      **score_names(r["_best_scores"])},
         "archived": r["archived"], "tags": r["tags"].split(),
     }
 

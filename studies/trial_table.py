@@ -12,18 +12,24 @@ filters and sorts a queryset of the study's trials.
   sorts descending. Trials without a value (no score yet) come last either
   way; ties go to the trial number.
 - ``state``: comma-separated trial states.
-- ``score_min`` / ``score_max``: the best score's range (inclusive).
+- ``score_min`` / ``score_max``: the best epoch score's range (inclusive).
+- ``final_score_min`` / ``final_score_max``: the final score's range
+  (inclusive; the ``final_score`` sort's value, which ranks the best config).
 - ``param.<name>.min`` / ``param.<name>.max``: a numeric parameter's range.
+- ``param.<name>.in``: comma-separated values of a choice parameter (each one
+  of the space's choices, written as the page shows it: ``adam``, ``32``,
+  ``true``, ``null``); a trial matches any of them.
 - ``q``: text in the host, GPU, state, error, stop reason, notes or parameters; a
   number (``12`` or ``#12``) also matches that trial.
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 
 from django.db.models import Case, F, FloatField, Func, Q, TextField, Value, When
-from django.db.models.fields.json import KeyTextTransform
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
@@ -91,7 +97,10 @@ class TableQuery:
     sort: str = "-number"
     states: tuple[str, ...] = ()
     score: tuple[float | None, float | None] = (None, None)
+    final: tuple[float | None, float | None] = (None, None)
     params: tuple[tuple[str, float | None, float | None], ...] = ()
+    #: (name, the space's choices picked) per ``param.<name>.in``
+    choices: tuple[tuple[str, tuple], ...] = ()
     text: str = ""
     numeric: frozenset = frozenset()
 
@@ -110,18 +119,20 @@ class TableQuery:
         """``trials`` filtered and sorted by this query."""
         if self.states:
             trials = trials.filter(state__in=self.states)
-        low, high = self.score
-        if low is not None:
-            trials = trials.filter(best_score__gte=low)
-        if high is not None:
-            trials = trials.filter(best_score__lte=high)
+        trials = _in_range(trials, "best_score", self.score)
+        if self.final != (None, None):
+            trials = _in_range(trials.alias(_final=final_score()), "_final", self.final)
         for i, (name, low, high) in enumerate(self.params):
             alias = f"_param{i}"
-            trials = trials.alias(**{alias: param_value(name, True)})
-            if low is not None:
-                trials = trials.filter(**{f"{alias}__gte": low})
-            if high is not None:
-                trials = trials.filter(**{f"{alias}__lte": high})
+            trials = _in_range(trials.alias(**{alias: param_value(name, True)}), alias, (low, high))
+        for i, (name, picked) in enumerate(self.choices):
+            # compared as JSON values, not text: 32 finds 32, "32" finds "32"
+            alias = f"_choice{i}"
+            trials = trials.alias(**{alias: KeyTransform(name, "params")})
+            found = Q(**{f"{alias}__in": [v for v in picked if v is not None]})
+            if None in picked:   # an SQL IN never matches null: JSON null has its own lookup
+                found |= Q(**{alias: None})
+            trials = trials.filter(found)
         if self.text:
             trials = trials.filter(self._text_filter())
         expr, desc = self._sort_expression(), self.sort.startswith("-")
@@ -140,6 +151,15 @@ class TableQuery:
         if digits.isdigit() and len(digits) < 10:
             found |= Q(number=int(digits))
         return found
+
+
+def _in_range(trials, column: str, bounds: tuple):
+    low, high = bounds
+    if low is not None:
+        trials = trials.filter(**{f"{column}__gte": low})
+    if high is not None:
+        trials = trials.filter(**{f"{column}__lte": high})
+    return trials
 
 
 def annotate_text(trials):
@@ -161,6 +181,37 @@ def _number(params, key: str, errors: dict) -> float | None:
     return value
 
 
+def choice_text(value) -> str:
+    """A choice as ``param.<name>.in`` spells it: a string as itself, any
+    other value as JSON (``32``, ``0.5``, ``true``, ``null``)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _choices(spec: dict, field: str, raw: str, errors: dict) -> tuple:
+    """The space's choices that ``raw`` (comma-separated) names. A number
+    names every numeric choice equal to it (``1`` finds ``1.0`` too)."""
+    picked = []
+    for token in (t.strip() for t in raw.split(",")):
+        if not token:
+            continue
+        found = [c for c in spec["range"] if choice_text(c) == token or _same_number(c, token)]
+        if not found:
+            shown = ", ".join(choice_text(c) for c in spec["range"])
+            errors[field[:80]] = f"{field[:80]} takes the parameter's choices ({shown[:200]}); got {token[:40]!r}"
+            return ()
+        picked += [c for c in found if not any(type(c) is type(p) and c == p for p in picked)]
+    return tuple(picked)
+
+
+def _same_number(choice, token: str) -> bool:
+    if not isinstance(choice, (int, float)) or isinstance(choice, bool):
+        return False
+    try:
+        return float(token) == choice
+    except ValueError:
+        return False
+
+
 def parse(study, params) -> TableQuery:
     """The table query from a query string (a QueryDict or a dict of strings);
     raises TableError naming each bad field and its rule."""
@@ -177,14 +228,20 @@ def parse(study, params) -> TableQuery:
     if bad:
         errors["state"] = f"state must be one of {', '.join(s.value for s in TrialState)} (got {bad[0][:40]!r})"
     score = (_number(params, "score_min", errors), _number(params, "score_max", errors))
-    ranges = []
+    final = (_number(params, "final_score_min", errors), _number(params, "final_score_max", errors))
+    ranges, choices = [], []
     for field in params:
         if not field.startswith("param."):
             continue
         name, _, bound = field[6:].rpartition(".")
-        if bound not in ("min", "max") or name not in study.space:
-            errors[field[:80]] = "parameter filters are param.<name>.min and param.<name>.max for a parameter of " \
-                                 f"this study ({', '.join(study.space)})"
+        if bound not in ("min", "max", "in") or name not in study.space:
+            errors[field[:80]] = "parameter filters are param.<name>.min, param.<name>.max and param.<name>.in " \
+                                 f"for a parameter of this study ({', '.join(study.space)})"
+        elif bound == "in":
+            if study.space[name]["type"] != "choice":
+                errors[field[:80]] = f"{name} is not a choice parameter: filter it with param.{name}.min/.max"
+            elif picked := _choices(study.space[name], field, params.get(field, ""), errors):
+                choices.append((name, picked))
         elif name not in numeric:
             errors[field[:80]] = f"{name} is a choice among non-numbers: it has no range (search for it with q)"
         else:
@@ -197,8 +254,8 @@ def parse(study, params) -> TableQuery:
     merged: dict[str, list] = {}
     for name, bound, value in ranges:
         merged.setdefault(name, [None, None])[bound == "max"] = value
-    return TableQuery(sort=sort, states=states, score=score, text=text, numeric=frozenset(numeric),
-                      params=tuple((n, lo, hi) for n, (lo, hi) in merged.items()))
+    return TableQuery(sort=sort, states=states, score=score, final=final, text=text, numeric=frozenset(numeric),
+                      params=tuple((n, lo, hi) for n, (lo, hi) in merged.items()), choices=tuple(choices))
 
 
 def page_bounds(params) -> tuple[int, int]:

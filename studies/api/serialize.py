@@ -58,13 +58,16 @@ def csv_cell(value):
 def trials_csv_text(study, trials) -> str:
     """``trials`` (a queryset of the study's, filtered and sorted) as CSV: the
     columns a download always had, then (added later, so scripts reading by
-    position still work) the final score, which ranks the best config, and
-    the current attempt's times (the duration as the table shows it)."""
+    position still work) the final score, which ranks the best config, the
+    current attempt's times (the duration as the table shows it), whether it
+    was hand-picked and ``best_epoch_score``: the old ``best_score`` column's
+    value under the name the pages and the API give it."""
     names = list(study.space)
     out = io.StringIO()   # one write to the response: a write per row cost more than the rows
     writer = csv.writer(out)
     writer.writerow(["trial", *map(csv_cell, names), "best_score", "iterations", "state", "bracket", "host", "gpu",
-                     "error", "final_score", "started", "finished", "duration_seconds", "hand_picked"])
+                     "error", "final_score", "started", "finished", "duration_seconds", "hand_picked",
+                     "best_epoch_score"])
     columns = ("number", "params", "best_score", "last_iteration", "state", "bracket", "host", "gpu", "error",
                "_final", "started", "finished", "_seconds", "hand_picked")
     trials = trials.annotate(_final=trial_table.final_score(), _seconds=trial_table.duration())
@@ -72,7 +75,7 @@ def trials_csv_text(study, trials) -> str:
             trials.values_list(*columns).iterator(chunk_size=2000):
         writer.writerow([number, *(csv_cell(params.get(n)) for n in names), best, last, *map(csv_cell, text), final,
                          *(t and t.isoformat(timespec="seconds") for t in (started, finished)),
-                         None if seconds is None else round(seconds, 3), hand])
+                         None if seconds is None else round(seconds, 3), hand, best])
     return out.getvalue()
 
 
@@ -84,7 +87,8 @@ TRIAL_LIST_FIELDS = (
 )
 
 
-class _Scores:
+class Scores:
+    """A trial's two stored scores, for score_names, where only its values were read."""
     __slots__ = ("best_score", "last_score")
 
     def __init__(self, best_score, last_score):
@@ -101,7 +105,7 @@ def page_row(values: dict) -> dict:
     row = {f: values[f] for f in TRIAL_LIST_FIELDS}
     for key in ("started", "finished", "heartbeat"):
         row[key] = _iso(row[key])
-    row.update(score_names(_Scores(row["best_score"], row["last_score"])))
+    row.update(score_names(Scores(row["best_score"], row["last_score"])))
     return row
 
 

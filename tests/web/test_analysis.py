@@ -51,6 +51,26 @@ def test_a_choice_that_drives_the_score_ranks_above_the_others(seed):
     assert ranked[:2] == ["opt", "x"], ranked
 
 
+@pytest.mark.parametrize("name, spec, draw", [
+    ("width", SPACE["width"], lambda rng: int(16 * rng.integers(1, 17))),
+    ("bs", {"type": "qloguniform", "range": [8, 256, 8, 2]},
+     lambda rng: int(max(8, 8 * round(2 ** rng.uniform(3, 8) / 8)))),
+])
+@pytest.mark.parametrize("seed", range(3))
+def test_a_quantized_parameter_that_drives_the_score_ranks_above_one_that_does_not(name, spec, draw, seed):
+    """A quantized parameter takes few distinct values (16 or 32, so equal-count
+    bins, on log2 steps for qloguniform): its effect is still found."""
+    rng = np.random.default_rng(200 + seed)
+    space = {"x": SPACE["x"], name: spec}
+    params = [{"x": float(rng.uniform()), name: draw(rng)} for _ in range(120)]
+    # best in the middle of the range (on the log scale for a log parameter), x is noise
+    middle = {"width": lambda v: -((v - 136) / 120) ** 2, "bs": lambda v: -(math.log2(v) - 5.5) ** 2}[name]
+    scores = [middle(p[name]) + rng.normal(0, 0.1) for p in params]
+    ranked = {r["name"]: r for r in importance.importance(space, params, scores)}
+    assert ranked[name]["explained"] > 0.5, ranked
+    assert ranked["x"]["explained"] < 0.1 and ranked[name]["share"] > 0.8, ranked
+
+
 def test_noise_alone_explains_almost_nothing():
     rng = np.random.default_rng(7)
     params = sample(rng, 400)
@@ -144,6 +164,33 @@ def test_asha_uses_the_highest_rung_with_enough_trials_and_its_scores(api, make_
     by_number = {n: s for n, s, _ in body["lines"]}
     assert by_number[0] == pytest.approx(rows[0][0]["x"])    # the score at that rung, not the best score
     assert body["importance"]["params"][0]["name"] == "x"
+
+
+@pytest.mark.django_db
+def test_asha_with_enough_full_length_trials_uses_their_final_scores_and_says_so(api, make_study):
+    study = make_study(search_space=SPACE, num_trials=500)
+    full, milestones = study.plan["max_iterations"], study.plan["brackets"][0]
+    rung = max(m for m in milestones if m < full)
+    rng = np.random.default_rng(9)
+    rows = []
+    for i, p in enumerate(sample(rng, 60)):
+        # at the rungs opt decided; the 12 full-length trials ended with a final score set by x,
+        # their best epoch (an early lucky one) by lr: only the final score at full length names x
+        rungs = {str(m): float(["sgd", "adam", "rmsprop"].index(p["opt"])) for m in milestones if m < full}
+        if i < 12:
+            rows.append((p, 0.0, {"last_iteration": full, "rungs": rungs, "bracket": 0,
+                                  "best_score": 10 + math.log10(p["lr"]), "last_score": p["x"]}))
+        else:
+            rows.append((p, 0.0, {"state": "stopped", "last_iteration": rung, "rungs": rungs, "bracket": 0,
+                                  "best_score": rungs[str(rung)], "last_score": rungs[str(rung)]}))
+    add_trials(study, rows)
+    body = api.get(f"/api/studies/{study.pk}/analysis").json()
+    assert body["fidelity"] == {"kind": "full", "iteration": full, "label": f"full length (epoch {full})",
+                                "trials": 12, "used": 12, "sampled": False}
+    by_number = {n: score for n, score, _ in body["lines"]}
+    assert sorted(by_number) == list(range(12))
+    assert all(by_number[i] == pytest.approx(rows[i][0]["x"]) for i in range(12))
+    assert body["importance"]["params"][0]["name"] == "x", body["importance"]
 
 
 @pytest.mark.django_db

@@ -40,6 +40,11 @@ def test_the_study_and_its_trials_name_both_scores(api, study):
     assert api.get(f"/api/trials/{zero['id']}").json()["final_score"] == 0.7
 
 
+def test_the_study_list_names_both_scores_of_the_best_trial(api, study):
+    row = next(s for s in api.get("/api/studies").json()["studies"] if s["id"] == study.pk)
+    assert row["best"] == {"trial": 0, "score": 0.7, "final_score": 0.7, "best_score": 0.9, "best_epoch_score": 0.9}
+
+
 def test_the_best_config_download_names_both_scores(api, study):
     data = json.loads(api.get(f"/api/studies/{study.pk}/best-config").content)
     assert (data["trial"], data["final_score"], data["best_epoch_score"]) == (0, 0.7, 0.9)
@@ -50,9 +55,11 @@ def test_the_csv_has_final_score_and_time_columns_after_the_old_ones(api, study)
     text = api.get(f"/api/studies/{study.pk}/trials.csv").content.decode()
     header = text.splitlines()[0].split(",")
     assert header == ["trial", "x", "bs", "opt", "best_score", "iterations", "state", "bracket", "host", "gpu",
-                      "error", "final_score", "started", "finished", "duration_seconds", "hand_picked"]
+                      "error", "final_score", "started", "finished", "duration_seconds", "hand_picked",
+                      "best_epoch_score"]
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert (rows[0]["final_score"], rows[0]["best_score"]) == ("0.7", "0.9")
+    assert (rows[0]["final_score"], rows[0]["best_epoch_score"], rows[0]["best_score"]) == ("0.7", "0.9", "0.9")
+    assert (rows[1]["final_score"], rows[1]["best_epoch_score"]) == ("0.68", "0.68")
     assert rows[0]["started"].startswith(str(study.trials.get(number=0).started.date()))
     # finished 90 s after the study started, the trial itself started a minute before now
     t0 = study.trials.get(number=0)

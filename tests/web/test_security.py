@@ -297,4 +297,4 @@ def test_trials_csv_cells_never_start_a_spreadsheet_formula(api, make_study):
     assert not [c for c in cells if c.startswith(("=", "+", "@")) or (c.startswith("-") and not number(c))], cells
     for formula in formulas:
         assert sum(c == "'" + formula for c in cells) == 3, formula   # its choice, host and error cells
-    assert sum(c == "-0.5" for c in cells) == 8          # scores (best and final) stay numbers
+    assert sum(c == "-0.5" for c in cells) == 12   # scores (best, final, best epoch) stay numbers

@@ -71,7 +71,8 @@ def test_a_row_has_what_the_list_shows_by_the_study_pages_rules(api, make_study)
     assert row["progress"] == pytest.approx(summary["progress"])
     assert row["counts"] == summary["counts"]
     assert row["eta_seconds"] == pytest.approx(summary["eta_seconds"])
-    assert row["best"] == {"trial": best.number, "score": 0.75, "final_score": 0.75}
+    assert row["best"] == {"trial": best.number, "score": 0.75, "final_score": 0.75,
+                           "best_score": best.best_score, "best_epoch_score": best.best_score}
     assert row["num_trials"] == study.plan["num_trials"] and row["state"] == "running"
     assert row["name"] == "one" and row["trainer"] == "quick" and row["owner"] == "alice"
 

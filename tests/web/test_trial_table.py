@@ -4,20 +4,33 @@ import csv
 import io
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
 from benchmarks.poll_speed import fill
+from tests.trainers import SPACE
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def study(make_study):
-    study = make_study(num_trials=300, parallelism=4)
+    # a numeric choice beside the trainer's text choice (opt)
+    study = make_study(num_trials=300, parallelism=4,
+                       search_space={**SPACE, "layers": {"type": "choice", "range": [1, 2, 4]}})
     study.state, study.started = "running", timezone.now()
     study.save()
     fill(study, 300, running=4, seed=3, scores=False)
+    # a final score far from the best epoch score (an overfit last epoch), and
+    # two trials with no latest report (their final score is the best epoch's)
+    study.trials.filter(number__lt=100).update(last_score=F("best_score") - 0.5)
+    study.trials.filter(number__in=[150, 151]).update(last_score=None)
     return study
+
+
+def final(t) -> float:
+    """hpopt.best.final_score of a Trial row."""
+    return t.best_score if t.last_score is None else t.last_score
 
 
 def page(api, study, **params):
@@ -71,6 +84,56 @@ def test_it_filters_by_state_score_and_parameter_range(api, study):
     assert body["total"] == len(expected)
 
 
+def test_final_score_range_filters_the_final_score_not_the_best_epoch_score(api, study):
+    trials = list(study.trials.all())
+    expected = sorted(t.number for t in trials if 0.2 <= final(t) <= 0.6)
+    by_best_epoch = sorted(t.number for t in trials if 0.2 <= t.best_score <= 0.6)
+    assert expected != by_best_epoch, "the data tells the two scores apart"
+    body = page(api, study, final_score_min="0.2", final_score_max="0.6", limit=500)
+    assert sorted(t["number"] for t in body["trials"]) == expected
+    assert body["total"] == len(expected)
+    assert all(0.2 <= t["final_score"] <= 0.6 for t in body["trials"])
+    # score_min / score_max keep filtering the best epoch score
+    body = page(api, study, score_min="0.2", score_max="0.6", limit=500)
+    assert sorted(t["number"] for t in body["trials"]) == by_best_epoch
+
+
+def test_a_trial_without_a_latest_report_is_filtered_by_its_best_epoch_score(api, study):
+    study.trials.filter(number=150).update(best_score=5.0)
+    assert [t["number"] for t in page(api, study, final_score_min="4")["trials"]] == [150]
+
+
+def test_param_in_picks_a_text_choices_trials(api, study):
+    body = page(api, study, **{"param.opt.in": "adam"}, limit=500)
+    assert {t["params"]["opt"] for t in body["trials"]} == {"adam"}
+    assert body["total"] == study.trials.filter(params__opt="adam").count() > 0
+    both = page(api, study, **{"param.opt.in": "sgd,adam"}, limit=1)
+    assert both["total"] == 300
+
+
+def test_param_in_picks_a_numeric_choices_trials_as_numbers(api, study):
+    body = page(api, study, **{"param.layers.in": "1,4"}, limit=500)
+    expected = sorted(t.number for t in study.trials.all() if t.params["layers"] in (1, 4))
+    assert 0 < len(expected) < 300
+    assert sorted(t["number"] for t in body["trials"]) == expected
+    assert {t["params"]["layers"] for t in body["trials"]} == {1, 4}
+    # "4.0" names the choice 4: values compare as numbers, not text
+    assert page(api, study, **{"param.layers.in": "4.0"}, limit=1)["total"] == \
+        sum(t.params["layers"] == 4 for t in study.trials.all())
+
+
+def test_param_in_finds_a_null_choice(api, make_study):
+    study = make_study(search_space={"x": {"type": "uniform", "range": [0, 1]},
+                                     "init": {"type": "choice", "range": [None, "he"]}})
+    study.state, study.started = "running", timezone.now()
+    study.save()
+    fill(study, 40, running=0, seed=1, scores=False)
+    nulls = sum(t.params["init"] is None for t in study.trials.all())
+    assert 0 < nulls < 40
+    assert page(api, study, **{"param.init.in": "null"}, limit=1)["total"] == nulls
+    assert page(api, study, **{"param.init.in": "null,he"}, limit=1)["total"] == 40
+
+
 def test_text_finds_a_host_a_stop_reason_a_choice_and_a_trial_number(api, study):
     hosts = {t["host"] for t in page(api, study, q="gpu-host-2", limit=500)["trials"]}
     assert hosts == {"gpu-host-2"}
@@ -87,6 +150,11 @@ def test_text_finds_a_host_a_stop_reason_a_choice_and_a_trial_number(api, study)
     ({"score_max": "nan"}, "score_max"),
     ({"param.opt.min": "1"}, "param.opt.min"),
     ({"param.x.between": "1"}, "param.x.between"),
+    ({"final_score_min": "high"}, "final_score_min"),
+    ({"final_score_max": "inf"}, "final_score_max"),
+    ({"param.opt.in": "adam,rmsprop"}, "param.opt.in"),
+    ({"param.layers.in": "3"}, "param.layers.in"),
+    ({"param.x.in": "1"}, "param.x.in"),
     ({"limit": "0"}, "limit"),
     ({"limit": "100000"}, "limit"),
     ({"offset": "-3"}, "offset"),
@@ -105,3 +173,22 @@ def test_the_csv_has_the_tables_filters_and_order(api, study):
     scores = [float(r["best_score"]) for r in rows]
     assert scores == sorted(scores, reverse=True)
     assert api.get(f"/api/studies/{study.pk}/trials.csv", sort="bad").status_code == 400
+
+
+@pytest.mark.parametrize("params", [
+    {"state": "completed,stopped"},
+    {"score_min": "0.3", "score_max": "0.8"},
+    {"final_score_min": "0.3", "final_score_max": "0.8"},
+    {"param.x.min": "-1", "param.x.max": "0.5"},
+    {"param.opt.in": "adam", "param.layers.in": "2,4"},
+    {"q": "gpu-host-1"},
+    {"state": "stopped", "final_score_max": "0.5", "param.layers.in": "1", "q": "rung"},
+])
+def test_the_csv_honours_every_filter_of_the_table(api, study, params):
+    table = page(api, study, sort="number", limit=500, **params)
+    assert 0 < table["total"] < 300, "the filter picks some trials"
+    response = api.get(f"/api/studies/{study.pk}/trials.csv", **params)
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [int(r["trial"]) for r in rows] == [t["number"] for t in table["trials"]]
+    assert api.get(f"/api/studies/{study.pk}/trials.csv", **{"param.opt.in": "rmsprop"}).status_code == 400
