@@ -69,12 +69,10 @@ const AshaBoard = (() => {
   // What a column's chips show and rank by, named in its head: a rung's the
   // score at its epoch (what ASHA ranked there); the full length's the final
   // score (the latest report: what ranks the best config, hpopt.best).
-  const SCORE_TITLES = {
-    "final score": "the latest report's score: what ranks the best config",
-    "best epoch score": "the best score any epoch reported (a big study's board ranks its top trials by it)",
-  };
   function scoreLabel(text) {
-    return hp.el("span", { class: "score-label muted small", title: SCORE_TITLES[text] || "the score reported at the rung's epoch: what ASHA ranked there" }, text);
+    const title = text === "final score" ? "the latest report's score: what ranks the best config"
+      : "the score reported at the rung's epoch: what ASHA ranked there";
+    return hp.el("span", { class: "score-label muted small", title }, text);
   }
 
   function column(key, title, sub, chips, cut, sign, label) {
@@ -124,7 +122,7 @@ const AshaBoard = (() => {
           c.climbing ? hp.el("span", { "data-count": "climbing" }, ` · ${c.climbing} training towards it`) : null);
         const column = hp.el("div", { class: "rung-col", "data-milestone": c.milestone, "data-column": c.full ? "full" : String(c.milestone) },
           hp.el("div", { class: "rung-head" }, hp.el("strong", {}, c.full ? `epoch ${c.milestone} · full` : `rung · epoch ${c.milestone}`), counts,
-            scoreLabel(c.full ? "best epoch score" : `score at epoch ${c.milestone}`)),
+            scoreLabel(c.full ? "final score" : `score at epoch ${c.milestone}`)),
           hp.el("div", { class: "rung-body" }, climbing.map((x) => x.node), top.length ? hp.el("div", { class: "muted small" }, `top ${top.length}`) : null,
             top.map((x) => x.node), c.reached > top.length ? hp.el("div", { class: "more muted" }, `+${c.reached - top.length} more in the table`) : null,
             !climbing.length && !top.length ? hp.el("div", { class: "muted small empty-rung" }, "—") : null));
@@ -138,7 +136,7 @@ const AshaBoard = (() => {
           ...running.map((t) => ({ node: chip(t, "running", null, `ep ${t.last_iteration}/${t.iterations}`), recorded: false })),
           ...short.top.map((row) => ({ node: chip({ id: row[0], number: row[1], state: row[2], last_iteration: row[4] }, "short", row[3]), recorded: true })),
         ];
-        const col = column("short", SHORT_TITLE, `${short.completed} completed ${epochsText(short.epochs)}`, chips, null, 1, "best epoch score");
+        const col = column("short", SHORT_TITLE, `${short.completed} completed ${epochsText(short.epochs)}`, chips, null, 1, "final score");
         if (short.completed > short.top.length) col.querySelector(".rung-body").append(hp.el("div", { class: "more muted" }, `+${short.completed - short.top.length} more in the table`));
         cols.push(col);
       }
