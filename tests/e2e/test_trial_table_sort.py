@@ -187,7 +187,8 @@ def test_a_long_asha_studys_curves_start_on_a_log_epoch_axis(page, user, make_st
     trials = Trial.objects.bulk_create(
         Trial(study=study, number=i, params={"x": i / 20, "bs": 16, "opt": "adam"}, iterations=top, subset_ratio=1.0,
               state="completed" if n == top else "stopped", bracket=0, last_iteration=n, best_score=0.5 + i / 100,
-              last_score=0.5 + i / 100, started=now, finished=now) for i, n in enumerate(lengths))
+              last_score=0.5 + i / 100, rungs={str(m): 0.4 + i / 100 for m in rungs if m <= n},
+              started=now, finished=now) for i, n in enumerate(lengths))
     Score.objects.bulk_create(Score(study=study, trial=t, iteration=e, value=0.5 + t.number / 100 - 1 / (e + 1))
                               for t in trials for e in range(1, t.last_iteration + 1))
     study.state, study.started, study.finished = "completed", now, now
