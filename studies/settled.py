@@ -81,6 +81,7 @@ class Tally:
     stretches: {number // STRETCH: [trials, lowest, highest, best scored]}
     over finished trials with a score; tops: {(bracket, milestone, or "full"
     or "short"): [(rank key, id, number, state, score, last_iteration)]}, the best TOP
+    (by the score at the rung; "full" and "short" by the final score, the latest report's)
     ("full": completed trials trained to the full length, max_iterations;
     "short": completed ones handed fewer epochs, ASHA's backfill); best: the
     best-trial candidates (hpopt.best.best_trial of the union is the best);
@@ -122,7 +123,9 @@ class Tally:
             if value is not None:
                 self._top((bracket, int(milestone)), row, value)
         if state == TrialState.COMPLETED.value and score is not None:
-            self._top((bracket, "full" if full else "short"), row, score)
+            # a completed trial ranks by its final score, as the best config does (hpopt.best)
+            final = row["last_score"] if row["last_score"] is not None else score
+            self._top((bracket, "full" if full else "short"), row, final)
 
     def _top(self, key, row: dict, value: float) -> None:
         entry = ((self.sign * value, -row["number"]), row["id"], row["number"], row["state"], value,

@@ -8,8 +8,8 @@ filters and sorts a queryset of the study's trials.
 
 - ``sort``: ``number``, ``state``, ``best_score`` (``score``: the best
   epoch's), ``last_score``, ``final_score`` (what ranks the best config),
-  ``epochs``, ``duration``, ``started`` or ``param.<name>``; a leading ``-``
-  sorts descending. Trials without a value (no score yet) come last either
+  ``epochs``, ``duration``, ``started``, ``worker`` (the host, then the GPU) or
+  ``param.<name>``; a leading ``-`` sorts descending. Trials without a value (no score yet) come last either
   way; ties go to the trial number.
 - ``state``: comma-separated trial states.
 - ``score_min`` / ``score_max``: the best epoch score's range (inclusive).
@@ -30,14 +30,16 @@ import math
 
 from django.db.models import Case, F, FloatField, Func, Q, TextField, Value, When
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.utils import timezone
 
 from hpopt.status import TrialState
 
 COLUMNS = {"number": "number", "state": "state", "best_score": "best_score", "score": "best_score",
            "last_score": "last_score", "epochs": "last_iteration", "started": "started"}
-SORTS = (*COLUMNS, "final_score", "duration", "param.<name>")
+SORTS = (*COLUMNS, "final_score", "duration", "worker", "param.<name>")
+#: sorts computed by an expression (not a bare column)
+EXPRESSIONS = ("final_score", "duration", "worker")
 NOT_NULL = {"number", "state", "epochs"}
 #: trials whose duration runs until now (the page shows the same)
 OPEN = (TrialState.RUNNING.value, TrialState.QUEUED.value)
@@ -112,6 +114,9 @@ class TableQuery:
             return duration()
         if key == "final_score":
             return final_score()
+        if key == "worker":
+            # a trial no worker has taken (host "") has no value: it sorts last
+            return NullIf(Concat("host", Value(" "), "gpu", output_field=TextField()), Value(" "))
         name = key.removeprefix("param.")
         return param_value(name, name in self.numeric)
 
@@ -219,7 +224,7 @@ def parse(study, params) -> TableQuery:
     numeric = numeric_params(study)
     sort = params.get("sort", "") or "-number"
     key = sort.lstrip("-")
-    if sort.count("-") > 1 or not (key in COLUMNS or key in ("duration", "final_score")
+    if sort.count("-") > 1 or not (key in COLUMNS or key in EXPRESSIONS
                                    or (key.startswith("param.") and key[6:] in study.space)):
         errors["sort"] = (f"sort must be one of {', '.join(SORTS)} (a parameter of this study), "
                           "with a leading - for descending")

@@ -2,8 +2,9 @@
 // (Chart.js has no zoom plugin vendored, so the x range zoom is here):
 // a line style per trial state (stopped, killed, failed stay distinguishable:
 // a dash pattern each, never a fade), the legend of those styles, a linear /
-// log epoch axis, drag-to-zoom on the epoch range with a reset, and the
-// markers where a trial's later attempts began (a resume, a re-run).
+// log epoch axis (log by default where most curves are short: prefersLog),
+// drag-to-zoom on the epoch range with a reset, and the markers where a
+// trial's later attempts began (a resume, a re-run).
 "use strict";
 
 const Curves = (() => {
@@ -72,6 +73,27 @@ const Curves = (() => {
     // a zoom's range is kept; a log axis cannot start at 0
     if (log && x.min !== undefined && x.min <= 0) x.min = 1;
     c.update("none");
+  }
+
+  // The epoch axis curves start on. Log when most curves are short next to
+  // the longest: half of them end at a tenth of its length or before, and it
+  // is at least 20 epochs long (an ASHA study of 120 epochs whose trials
+  // mostly stop at its first rungs: on a linear axis they crowd into the
+  // first few percent of it). Linear otherwise.
+  function prefersLog(lengths) {
+    if (lengths.length < 2) return false;
+    const sorted = [...lengths].sort((a, b) => a - b);
+    const longest = sorted[sorted.length - 1];
+    return longest >= 20 && sorted[Math.floor((sorted.length - 1) / 2)] * 10 <= longest;
+  }
+
+  // Applies prefersLog(lengths) to chart `c` and its toggle, until the reader uses the toggle.
+  function autoLog(c, toggle, lengths) {
+    if (!toggle || toggle.dataset.chosen) return;
+    const log = prefersLog(lengths);
+    if (log === toggle.checked) return;
+    toggle.checked = log;
+    setLog(c, log);
   }
 
   // Drag across the plot to show that epoch range; `reset` (a button) shows
@@ -163,11 +185,11 @@ const Curves = (() => {
       },
     });
     zoom(c, tools.reset);
-    if (tools.log) tools.log.addEventListener("change", () => setLog(c, tools.log.checked));
+    if (tools.log) tools.log.addEventListener("change", () => { tools.log.dataset.chosen = "1"; setLog(c, tools.log.checked); });
     return c;
   }
 
   const markerLabel = (raw) => `attempt ${raw.attempt} began at epoch ${raw.x} (the one before: ${raw.before})`;
 
-  return { STYLES, SELECTED, colorOf, styleOf, lineStyle, legend, setLog, zoom, markers, markerLabel, chart };
+  return { STYLES, SELECTED, colorOf, styleOf, lineStyle, legend, setLog, prefersLog, autoLog, zoom, markers, markerLabel, chart };
 })();

@@ -300,16 +300,13 @@
 
   // -- trial table: a page from the server ---------------------------------------------
   const table = { offset: 0, total: 0, token: 0, busy: false };
+  const csvBase = $("dl-csv").getAttribute("href");
   const filter = $("trial-filter");
   ["running", "queued", "paused", "completed", "stopped", "killed", "failed", "lost"].forEach((s) => filter.append(hp.el("option", { value: s }, s)));
 
   function tableQuery() {
     const q = new URLSearchParams({ offset: table.offset, limit: PAGE });
-    const sort = $("trial-sort").value;
-    const best = model.study.mode === "min" ? "best_score" : "-best_score";
-    const worst = best.startsWith("-") ? best.slice(1) : "-" + best;
-    const final = model.study.mode === "min" ? "final_score" : "-final_score";
-    q.set("sort", sort === "best" ? best : sort === "worst" ? worst : sort === "final" ? final : sort);
+    q.set("sort", TrialSort.resolve($("trial-sort").value, model.study.mode));
     const add = (key, id) => { const v = $(id).value.trim(); if (v) q.set(key, v); };
     add("state", "trial-filter");
     add("q", "trial-search");
@@ -332,7 +329,13 @@
     if (fromPoll && table.busy) return;
     const token = ++table.token;
     table.busy = true;
-    const result = await hp.api(`/api/studies/${studyId}/trials?${tableQuery()}`);
+    const query = tableQuery();
+    TrialSort.mark(document.querySelector("#trials thead"), $("trial-sort"), query.get("sort"));
+    // the CSV download holds what the table shows: its filters and order, every page
+    const csv = new URLSearchParams(query);
+    ["offset", "limit"].forEach((key) => csv.delete(key));
+    $("dl-csv").href = `${csvBase}?${csv}`;
+    const result = await hp.api(`/api/studies/${studyId}/trials?${query}`);
     if (token === table.token) table.busy = false;
     if (token !== table.token) return;
     $("trial-query-error").hidden = result.ok;
@@ -350,6 +353,7 @@
   }
 
   function fillParamOptions() {
+    TrialSort.paramButtons($("param-sorts"), model.study.search_space);
     const select = $("trial-param");
     if (select.options.length > 1) return;
     for (const [name, spec] of Object.entries(model.study.search_space || {})) {
@@ -360,6 +364,15 @@
     }
   }
 
+  // a column's header sorts by it, a second click the other way (trial_sort.js)
+  document.querySelector("#trials thead").addEventListener("click", (event) => {
+    const button = event.target.closest("button.th-sort");
+    if (!button || !model.study) return;
+    const mode = model.study.mode;
+    const sort = TrialSort.next(TrialSort.resolve($("trial-sort").value, mode), button.dataset.sort, mode, "score" in button.dataset);
+    TrialSort.setMenu($("trial-sort"), sort, mode, button.textContent);
+    requery();
+  });
   $("trial-query").addEventListener("submit", (event) => { event.preventDefault(); requery(); });
   ["trial-filter", "trial-sort", "trial-param"].forEach((id) => $(id).addEventListener("change", requery));
   const typed = hp.debounce(requery, 300);

@@ -53,15 +53,29 @@ const AshaBoard = (() => {
       + "trials that arrived early were ranked against fewer, so some continued (green) below this line.";
   }
 
+  // the trials ticked in the table (model.selected), marked on their chips as in the charts
+  let selected = new Set();
+
   function chip(trial, fate, score, extra) {
     const title = Object.entries(trial.params || {}).map(([k, v]) => `${k}=${hp.paramValue(v)}`).join("  ");
     const length = fate === "short" ? ` · short: ${trial.last_iteration} epoch${trial.last_iteration === 1 ? "" : "s"}` : "";
-    return hp.el("a", { class: "tchip c-" + fate, href: `/trials/${trial.id}/`, title: `trial #${trial.number} · ${trial.state}${length}\n${title}`, "data-trial": trial.number },
+    const picked = selected.has(trial.number);
+    return hp.el("a", { class: "tchip c-" + fate + (picked ? " selected" : ""), href: `/trials/${trial.id}/`, title: `trial #${trial.number} · ${trial.state}${length}${picked ? " · selected" : ""}\n${title}`,
+      "data-trial": trial.number, "data-selected": picked ? "1" : null },
       hp.el("span", { class: "tnum" }, "#" + trial.number),
       hp.el("span", { class: "tscore" }, score === null || score === undefined ? extra || "" : hp.num(score, 3)));
   }
 
-  function column(key, title, sub, chips, cut, sign) {
+  // What a column's chips show and rank by, named in its head: a rung's the
+  // score at its epoch (what ASHA ranked there); the full length's the final
+  // score (the latest report: what ranks the best config, hpopt.best).
+  function scoreLabel(text) {
+    const title = text === "final score" ? "the latest report's score: what ranks the best config"
+      : "the score reported at the rung's epoch: what ASHA ranked there";
+    return hp.el("span", { class: "score-label muted small", title }, text);
+  }
+
+  function column(key, title, sub, chips, cut, sign, label) {
     const body = hp.el("div", { class: "rung-body" });
     let rank = 0;
     chips.slice(0, MAX_CHIPS).forEach((c) => {
@@ -74,7 +88,7 @@ const AshaBoard = (() => {
     if (chips.length > MAX_CHIPS) body.append(hp.el("div", { class: "more muted" }, `+${chips.length - MAX_CHIPS} more`));
     if (!chips.length) body.append(hp.el("div", { class: "muted small empty-rung" }, "—"));
     return hp.el("div", { class: "rung-col", "data-column": key, title: key === "short" ? SHORT_NOTE : null },
-      hp.el("div", { class: "rung-head" }, hp.el("strong", {}, title), hp.el("span", { class: "muted" }, sub),
+      hp.el("div", { class: "rung-head" }, hp.el("strong", {}, title), hp.el("span", { class: "muted" }, sub), scoreLabel(label),
         cut ? hp.el("span", { class: "cutoff", title: cutoffTitle(cut, sign) }, (sign > 0 ? "≥ " : "≤ ") + hp.num(cut.value, 3)) : null),
       body);
   }
@@ -107,7 +121,8 @@ const AshaBoard = (() => {
           c.full ? null : hp.el("span", { "data-count": "stopped" }, ` · ${c.stopped} stopped here`),
           c.climbing ? hp.el("span", { "data-count": "climbing" }, ` · ${c.climbing} training towards it`) : null);
         const column = hp.el("div", { class: "rung-col", "data-milestone": c.milestone, "data-column": c.full ? "full" : String(c.milestone) },
-          hp.el("div", { class: "rung-head" }, hp.el("strong", {}, c.full ? `epoch ${c.milestone} · full` : `rung · epoch ${c.milestone}`), counts),
+          hp.el("div", { class: "rung-head" }, hp.el("strong", {}, c.full ? `epoch ${c.milestone} · full` : `rung · epoch ${c.milestone}`), counts,
+            scoreLabel(c.full ? "final score" : `score at epoch ${c.milestone}`)),
           hp.el("div", { class: "rung-body" }, climbing.map((x) => x.node), top.length ? hp.el("div", { class: "muted small" }, `top ${top.length}`) : null,
             top.map((x) => x.node), c.reached > top.length ? hp.el("div", { class: "more muted" }, `+${c.reached - top.length} more in the table`) : null,
             !climbing.length && !top.length ? hp.el("div", { class: "muted small empty-rung" }, "—") : null));
@@ -121,7 +136,7 @@ const AshaBoard = (() => {
           ...running.map((t) => ({ node: chip(t, "running", null, `ep ${t.last_iteration}/${t.iterations}`), recorded: false })),
           ...short.top.map((row) => ({ node: chip({ id: row[0], number: row[1], state: row[2], last_iteration: row[4] }, "short", row[3]), recorded: true })),
         ];
-        const col = column("short", SHORT_TITLE, `${short.completed} completed ${epochsText(short.epochs)}`, chips, null, 1);
+        const col = column("short", SHORT_TITLE, `${short.completed} completed ${epochsText(short.epochs)}`, chips, null, 1, "final score");
         if (short.completed > short.top.length) col.querySelector(".rung-body").append(hp.el("div", { class: "more muted" }, `+${short.completed - short.top.length} more in the table`));
         cols.push(col);
       }
@@ -135,6 +150,7 @@ const AshaBoard = (() => {
   function draw(model) {
     const box = document.getElementById("brackets");
     if (!box) return;
+    selected = model.selected || new Set();
     if (model.overview && model.overview.asha) {
       drawCounts(model, box);
       return;
@@ -144,6 +160,10 @@ const AshaBoard = (() => {
     const eta = plan.reduction_factor;
     const top = plan.max_iterations;
     const trials = [...model.trials.values()];
+    // full-length and short trials rank by their final score (hpopt.best), those without one last
+    const finalOf = (t) => (t.final_score ?? null);
+    const rank = (t) => (finalOf(t) === null ? -Infinity : sign * finalOf(t));
+    const byRank = (a, c) => (rank(a) === rank(c) ? 0 : rank(c) > rank(a) ? 1 : -1);
     hp.clear(box);
     plan.brackets.forEach((milestones, b) => {
       const members = trials.filter((t) => (t.bracket ?? 0) === b);
@@ -160,9 +180,9 @@ const AshaBoard = (() => {
         let recorded;
         let cut = null;
         if (isTop) {
-          const done = members.filter((t) => !isShort(t, plan) && (t.state === "completed" || (t.last_iteration >= m && t.best_score !== null)));
-          recorded = done.sort((a, c) => sign * (c.best_score - a.best_score))
-            .map((t) => ({ node: chip(t, t.state === "completed" ? "completed" : fateAt(t, m), t.best_score), recorded: true }));
+          const done = members.filter((t) => !isShort(t, plan) && (t.state === "completed" || (t.last_iteration >= m && finalOf(t) !== null)));
+          recorded = done.sort(byRank)
+            .map((t) => ({ node: chip(t, t.state === "completed" ? "completed" : fateAt(t, m), finalOf(t)), recorded: true }));
         } else {
           const at = members.filter((t) => String(m) in (t.rungs || {}));
           const scores = at.map((t) => t.rungs[String(m)]);
@@ -172,19 +192,19 @@ const AshaBoard = (() => {
         }
         const n = recorded.length;
         const sub = isTop ? `${n} completed` : `${n} reached`;
-        cols.push(column(isTop ? "full" : String(m), isTop ? `epoch ${m} · full` : `rung · epoch ${m}`, sub, [...climbing, ...recorded], cut, sign));
+        cols.push(column(isTop ? "full" : String(m), isTop ? `epoch ${m} · full` : `rung · epoch ${m}`, sub, [...climbing, ...recorded], cut, sign,
+          isTop ? "final score" : `score at epoch ${m}`));
       });
       // short trials: those training to their own end (no rung ahead of them) and those that ended
       const short = members.filter((t) => isShort(t, plan) && !(ACTIVE.has(t.state) && steps.some((m) => m > t.last_iteration && m < t.iterations)));
       if (short.length) {
         const open = short.filter((t) => ACTIVE.has(t.state))
           .map((t) => ({ node: chip(t, t.state === "paused" ? "paused" : t.state === "queued" ? "queued" : "running", null, `ep ${t.last_iteration}/${t.iterations}`), recorded: false }));
-        const rank = (t) => (t.best_score === null ? -Infinity : sign * t.best_score);
-        const ended = short.filter((t) => !ACTIVE.has(t.state)).sort((a, c) => (rank(a) === rank(c) ? 0 : rank(c) > rank(a) ? 1 : -1))
-          .map((t) => ({ node: chip(t, t.state === "completed" ? "short" : t.state === "stopped" ? "stopped" : "ended", t.best_score), recorded: true }));
+        const ended = short.filter((t) => !ACTIVE.has(t.state)).sort(byRank)
+          .map((t) => ({ node: chip(t, t.state === "completed" ? "short" : t.state === "stopped" ? "stopped" : "ended", finalOf(t)), recorded: true }));
         const completed = short.filter((t) => t.state === "completed");
         const epochs = [...new Set(completed.map((t) => t.last_iteration))].sort((a, c) => a - c);
-        cols.push(column("short", SHORT_TITLE, `${completed.length} completed ${epochsText(epochs)}`, [...open, ...ended], null, sign));
+        cols.push(column("short", SHORT_TITLE, `${completed.length} completed ${epochsText(epochs)}`, [...open, ...ended], null, sign, "final score"));
       }
       box.append(hp.el("div", { class: "bracket" },
         hp.el("div", { class: "bracket-head" }, hp.el("strong", {}, `Bracket ${b}`),

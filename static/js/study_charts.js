@@ -185,6 +185,8 @@ const StudyCharts = (() => {
         pointRadius: points.length < 3 ? 2.5 : t.state === "running" ? 1.5 : 0, pointHoverRadius: 3,
       };
     });
+    // a long study's mostly short curves start on a log epoch axis (Curves.prefersLog)
+    Curves.autoLog(c, document.getElementById("curves-log"), picked.map((t) => model.curves.get(t.number).slice(-1)[0][0]));
     const starts = Curves.markers(picked, model.curves, model.attemptStarts || new Map());
     if (starts.data.length) c.data.datasets.push(starts);
     Curves.legend(document.getElementById("curves-legend"), new Set(picked.map((t) => t.state)), starts.data.length > 0);
@@ -234,6 +236,7 @@ const StudyCharts = (() => {
         { label: "random", data: [], parsing: false, pointBackgroundColor: withAlpha(colors.muted, 0.7), pointRadius: 3 },
         { label: "Bayesian", data: [], parsing: false, pointBackgroundColor: withAlpha(colors.accent, 0.8), pointRadius: 3 },
         { label: "hand-picked", data: [], parsing: false, pointStyle: "star", pointRadius: 7, borderColor: "#d97706", pointBorderWidth: 2 },
+        { label: "selected", data: [], parsing: false, pointRadius: 7, pointHoverRadius: 8, pointStyle: "rectRot", pointBackgroundColor: Curves.SELECTED, pointBorderColor: "#111827", order: -1 },
       ] },
       options: {
         parsing: false,
@@ -250,6 +253,8 @@ const StudyCharts = (() => {
       scores.data.datasets[0].data = thin(sampled.filter((p) => p.x < init), MAX_DOTS);
       scores.data.datasets[1].data = thin(sampled.filter((p) => p.x >= init), MAX_DOTS);
       scores.data.datasets[2].data = pts.filter((p) => p.hand);
+      // the trials ticked in the table, drawn as in the other charts
+      scores.data.datasets[3].data = selectedPoints(model, (t) => (FINISHED.has(t.state) ? t.number : null));
       scores.options.scales.x.max = Math.max(planned, 1) - 0.5;
       scores.update("none");
       emptyNote("chart-bo-scores", pts.length ? null : "no finished trial yet");

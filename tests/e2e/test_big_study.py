@@ -80,5 +80,9 @@ def test_a_big_study_page_pages_sorts_filters_and_draws_aggregates(page, user, b
     completed = mine.filter(state="completed").count()
     expect(bracket.locator(".rung-col").last.locator("[data-count=reached]")).to_have_text(f"{completed} completed")
     assert board.locator(".tchip").count() < 200
+    # each column names the score it ranks its top trials by
+    expect(bracket.locator('.rung-col[data-column="full"] .score-label')).to_have_text("final score")
+    expect(bracket.locator(f'.rung-col[data-milestone="{first_rung}"] .score-label')).to_have_text(
+        f"score at epoch {first_rung}")
     expect(board.locator(".tchip.c-running").first).to_be_visible()
     page.screenshot("11-big-study")

@@ -45,6 +45,10 @@ def test_the_first_load_sends_the_open_trials_and_the_drawn_curves_only(api, big
 
 
 def test_the_overview_counts_every_trial_per_rung_and_shows_the_top_ones(api, big):
+    # completed trials whose final score (the latest report) falls below their best epoch's, by varying amounts
+    for t in big.trials.filter(state="completed"):
+        t.last_score = t.best_score - (t.number % 7) * 0.05
+        t.save(update_fields=["last_score"])
     board = api.get(f"/api/studies/{big.pk}").json()["overview"]["asha"]
     assert sum(b["trials"] for b in board) == 300
     for b in board:
@@ -52,7 +56,11 @@ def test_the_overview_counts_every_trial_per_rung_and_shows_the_top_ones(api, bi
         for column in b["columns"]:
             m = column["milestone"]
             if column["full"]:
-                assert column["reached"] == trials.filter(state="completed").count()
+                completed = trials.filter(state="completed")
+                assert column["reached"] == completed.count()
+                # ranked by the final score (the latest report's), as the best config is
+                best = sorted(completed, key=lambda t: (-t.last_score, t.number))[:settled.TOP]
+                assert [(row[1], row[3]) for row in column["top"]] == [(t.number, t.last_score) for t in best]
                 continue
             at = [t for t in trials if str(m) in t.rungs]
             assert column["reached"] == len(at)

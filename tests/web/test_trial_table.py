@@ -67,6 +67,15 @@ def test_it_sorts_by_any_column(api, study, sort, key):
     assert [key(t) for t in rows] == sorted((key(t) for t in rows), reverse=True)
 
 
+def test_it_sorts_by_worker_with_trials_no_worker_took_last(api, study):
+    study.trials.filter(number__in=[5, 6]).update(host="", gpu="")
+    for sort, reverse in (("worker", False), ("-worker", True)):
+        rows = page(api, study, sort=sort, limit=500)["trials"]
+        workers = [f"{t['host']} {t['gpu']}" for t in rows if t["host"]]
+        assert workers == sorted(workers, reverse=reverse)
+        assert [t["number"] for t in rows[-2:]] == ([5, 6] if not reverse else [6, 5])
+
+
 def test_it_sorts_by_duration(api, study):
     rows = page(api, study, sort="-duration", state="completed,stopped", limit=500)["trials"]
     durations = [(timezone.datetime.fromisoformat(t["finished"]) - timezone.datetime.fromisoformat(t["started"]))
