@@ -164,8 +164,10 @@ def test_the_chart_sample_keeps_every_hand_picked_trial_with_its_star(api, big, 
 def test_the_sample_finds_the_hand_picked_trials_by_their_partial_index(big):
     from django.db import connection
 
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's planner reads a table this small whole, index or not")
     sql, params = big.trials.filter(hand_picked=True).values_list("number").query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN QUERY PLAN " + sql if connection.vendor == "sqlite" else "EXPLAIN " + sql, params)
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
         plan = " ".join(str(row) for row in cursor.fetchall())
     assert "trial_study_hand_picked" in plan, plan
