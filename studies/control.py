@@ -225,8 +225,11 @@ def has_free_slots(study_id: int) -> bool:
 def _remeasure(storage: DbStorage, study: Study, meta: Meta) -> Meta:
     """A study with a deadline: its budget re-planned with the compute its
     wall time buys at its pace so far (studies.deadline), when that differs."""
-    ratio = deadline.remeasured_ratio(meta.settings, meta.plan, storage.spent(), study.started, study.deadline,
-                                      timezone.now())
+    now = timezone.now()
+    if not deadline.remeasure_due(study.started, study.deadline, now, study.paused_seconds):
+        return meta   # (before the SUM over its trials that storage.spent() is)
+    ratio = deadline.remeasured_ratio(meta.settings, meta.plan, storage.spent(), study.started, study.deadline, now,
+                                      study.paused_seconds)
     if ratio is None:
         return meta
     first = meta.raw["plan"].get("remeasured_from", meta.settings.expected_time_ratio)

@@ -26,7 +26,9 @@ plans its last trials for the compute it will really have, so that ASHA's
 hard budget keeps the best candidates' promotions to full length within it
 rather than the clock cutting them off.
 
-The deadline is a moment: it does not move while the study is paused.
+The deadline is a moment: it does not move while the study is paused. Its
+pace is measured over the time it ran (Study.paused_seconds): a pause for
+lunch in a "done by 18:00" study leaves less time, not a slower study.
 More wall time (POST /api/studies/<id>/budget {"budget": "30m"}) moves the
 deadline by as much; more compute given otherwise (expected_time_ratio,
 add_trials) drops it: the user asked for work, not for a time.
@@ -72,7 +74,7 @@ def extended(deadline, seconds, now: datetime.datetime):
     return max(deadline, now) + datetime.timedelta(seconds=seconds)
 
 
-def capped_eta(eta, deadline, now: datetime.datetime, started=None, grows: bool = False):
+def capped_eta(eta, deadline, now: datetime.datetime, started=None, grows: bool = False, paused: float = 0.0):
     """The ETA of a study with a deadline: no new trial starts that would end
     past it. A study whose plan ``grows`` with its budget (its trial count is
     Auto Config's) and that would end well before its deadline at its pace
@@ -86,26 +88,42 @@ def capped_eta(eta, deadline, now: datetime.datetime, started=None, grows: bool 
     if eta >= left or not grows or started is None:
         return min(eta, left)
     # At a steady pace the compute wanted at re-measuring over the budget is
-    # the wall time over the time the budget takes (see remeasured_ratio).
-    total, end = (deadline - started).total_seconds(), (now - started).total_seconds() + eta
+    # the time it runs over the time the budget takes (see remeasured_ratio).
+    ran, total = _running(started, deadline, now, paused)
+    end = ran + eta
     if end > REMEASURE_AFTER * total and total > end * (1.0 + REMEASURE_MARGIN):
         return left
     return eta
 
 
-def remeasured_ratio(settings, plan, spent: float, started, deadline, now: datetime.datetime) -> float | None:
+def _running(started, deadline, now: datetime.datetime, paused: float) -> tuple[float, float]:
+    """(seconds it ran so far, seconds it runs in all until the deadline): wall time less ``paused``."""
+    return (now - started).total_seconds() - paused, (deadline - started).total_seconds() - paused
+
+
+def remeasure_due(started, deadline, now: datetime.datetime, paused: float = 0.0) -> bool:
+    """Whether a study started at ``started`` with ``deadline`` and paused
+    for ``paused`` seconds so far is re-measured now: a fifth of the time it
+    runs has passed, and its deadline has not."""
+    if deadline is None or started is None:
+        return False
+    ran, total = _running(started, deadline, now, paused)
+    return total > 0 and ran >= REMEASURE_AFTER * total and ran > 0 and now < deadline
+
+
+def remeasured_ratio(settings, plan, spent: float, started, deadline, now: datetime.datetime,
+                     paused: float = 0.0) -> float | None:
     """The expected_time_ratio that buys what the study will have spent by
     ``deadline`` at the rate it spent ``spent`` (full-epoch equivalents,
-    hpopt.budget) since ``started`` (see the module doc); None while it is
+    hpopt.budget) while it ran since ``started`` (``paused``: the seconds it
+    was paused, which spent nothing; see the module doc); None while it is
     too early to tell, past the deadline, or within REMEASURE_MARGIN of the
     budget. (Whether the ratio is one a study may have is
     hpopt.budget.remeasured's rule.)"""
-    if deadline is None or started is None or spent <= 0 or plan.budget_compute <= 0:
+    if not remeasure_due(started, deadline, now, paused) or spent <= 0 or plan.budget_compute <= 0:
         return None
-    total, elapsed = (deadline - started).total_seconds(), (now - started).total_seconds()
-    if total <= 0 or elapsed < REMEASURE_AFTER * total or now >= deadline:
-        return None
-    wanted = spent * total / elapsed
+    ran, total = _running(started, deadline, now, paused)
+    wanted = spent * total / ran
     if abs(wanted / plan.budget_compute - 1.0) <= REMEASURE_MARGIN:
         return None
     # the compute is proportional to the ratio (hpopt.plan.Plan.budget_compute)

@@ -56,7 +56,7 @@ class WithoutSpace(Func):
 #: the study columns a row needs (never the search spaces)
 COLUMNS = ("id", "name", "owner__username", "trainer", "algorithm", "state", "parallelism", "seconds_per_epoch",
            "startup_seconds", "plan", "search_over", "budget_refused", "error", "created", "started", "finished",
-           "archived", "tags", "deadline")
+           "archived", "tags", "deadline", "paused_seconds")
 
 
 #: the ``archived`` values of a list query: the default hides archived studies
@@ -268,7 +268,7 @@ def _add_etas(rows: list[dict]) -> None:
         parallel = timing.eta_parallel(r["parallelism"], r["_meta"].plan, model)
         r["eta_seconds"] = deadline.capped_eta(
             core_progress.eta_seconds(r["_meta"], r["_progress"], r["_open"], parallel, model), r["deadline"], now,
-            r["started"], budget.grows(r["_meta"].plan))
+            r["started"], budget.grows(r["_meta"].plan), r["paused_seconds"])
 
 
 def _iso(dt):

@@ -75,7 +75,7 @@ def summary(study, snapshot: tuple | None = None) -> dict:
     model = timing.of_study(study)
     eta = None if ended else deadline.capped_eta(core_progress.eta_seconds(
         meta, p, open_records, timing.eta_parallel(study.parallelism, meta.plan, model), timing.for_eta(study, model)),
-        study.deadline, timezone.now(), study.started, budget.grows(meta.plan))
+        study.deadline, timezone.now(), study.started, budget.grows(meta.plan), study.paused_seconds)
     return {
         "progress": p.fraction,
         "budget": {"unit": "full epochs", "total": p.total, "spent": p.spent, "remaining": p.remaining,

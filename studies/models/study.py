@@ -84,6 +84,10 @@ class Study(models.Model):
     #: done_by moment is the deadline from the start (studies.deadline)
     wall_budget_seconds = models.FloatField(null=True, blank=True)
     deadline = models.DateTimeField(null=True, blank=True)
+    #: since when the study is paused (None while not), and the seconds it was paused before:
+    #: a deadline study's pace is measured over the time it ran (studies.deadline)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_seconds = models.FloatField(default=0.0)
     state = models.CharField(max_length=12, choices=STATE_CHOICES, default=StudyState.DRAFT.value, db_index=True)
     error = models.TextField(blank=True, default="")
     created = models.DateTimeField(auto_now_add=True)
@@ -129,9 +133,14 @@ class Study(models.Model):
         sources = [s.value for s in transitions.study_sources(to, among)]
         if not sources:  # asked for a move the table never allows: a bug, not a click
             raise IllegalTransition(f"a study cannot move from {', '.join(s.value for s in among)} to {to.value}")
-        values = {"state": to.value, "updated": timezone.now(), **fields}
+        now = timezone.now()
+        values = {"state": to.value, "updated": now, **fields}
         if to.is_finished():
-            values.setdefault("finished", timezone.now())
+            values.setdefault("finished", now)
+        if to is StudyState.PAUSED:
+            values["paused_at"] = now
+        elif self.paused_at is not None:   # out of a pause: its time is counted
+            values.update(paused_at=None, paused_seconds=self.paused_seconds + (now - self.paused_at).total_seconds())
         n = Study.objects.filter(pk=self.pk, state__in=sources).update(**values)
         if n == 1:
             for k, v in values.items():

@@ -157,6 +157,42 @@ def test_the_compute_a_wall_time_buys_is_remeasured_at_the_study_s_pace():
         settings, plan, 0.8 * budget, start, None, at(50)) is None, "no deadline, nothing re-measured"
 
 
+def test_time_paused_is_not_time_the_study_ran():
+    plan = hpopt.plan(search_alg="asha", full_dataset_size=1000, num_full_iterations=10, expected_time_ratio=4,
+                      num_workers=2)
+    settings = types.SimpleNamespace(expected_time_ratio=4)
+    start, end = NOW, NOW + datetime.timedelta(seconds=100)
+    at = lambda s: NOW + datetime.timedelta(seconds=s)  # noqa: E731
+    budget = plan.budget_compute
+    # a third of its compute in 20 s of running, then paused for 40 s of its 100: the
+    # 40 s it has left buy the rest (on pace: nothing changes) ...
+    assert deadline.remeasured_ratio(settings, plan, budget / 3, start, end, at(60), paused=40) is None
+    # ... where counting the pause as running would cut its budget to 100 / 60 of a third
+    assert deadline.remeasured_ratio(settings, plan, budget / 3, start, end, at(60)) == pytest.approx(
+        4 * 100 / 60 / 3), "without the pause it looks slower"
+    # 10 s of running in its first 50 s: too early to tell (a fifth of 60 s is 12)
+    assert not deadline.remeasure_due(start, end, at(50), paused=40)
+    assert deadline.remeasure_due(start, end, at(50))
+    # the ETA's look ahead counts the time it runs too: 20 s ran, 25 s to go at its pace,
+    # 45 s of the 60 it runs in all: re-measured up, to the deadline
+    assert deadline.capped_eta(25.0, end, at(60), start, grows=True, paused=40) == 40
+    assert deadline.capped_eta(35.0, end, at(60), start, grows=True, paused=40) == 35
+
+
+def test_pausing_and_resuming_counts_the_time_paused(api):
+    study = wall_study(api, budget="20s")
+    control.start(study)
+    control.pause(study)
+    study.refresh_from_db()
+    assert study.paused_at is not None and study.paused_seconds == 0
+    Study.objects.filter(pk=study.pk).update(paused_at=timezone.now() - datetime.timedelta(seconds=30))
+    study.refresh_from_db()
+    control.resume(study)
+    study.refresh_from_db()
+    assert study.paused_at is None and study.paused_seconds == pytest.approx(30, abs=5)
+    control.kill(study)
+
+
 def test_a_study_faster_than_its_model_goes_on_until_its_wall_time_is_used(api, run_burst):
     study = wall_study(api, budget="20s")
     control.start(study)
