@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('studies', '0015_study_tally'),
+        ('studies', '0016_study_paused_time'),
     ]
 
     operations = [
