@@ -46,12 +46,17 @@ def buckets(tally) -> dict:
 
 
 def sample(study, last_number: int) -> list:
-    """[[number, best score, state, params, iterations], ...]: every k-th trial, of those
-    finished with a score (looked up by number: the unique index)."""
+    """[[number, best score, state, params, iterations, hand_picked], ...] of
+    the trials finished with a score: every k-th one (looked up by number: the
+    unique index), and every hand-picked one whatever its number (the chart
+    draws it as a star; a partial index finds the few), the latest SAMPLE of them."""
     step = max(1, math.ceil((last_number + 1) / SAMPLE))
-    qs = study.trials.filter(number__in=range(0, last_number + 1, step), state__in=FINISHED,
-                             best_score__isnull=False, excluded=False).order_by("number")
-    return [list(r) for r in qs.values_list("number", "best_score", "state", "params", "iterations")]
+    scored = study.trials.filter(state__in=FINISHED, best_score__isnull=False, excluded=False)
+    fields = ("number", "best_score", "state", "params", "iterations", "hand_picked")
+    every = scored.filter(number__in=range(0, last_number + 1, step)).values_list(*fields)
+    picked = scored.filter(hand_picked=True).order_by("-number").values_list(*fields)[:SAMPLE]
+    rows = {r[0]: list(r) for r in (*every, *picked)}
+    return [rows[n] for n in sorted(rows)]
 
 
 def asha_board(study, tally) -> list:

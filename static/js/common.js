@@ -104,6 +104,18 @@ const hp = (() => {
     return confirmAction(`Exclude trial #${number} from the model's view? The search algorithm and the best config stop seeing it; its compute still counts against the budget. You can include it again.`, "Exclude trial");
   }
 
+  // The one question before a plan far over its budget starts (the New-study form and a
+  // draft's own page): above 1.1, the planner's own tolerance of 10%, it starts only when
+  // confirmed. Resolves true when it may start.
+  const OVER_BUDGET = 1.1;
+  function confirmOverBudget(budgetUsed, wallSeconds, budgetSeconds) {
+    if (!(budgetUsed > OVER_BUDGET)) return Promise.resolve(true);
+    return confirmAction(
+      `This plan uses ${Math.round(budgetUsed * 100)}% of its budget ` +
+      `(about ${duration(wallSeconds)} of wall time against ${duration(budgetSeconds)}). ` +
+      "Start it anyway?", "Start anyway");
+  }
+
   // -- formatting ----------------------------------------------------------------
   function num(v, digits = 4) {
     if (v === null || v === undefined || Number.isNaN(v)) return "—";
@@ -260,7 +272,7 @@ const hp = (() => {
   }
 
   return {
-    el, append, clear, csrf, api, post, errorText, toast, confirmAction, confirmExclude, num, duration, time, ago,
+    el, append, clear, csrf, api, post, errorText, toast, confirmAction, confirmExclude, confirmOverBudget, num, duration, time, ago,
     paramValue, pythonLiteral, copy, badge, poll, debounce, readJSON, STATE_COLORS, chartColors,
   };
 })();

@@ -7,9 +7,12 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const ids = (new URLSearchParams(location.search).get("studies") || "").split(",").filter(Boolean).map(Number);
-  const colorOf = (i) => `hsl(${(i * 137.508 + 230) % 360}, 62%, 45%)`;
+  // a study's colour at the scheme's lightness (lighter in the dark): its swatch and lines stay readable
+  const colorOf = (i) => `hsl(${(i * 137.508 + 230) % 360}, 62%, ${hp.chartColors().lightness})`;
+  let shown = null;
 
   function chart(id, xTitle, tick, points, data) {
+    if (Chart.getChart(id)) Chart.getChart(id).destroy();
     return new Chart($(id), {
       type: "line",
       data: { datasets: data.studies.map((s, i) => ({
@@ -57,13 +60,20 @@
       $("compare-error").textContent = hp.errorText(result);
       return;
     }
-    const data = result.data;
-    $("compare-trainer").textContent = `trainer ${data.studies[0].trainer}`;
-    renderTable(data);
-    chart("chart-by-time", "wall time since the study started", (v) => hp.duration(v), (s) => s.by_time, data);
-    chart("chart-by-epochs", "full epochs spent", (v) => hp.num(v, 3), (s) => s.by_epochs, data);
-    renderPicks(data.studies[0].trainer);
+    shown = result.data;
+    $("compare-trainer").textContent = `trainer ${shown.studies[0].trainer}`;
+    draw();
+    renderPicks(shown.studies[0].trainer);
   }
+
+  function draw() {
+    renderTable(shown);
+    chart("chart-by-time", "wall time since the study started", (v) => hp.duration(v), (s) => s.by_time, shown);
+    chart("chart-by-epochs", "full epochs spent", (v) => hp.num(v, 3), (s) => s.by_epochs, shown);
+  }
+
+  // The reader switched light/dark: the table's swatches and the charts in the new colours.
+  document.addEventListener("hp:scheme", () => { if (shown) draw(); });
 
   load();
 })();

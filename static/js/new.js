@@ -21,8 +21,6 @@
   let trainers = [];
   let touched = new Set();
   let showAll = false;
-  // budget_used above this asks before starting (the planner's own tolerance is 10%)
-  const OVER_BUDGET = 1.1;
   let serverErrors = {};
   let spaceEdited = false;
   let previewAbort = null;
@@ -478,12 +476,7 @@
     const { name, start, ...planBody } = body;
     const result = await hp.api("/api/plan", { method: "POST", body: planBody });
     if (!result.ok) return true;   // the submit answers with the broken fields
-    const plan = result.data.plan;
-    if (plan.budget_used <= OVER_BUDGET) return true;
-    return hp.confirmAction(
-      `This plan uses ${Math.round(plan.budget_used * 100)}% of its budget ` +
-      `(about ${hp.duration(result.data.wall_seconds)} of wall time against ${hp.duration(result.data.budget_seconds)}). ` +
-      "Start it anyway?", "Start anyway");
+    return hp.confirmOverBudget(result.data.plan.budget_used, result.data.wall_seconds, result.data.budget_seconds);
   }
 
   form.addEventListener("submit", async (event) => {

@@ -230,11 +230,20 @@
   }
 
   // -- controls -------------------------------------------------------------------------
+  // A draft far over its budget starts only when confirmed: the New-study form's question
+  // (hp.confirmOverBudget), with the wall time of the stored plan at the study's time model.
+  function confirmDraftStart() {
+    const { plan, seconds_per_epoch: seconds } = model.study;
+    const epochs = plan.num_full_iterations * seconds;
+    return hp.confirmOverBudget(plan.budget_used, plan.cost * epochs, plan.budget * epochs);
+  }
+
   $("study-controls").addEventListener("click", async (event) => {
     const button = event.target.closest("button[data-action]");
     if (!button) return;
     const action = button.dataset.action;
     if (action === "kill" && !(await hp.confirmAction(`Kill the study "${model.study.name}"? Every queued, running and paused trial is killed; this cannot be undone.`, "Kill study"))) return;
+    if (action === "start" && !(await confirmDraftStart())) return;
     button.disabled = true;
     await hp.post(`/api/studies/${studyId}/${action}`, `${action} study`);
     button.disabled = false;

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime
 
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -138,6 +138,9 @@ class Trial(models.Model):
             models.Index(fields=["study", "best_score"], name="trial_study_score"),
             # the table sorted by final score (studies.trial_table.final_score, the same expression)
             models.Index(F("study"), Coalesce("last_score", "best_score"), name="trial_study_final"),
+            # a big study's chart sample takes every hand-picked trial (studies.overview.sample): few
+            # rows, found without reading the study's others
+            models.Index(fields=["study", "number"], condition=Q(hand_picked=True), name="trial_study_hand_picked"),
         ]
 
     def __str__(self):

@@ -73,6 +73,9 @@ def test_a_clone_prefills_the_builder_and_saves_a_new_study(page, user, trainers
     expect(page.locator("#form-summary")).to_contain_text("Nothing was saved")
     page.fill("#f-kappa", "1.5")
     page.fill("#f-seed", "")
+    # and its search space: a narrower x, a third optimizer
+    rows.nth(0).locator("input[data-key=low]").fill("-1")
+    rows.nth(2).locator(".range-fields input").fill("sgd, adam, rmsprop")
     expect(page.locator('.field[data-field="kappa"] .field-error')).to_have_text("")
     expect(page.locator("#preview-trials")).to_have_text("9")
     page.screenshot("51-edit-draft")
@@ -80,6 +83,10 @@ def test_a_clone_prefills_the_builder_and_saves_a_new_study(page, user, trainers
     page.wait_for_url(re.compile(rf"/studies/{clone.pk}/$"))
     clone.refresh_from_db()
     assert (clone.settings["kappa"], clone.settings["seed"], clone.state) == (1.5, None, "draft")
+    assert clone.initial_space["x"] == {"type": "uniform", "range": [-1.0, 1.0]}
+    assert clone.initial_space["opt"] == {"type": "choice", "range": ["sgd", "adam", "rmsprop"]}
+    assert clone.settings["search_space"] == clone.initial_space
+    expect(page.locator("#space-table")).to_contain_text("rmsprop")   # the draft's page shows the saved space
     assert Study.objects.count() == 2, "an edit makes no new study"
 
 

@@ -55,3 +55,30 @@ def test_a_plan_within_its_budget_starts_without_a_question(page, user, trainers
     page.click("#create-start")
     page.wait_for_url(re.compile(r"/studies/\d+/$"))
     assert Study.objects.get(name="auto config").state != "draft"
+
+
+def test_a_draft_over_its_budget_starts_from_its_page_only_when_confirmed(page, user, make_study):
+    # the same question as the form's, from the draft's own Start button (its stored plan)
+    draft = make_study(owner=user, name="draft far over", num_trials=400, start=False)
+    assert draft.plan["budget_used"] > 1.1, draft.plan["budget_used"]
+    page.login("erin")
+    page.goto(f"/studies/{draft.pk}/")
+    start = page.locator('#study-controls [data-action="start"]')
+    start.click()
+    dialog = page.locator("#confirm-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(f"This plan uses {round(draft.plan['budget_used'] * 100)}% of its budget")
+    expect(dialog).to_contain_text("Start it anyway?")
+    page.screenshot("43-draft-over-budget-confirm")
+    dialog.locator("button[value=cancel]").click()
+    expect(dialog).to_be_hidden()
+    expect(start).to_be_visible()
+    draft.refresh_from_db()
+    assert draft.state == "draft", "a cancelled start started nothing"
+
+    start.click()
+    expect(dialog).to_be_visible()
+    page.click("#confirm-ok")
+    expect(page.locator("#study-state")).not_to_have_text("draft")
+    draft.refresh_from_db()
+    assert draft.state != "draft"

@@ -10,8 +10,12 @@
 Screenshots of each page in both schemes go to test-artifacts/."""
 from __future__ import annotations
 
-import pytest
+import re
 
+import pytest
+from django.utils import timezone
+
+from benchmarks.poll_speed import fill
 from tests.conftest import study_data
 from tests.e2e.conftest import Page
 
@@ -100,8 +104,9 @@ LAYOUT_JS = """
 @pytest.fixture
 def pages(user, trainers, run_burst):
     """A finished ASHA study with a long name (charts, KPIs, the ASHA board
-    filled), a finished Bayesian one (its panel of charts), a trial, a worker and an API token: every page has
-    what a user's page has. Returns {name: path}."""
+    filled), a finished Bayesian one (its panel of charts), a trial, a worker and an API token, a draft
+    (its edit page), a running study, trials and studies compared: every page has what a user's page
+    has. Returns {name: path}."""
     from runner.models import Worker
     from studies import control
     from studies.models import ApiToken
@@ -123,8 +128,21 @@ def pages(user, trainers, run_burst):
                           queues=["hpopt-quick"],
                           device="GPU 0 (NVIDIA A100, 40960 MiB); GPU 1 (NVIDIA A100, 40960 MiB)")
     ApiToken.issue(user, name="CI on the build host")
+    # a draft (its edit page) and a study that runs: four of its trials finished, three running
+    cleaned, errors = validate_study(study_data(name="a draft of a sweep with a long name to wrap"), set(trainers))
+    assert not errors, errors
+    draft = control.create(user, cleaned)
+    cleaned, errors = validate_study(study_data(name="running sweep", num_trials=20), set(trainers))
+    assert not errors, errors
+    running = control.create(user, cleaned)
+    running.state, running.started = "running", timezone.now()
+    running.save(update_fields=["state", "started"])
+    fill(running, 7, running=3, seed=3)
     return {"list": "/", "new": "/studies/new/", "study": f"/studies/{study.pk}/", "bayes": f"/studies/{bayes.pk}/",
-            "trial": f"/trials/{study.best_trial().pk}/", "workers": "/workers/", "tokens": "/tokens/"}
+            "trial": f"/trials/{study.best_trial().pk}/", "workers": "/workers/", "tokens": "/tokens/",
+            "running": f"/studies/{running.pk}/", "edit": f"/studies/{draft.pk}/edit/",
+            "compare-trials": f"/studies/{study.pk}/compare/?trials=0,1,2",
+            "compare-studies": f"/compare/?studies={study.pk},{bayes.pk}"}
 
 
 @pytest.fixture
@@ -149,7 +167,7 @@ def open_page(browser, live_server):
 def visit(page, path):
     page.goto(path)
     page.wait_for_load_state("networkidle")
-    if path.startswith("/studies/") and path != "/studies/new/":
+    if re.fullmatch(r"/studies/\d+/", path):
         page.wait_for_function("document.getElementById('kpi-best').textContent !== '—'")
 
 
@@ -238,3 +256,13 @@ def test_the_charts_follow_a_switch_of_the_scheme(open_page, pages):
     assert dark["line"] == dark["cssAccent"] != light["line"]
     assert dark["tick"] == dark["cssText"] != light["tick"]
     assert dark["tickRatio"] >= 4.5
+
+    # the compare page's studies too: their swatches and lines at the scheme's lightness
+    page.emulate_media(color_scheme="light")
+    visit(page, pages["compare-studies"])
+    swatch = "() => getComputedStyle(document.querySelector('#compare-studies .swatch')).color"
+    line = "() => Chart.getChart('chart-by-time').data.datasets[0].borderColor"
+    light_swatch, light_line = page.evaluate(swatch), page.evaluate(line)
+    page.emulate_media(color_scheme="dark")
+    page.wait_for_function("%s !== %r" % (swatch, light_swatch))
+    assert page.evaluate(line) != light_line and page.evaluate(line).endswith("65%)")

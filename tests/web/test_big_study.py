@@ -151,3 +151,31 @@ def test_invalidate_makes_every_process_fold_the_study_anew(api, big):
     assert api.get(url).json()["study"]["counts"]["completed"] == completed
     settled._kept.clear()   # a new process
     assert api.get(url).json()["study"]["counts"]["completed"] == completed
+
+
+def test_the_chart_sample_keeps_every_hand_picked_trial_with_its_star(api, big, monkeypatch):
+    """Issue 16: a big study's chart draws a sample of its trials; a
+    hand-picked one is always in it, marked, so it keeps its star."""
+    monkeypatch.setattr(overview, "SAMPLE", 30)   # every 10th trial of the 300
+    finished = big.trials.filter(state__in=["completed", "stopped"], best_score__isnull=False)
+    picked = finished.exclude(number__in=range(0, 300, 10)).order_by("number").last()
+    picked.hand_picked = True
+    picked.save(update_fields=["hand_picked"])
+    rows = api.get(f"/api/studies/{big.pk}").json()["overview"]["sample"]
+    marked = {row[0]: row[5] for row in rows}
+    assert marked.pop(picked.number) is True
+    assert set(marked.values()) == {False}
+    assert set(marked) == set(finished.filter(number__in=range(0, 300, 10)).values_list("number", flat=True))
+    assert [row[0] for row in rows] == sorted(row[0] for row in rows)
+
+
+def test_the_sample_finds_the_hand_picked_trials_by_their_partial_index(big):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's planner reads a table this small whole, index or not")
+    sql, params = big.trials.filter(hand_picked=True).values_list("number").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "trial_study_hand_picked" in plan, plan
