@@ -50,7 +50,8 @@ const StudyCharts = (() => {
 
   function scoredTrials(model) {
     if (model.overview) {
-      return model.overview.sample.map(([number, score, state, params, iterations]) => ({ number, best_score: score, state, params, iterations }));
+      return model.overview.sample.map(([number, score, state, params, iterations, hand_picked]) =>
+        ({ number, best_score: score, state, params, iterations, hand_picked }));
     }
     return [...model.trials.values()].filter((t) => t.best_score !== null && FINISHED.has(t.state)).sort((a, b) => a.number - b.number);
   }

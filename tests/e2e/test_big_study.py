@@ -32,6 +32,9 @@ def drawn(page, chart_id):
 
 
 def test_a_big_study_page_pages_sorts_filters_and_draws_aggregates(page, user, big):
+    # a hand-picked trial (issue 16) keeps its star in the sampled chart
+    picked = big.trials.filter(state="completed").exclude(best_score=None).order_by("number")[7]
+    big.trials.filter(pk=picked.pk).update(hand_picked=True)
     page.login("erin")
     page.goto(f"/studies/{big.pk}/")
     rows = page.locator("#trials tbody tr[data-number]")
@@ -67,6 +70,10 @@ def test_a_big_study_page_pages_sorts_filters_and_draws_aggregates(page, user, b
     assert drawn(page, "chart-best") > 100
     assert drawn(page, "chart-curves") > 0
     expect(page.locator(".chart-card .hint").first).to_contain_text("evenly sampled")
+    stars = page.evaluate("""() => Chart.getChart('chart-best').data.datasets.flatMap((d) =>
+        d.data.filter((p, i) => [].concat(d.pointStyle)[i % [].concat(d.pointStyle).length] === 'star')
+              .map((p) => p.n))""")
+    assert stars == [picked.number]
 
     # the ASHA board: counts per rung (every trial counted once at the first
     # rung's column or before it) and the top trials, not 3,000 chips
