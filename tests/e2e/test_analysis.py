@@ -13,7 +13,6 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from studies.models import Trial
-from studies.trial_table import TableQuery
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -317,8 +316,6 @@ def test_a_full_length_study_names_the_final_score_and_orders_a_numeric_choice(p
     page.screenshot("analysis-numeric-choice-brushed")
 
 
-@pytest.mark.skipif("final" not in TableQuery.__dataclass_fields__,
-                    reason="needs the trial table's final_score_min/max and param.<name>.in (branch an15s)")
 def test_brushing_the_final_score_and_a_text_choice_filters_the_table_by_them(page, user, bayes):
     """The score axis plots the final score: its brush keeps the trials whose
     final score is inside, not those whose best epoch's is. A brush on a
