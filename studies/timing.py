@@ -16,14 +16,21 @@ SAMPLE = 200
 ROW = ("epoch_seconds", "epoch_count", "first_report", "subset_ratio", "study__plan__non_pure_train_ratio")
 
 
-def _rows(trials, latest: int = SAMPLE):
-    return trials.filter(epoch_count__gt=0).order_by("-started").values_list(*ROW)[:latest]
+def _rows(trials):
+    return trials.filter(epoch_count__gt=0).order_by("-started").values_list(*ROW)[:SAMPLE]
+
+
+def _own_rows(study: Study, trials) -> list[tuple]:
+    """ROW of the study's latest RECENT ``trials``: its plan's
+    non_pure_train_ratio added here, not joined and read per row (every poll
+    of a live study asks, twice)."""
+    p = study.plan.get("non_pure_train_ratio", 0.0)
+    return [(*row, p) for row in trials.order_by("-started").values_list(*ROW[:-1])[:RECENT]]
 
 
 def of_study(study: Study) -> TimeModel:
     """The model of the study's latest trials (hpopt.timing.RECENT), else what was declared when it was made."""
-    # (only the latest RECENT are read: every poll of a live study asks)
-    return measure(_rows(study.trials.all(), RECENT), RECENT) or TimeModel(
+    return measure(_own_rows(study, study.trials.filter(epoch_count__gt=0)), RECENT) or TimeModel(
         study.seconds_per_epoch, study.startup_seconds, "declared")
 
 
@@ -32,8 +39,7 @@ def for_eta(study: Study, model: TimeModel) -> TimeModel:
     study's latest trials (hpopt.timing.pace)."""
     if model.source != "measured":
         return model
-    rows = study.trials.filter(first_report__isnull=False).order_by("-started").values_list(*ROW)[:RECENT]
-    return pace(model, rows)
+    return pace(model, _own_rows(study, study.trials.filter(first_report__isnull=False)))
 
 
 def eta_parallel(parallelism: int, plan, model: TimeModel) -> int:
