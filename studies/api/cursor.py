@@ -91,9 +91,10 @@ def changes(study, since: str | None, selected=(), open_rows=None, now=None) -> 
     if changed_after is not None:
         trials = trials.filter(updated__gte=changed_after)
     scores = Score.objects.filter(study=study, id__gt=score_id)
-    last = scores.aggregate(m=Max("id"))["m"] or score_id
+    last = None   # the newest score id: of the scores sent, unless the first load sends some curves only
     complete = True
     if since is None and study.trials.filter(number__gte=FIRST_LOAD_CURVES).exists():
+        last = scores.aggregate(m=Max("id"))["m"] or score_id
         # by trial id: the (trial, iteration) index finds each curve
         ids = list(study.trials.filter(number__in=curve_trials(study, selected)).values_list("id", flat=True))
         scores = Score.objects.filter(trial_id__in=ids)
@@ -113,13 +114,19 @@ def changes(study, since: str | None, selected=(), open_rows=None, now=None) -> 
             have = {row["id"] for row in changed}
             changed += trial_rows(Trial.objects.filter(id__in=set(picked) - have).order_by("number"))
             scores = Score.objects.filter(Q(study=study, id__gt=score_id) | Q(trial_id__in=picked))
-    rows = list(scores.order_by("id").values_list("trial_id", "iteration", "value"))
-    # trial numbers by primary key, not by a join: joined, PostgreSQL read
-    # every trial of a 100,000-trial study to send 120 curves
-    numbers = dict(Trial.objects.filter(id__in={r[0] for r in rows}).values_list("id", "number"))
+    rows = list(scores.order_by("id").values_list("id", "trial_id", "iteration", "value"))
+    if last is None:
+        last = max(rows[-1][0], score_id) if rows else score_id
+    # trial numbers: of the trials already read (a poll's scores are mostly
+    # the running trials'), the others by primary key, not by a join: joined,
+    # PostgreSQL read every trial of a 100,000-trial study to send 120 curves
+    numbers = {row["id"]: row["number"] for row in (*(open_rows or ()), *changed)}
+    missing = {r[1] for r in rows} - numbers.keys()
+    if missing:
+        numbers.update(Trial.objects.filter(id__in=missing).values_list("id", "number"))
     return {
         "trials": changed,
-        "scores": [[numbers[t], it, v] for t, it, v in rows],
+        "scores": [[numbers[t], it, v] for _, t, it, v in rows],
         "scores_complete": complete,
         "cursor": f"{last}:{int(now.timestamp() * 1000)}",
     }
