@@ -108,7 +108,7 @@ def remeasure_due(started, deadline, now: datetime.datetime, paused: float = 0.0
     if deadline is None or started is None:
         return False
     ran, total = _running(started, deadline, now, paused)
-    return total > 0 and ran >= REMEASURE_AFTER * total and ran > 0 and now < deadline
+    return total > 0 and ran >= REMEASURE_AFTER * total and now < deadline
 
 
 def remeasured_ratio(settings, plan, spent: float, started, deadline, now: datetime.datetime,

@@ -65,9 +65,8 @@ def summary(study, snapshot: tuple | None = None) -> dict:
     ASHA's backfill the study may create more trials than num_trials; their
     epochs count as spent."""
     meta = study.meta()
-    groups, _, open_trials, short = snapshot or live(study)
+    groups, _, open_records, short = snapshot or live(study)
     totals = state_totals(study, groups)
-    open_records = open_trials
     ended = study.study_state.is_finished()
     spent = sum(s for _, s in groups.values())
     created = sum(n for n, _ in totals.values())

@@ -89,7 +89,7 @@ def candidates(study) -> list[Fidelity]:
 def counts(study, fidelities) -> list[int]:
     """Trials at each fidelity, from the live pages' tally (studies.settled:
     kept per process, so no pass over the study's trials)."""
-    tally, _ = settled.live(study)
+    tally, _ = settled.live_rows(study)
     return [sum(n for (state, bracket, last), (n, _) in tally.groups.items() if f.holds(state, bracket, last or 0))
             for f in fidelities]
 
