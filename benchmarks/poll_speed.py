@@ -204,11 +204,14 @@ def browser(study, user, runs: int = 3) -> dict:
                 context.add_cookies([cookie])
                 page = context.new_page()
                 page.add_init_script("""window.__longest = 0; new PerformanceObserver((l) => l.getEntries()
-                  .forEach((e) => { window.__longest = Math.max(window.__longest, e.duration); }))
+                  .forEach((e) => { if (e.startTime >= (window.__since || 0)) window.__longest = Math.max(window.__longest, e.duration); }))
                   .observe({ type: 'longtask', buffered: true });""")
                 page.goto(f"{base}/studies/{study.pk}/")
                 page.wait_for_function(READY, timeout=60_000, polling=20)
                 out["tti_ms"].append(page.evaluate("performance.now()"))
+                # the first render's tasks are in tti_ms; from here on, the
+                # longest task while the page polls and the user sorts
+                page.evaluate("window.__since = performance.now(); window.__longest = 0")
                 # while it polls: a sort shows the best trial first
                 for sort in ("best", "-number", "best"):
                     before = page.locator("#trials tbody tr").first.get_attribute("data-number")
