@@ -53,10 +53,12 @@ waits to be promoted: when a worker asks for work, the engine promotes the
 best waiting trial of the highest rung that ranks in its quota, and the
 trainer continues from ``resume_iteration``. One that ranks in it on arrival
 continues at once (the promotion the next request would make). A waiting
-trial is certain to spend nothing (it may never be promoted) and is expected
-to spend ``1/eta`` of what it would on arrival; a promotion is taken on only
-if the budget can pay for its start-up and its next stretch. No backfill: an
-idle worker continues a waiting trial instead.
+trial is certain to spend nothing (it may never be promoted), and expected
+to spend nothing either: it is promoted when later arrivals raise its rung's
+quota, in place of one of them, and Auto Config's model (a fraction 1/eta of
+the trials passes each rung) counts that promotion with theirs. A promotion
+is taken on only if the budget can pay for its start-up and its next
+stretch. No backfill: an idle worker continues a waiting trial instead.
 """
 from __future__ import annotations
 
@@ -194,8 +196,12 @@ class ASHA(Algorithm):
     def expected_epochs_left(self, trial: TrialRecord) -> float:
         """Epochs an unfinished trial is expected to train still, in Auto
         Config's model: a fraction 1/eta of the trials passes each rung (the
-        stretch to its next rung is certain; for a trial waiting at a rung,
-        the fraction 1/eta that is promoted)."""
+        stretch to its next rung is certain). None for a trial waiting at a
+        rung: it is promoted only when later arrivals at its rung raise the
+        quota, in place of one of them, and the model counts that promotion
+        with theirs (hpopt.plan.asha_trial_epochs)."""
+        if waiting_rung(trial) is not None:
+            return 0.0
         at = position(trial)
         left, survive, prev = 0.0, 1.0, at
         for m in self.milestones(trial) + [trial.iterations]:
@@ -203,13 +209,10 @@ class ASHA(Algorithm):
                 left += survive * (m - prev)
                 prev = m
                 survive /= self.plan.reduction_factor
-        return left / self.plan.reduction_factor if waiting_rung(trial) is not None else left
+        return left
 
     def expected_cost_left(self, trial: TrialRecord) -> float:
-        if waiting_rung(trial) is None:
-            return super().expected_cost_left(trial)
-        return (self.expected_epochs_left(trial) * self.epoch_cost(trial)
-                + self.plan.startup_epochs / self.plan.reduction_factor)
+        return 0.0 if waiting_rung(trial) is not None else super().expected_cost_left(trial)
 
     def fresh_trial_epochs(self, trial_id: int) -> float:
         """Epochs a new trial is expected to train in Auto Config's model."""

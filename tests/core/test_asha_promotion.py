@@ -200,10 +200,11 @@ def test_a_waiting_trial_commits_nothing_and_a_promoted_one_its_next_stretch(sav
     with hpo.storage.locked() as raw:
         algorithm = hpopt.algorithms.build(hpopt.snapshot.Meta.from_dict(raw))
     waiting = stored(save_path)[0][0]
-    assert algorithm.certain_cost(waiting) == 0.0
-    # expected: 1/eta of what it would train from rung 1 on arrival (1 + 2/2 + 4/4 epochs)
-    assert algorithm.expected_epochs_left(waiting) == pytest.approx(3 / 2)
-    queued = waiting.replace(state=TrialState.QUEUED, stop_reason="")
+    # its promotion, if it comes, takes the place of a later arrival's, which the model counts
+    assert (algorithm.certain_cost(waiting), algorithm.expected_cost_left(waiting)) == (0.0, 0.0)
+    queued = waiting.replace(state=TrialState.QUEUED, stop_reason="")   # promoted: its next stretch
     assert algorithm.certain_cost(queued) == 1 * algorithm.epoch_cost(queued)
+    # from rung 1: 1 epoch to rung 2, then 2 of which half are expected, then 4 of which a quarter
+    assert algorithm.expected_epochs_left(queued) == pytest.approx(1 + 2 / 2 + 4 / 4)
     engine.next_sample(hpo.storage, "w")   # nothing to promote: a new trial
     assert stored(save_path)[0][0].state is TrialState.PAUSED
