@@ -204,7 +204,7 @@ def next_sample(storage: Storage, owner: str) -> dict | None:
                 meta, made = propose(storage, snap)
                 trial = made[0] if made else promote(storage, dataclasses.replace(snap, meta=meta), relaxed=True)
             if trial is None:
-                _stop_waiting(storage, snap)
+                stop_waiting(storage, snap)
                 return None
             config = start(storage, meta, trial, owner)
             if config is not None:
@@ -225,7 +225,7 @@ def promote(storage: Storage, snap: Snapshot, relaxed: bool = False) -> TrialRec
     return None if trial is None else move(storage, trial, TrialState.QUEUED, owner="", stop_reason="")
 
 
-def _stop_waiting(storage: Storage, snap: Snapshot) -> None:
+def stop_waiting(storage: Storage, snap: Snapshot) -> None:
     """Nothing is handed out: when nothing is queued or running either, no
     trial waiting at a rung can be promoted any more; each is stopped, its
     rung score its last (hpopt.best ranks it as any stopped trial)."""

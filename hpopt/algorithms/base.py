@@ -97,6 +97,9 @@ class Algorithm(abc.ABC):
         reported at ``iteration``; ``snap`` holds what report_needs asked for
         (``snap.trials`` has the trials as they were before this report)."""
 
+    #: trials wait at rungs to be promoted (ASHA with promotion="pause")
+    pausing = False
+
     def promotion_rungs(self, open_trials) -> tuple:
         """The rungs, (bracket, milestone), ``promotion`` reads (none here)."""
         return ()
