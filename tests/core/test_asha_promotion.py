@@ -7,9 +7,10 @@ from conftest import accuracy, create, run_loop, stored
 from test_hard_budget import ledger, simulate
 
 import hpopt
-from hpopt import engine
+from hpopt import engine, progress
 from hpopt.algorithms.promotion import promotable, promotion_quota, waiting_rung
 from hpopt.status import Status, TrialState
+from hpopt.timing import TimeModel
 
 
 def resuming(score_fn=lambda params, epoch, trial_id: accuracy(params, epoch), trained=None):
@@ -208,3 +209,19 @@ def test_a_waiting_trial_commits_nothing_and_a_promoted_one_its_next_stretch(sav
     assert algorithm.expected_epochs_left(queued) == pytest.approx(1 + 2 / 2 + 4 / 4)
     engine.next_sample(hpo.storage, "w")   # nothing to promote: a new trial
     assert stored(save_path)[0][0].state is TrialState.PAUSED
+
+
+def test_a_waiting_trial_adds_no_start_up_to_the_eta(save_path):
+    """Its promotion, if it comes, is counted with the new trials' work; a
+    piece of start-up per waiting trial would grow the ETA with every one."""
+    hpo = create(save_path, search_alg="asha", num_trials=40, max_iterations=8, promotion="pause", startup_epochs=2.0)
+    hpopt.report(hpo.get_next_sample(), 0.9)   # waits at rung 1
+    with hpo.storage.locked() as raw:
+        meta, trials = hpopt.snapshot.Meta.from_dict(raw), hpo.storage.trials()
+    model = TimeModel(1.0, 50.0, "measured")
+    p = progress.of_trials(meta, trials)
+    assert trials[0].state is TrialState.PAUSED
+
+    with_waiting = progress.eta_seconds(meta, p, trials, 1, model)
+
+    assert with_waiting == progress.eta_seconds(meta, p, [], 1, model)
