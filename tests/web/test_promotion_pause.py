@@ -2,9 +2,12 @@
 paused, and the study's slots resume the promoted ones (their next attempt
 continues after the rung); it completes with every trial finished, and
 no epoch trained twice."""
+import re
+
 import pytest
 
 import hpopt
+from hpopt.fields import RULES
 from hpopt.plan import epoch_cost
 from studies import control
 from studies.models import Study
@@ -46,3 +49,11 @@ def test_resuming_a_paused_study_leaves_trials_waiting_at_a_rung_to_their_promot
 
     trial.refresh_from_db()
     assert trial.state == "paused", "still waiting for its promotion"
+
+
+@pytest.mark.django_db
+def test_the_new_study_form_offers_every_promotion_rule(client, alice):
+    client.force_login(alice)
+    html = client.get("/studies/new/").content.decode()
+    select = re.search(r'<select id="f-promotion" name="promotion">(.*?)</select>', html, re.S).group(1)
+    assert re.findall(r'<option value="([^"]+)"', select) == list(RULES["promotion"].choices)
