@@ -196,8 +196,8 @@ class ASHA(Algorithm):
     def expected_epochs_left(self, trial: TrialRecord) -> float:
         """Epochs an unfinished trial is expected to train still, in Auto
         Config's model: a fraction 1/eta of the trials passes each rung (the
-        stretch to its next rung is certain). None for a trial waiting at a
-        rung: it is promoted only when later arrivals at its rung raise the
+        stretch to its next rung is certain). Nothing for a trial waiting at
+        a rung: it is promoted only when later arrivals at its rung raise the
         quota, in place of one of them, and the model counts that promotion
         with theirs (hpopt.plan.asha_trial_epochs)."""
         if waiting_rung(trial) is not None:
