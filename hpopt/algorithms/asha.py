@@ -67,7 +67,7 @@ import numpy as np
 from hpopt import budget
 from hpopt.algorithms import tpe
 from hpopt.algorithms.base import Algorithm, NewTrial, Outcome, position
-from hpopt.algorithms.promotion import promotable, waiting_rung
+from hpopt.algorithms.promotion import promotable, promotion_bar, waiting_rung
 from hpopt.plan import asha_trial_epochs, full_length
 from hpopt.snapshot import Needs, Snapshot
 from hpopt.status import Decision, TrialState
@@ -334,12 +334,17 @@ class ASHA(Algorithm):
         every trial, and the rungs of ``promotion_rungs``."""
         if not self.pausing:
             return None
-        eta = self.plan.reduction_factor
-        ranked = []
+        bars, ranked = {}, []
         for t in snap.open:
             m = waiting_rung(t)
-            if m is not None and promotable(self.sign * t.rungs[m], self._rung_peers(snap, t, m), eta, relaxed):
-                ranked.append((-m, -self.sign * t.rungs[m], t.trial_id, t))
+            if m is None:
+                continue
+            if (t.bracket, m) not in bars:
+                bars[t.bracket, m] = promotion_bar(self._rung_pool(snap, t.bracket, m),
+                                                   self.plan.reduction_factor, relaxed)
+            bar, signed = bars[t.bracket, m], self.sign * t.rungs[m]
+            if bar is not None and signed >= bar:
+                ranked.append((-m, -signed, t.trial_id, t))
         led = budget.ledger(self, snap.spent, snap.open) if self.budgeted and ranked else None
         for *_, t in sorted(ranked, key=lambda r: r[:3]):
             ahead = certain_epochs(position(t), t.iterations, self.milestones(t))
@@ -356,6 +361,14 @@ class ASHA(Algorithm):
             return own
         return np.concatenate([signed_others(snap.rungs[(b, milestone)], trial.trial_id, self.sign)
                                for b in self._brackets_of(trial)])
+
+    def _rung_pool(self, snap: Snapshot, bracket: int, milestone: int) -> np.ndarray:
+        """``sign`` times every score a trial of ``bracket`` ranks among at
+        ``milestone``, its own included (``_rung_peers``' rule)."""
+        own = self.sign * snap.rungs[(bracket, milestone)][1]
+        if self.plan.num_brackets == 1 or len(own) >= self.plan.reduction_factor:
+            return own
+        return np.concatenate([self.sign * snap.rungs[(b, milestone)][1] for b in range(self.plan.num_brackets)])
 
     def _brackets_of(self, trial: TrialRecord) -> list:
         """The trial's bracket first, then the study's others (rung keys)."""

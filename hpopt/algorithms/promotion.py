@@ -47,6 +47,19 @@ def promotable(signed_score: float, others_signed, eta: int, relaxed: bool = Fal
     return rank <= promotion_quota(len(others) + 1, eta, relaxed)
 
 
+def promotion_bar(signed_scores, eta: int, relaxed: bool = False) -> float | None:
+    """The lowest signed score at a rung that is ``promotable`` there:
+    ``signed_scores`` holds every score of the rung, the trial's own
+    included; None when the quota is 0. One pass per rung instead of one
+    ranking per waiting trial (hundreds wait at the first rung)."""
+    scores = np.asarray(signed_scores, dtype=float)
+    quota = promotion_quota(len(scores), eta, relaxed)
+    if quota == 0:
+        return None
+    # ranked inside the quota = fewer than ``quota`` scores above it = at least the quota-th best
+    return float(np.partition(scores, len(scores) - quota)[len(scores) - quota])
+
+
 def waiting_rung(trial) -> int | None:
     """The rung milestone a trial waits at to be promoted, or None when it
     does not wait (see the module doc)."""

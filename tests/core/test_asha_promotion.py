@@ -4,11 +4,13 @@ in the top floor(n/eta) of its rung); the budget holds, no epoch is
 trained twice, and the default (on arrival) is unchanged."""
 import pytest
 from conftest import accuracy, create, run_loop, stored
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_hard_budget import ledger, simulate
 
 import hpopt
 from hpopt import engine, progress
-from hpopt.algorithms.promotion import promotable, promotion_quota, waiting_rung
+from hpopt.algorithms.promotion import promotable, promotion_bar, promotion_quota, waiting_rung
 from hpopt.status import Status, TrialState
 from hpopt.timing import TimeModel
 
@@ -47,6 +49,20 @@ def test_the_quota_is_the_top_floor_n_over_eta_and_relaxed_at_least_one(recorded
 ])
 def test_promotable_ranks_the_score_among_the_rung(score, others, eta, relaxed, expected):
     assert promotable(score, others, eta, relaxed) is expected
+
+
+SCORES = st.floats(-1e6, 1e6, allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scores=st.lists(st.sampled_from([0.0, 0.5, 1.0]) | SCORES, min_size=1, max_size=30),
+       eta=st.integers(2, 5), relaxed=st.booleans())
+def test_the_rungs_bar_admits_exactly_the_promotable_scores(scores, eta, relaxed):
+    """One bar per rung (what a hand-out computes) gives each trial the
+    answer its own ranking would (ties included)."""
+    bar = promotion_bar(scores, eta, relaxed)
+    for i, s in enumerate(scores):
+        assert promotable(s, scores[:i] + scores[i + 1:], eta, relaxed) is (bar is not None and s >= bar)
 
 
 def test_a_trial_that_reaches_a_rung_pauses_there_instead_of_stopping(save_path):
