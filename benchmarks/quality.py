@@ -106,9 +106,12 @@ def _hpopt(problem, seed: int, alg: str, tracker: Tracker, per_epoch: bool, **pl
         while tracker.spent < tracker.limit and (config := hpo.get_next_sample()) is not None:
             tid = config["trial_id"]
             params[tid] = config["params"]
+            # the same curve whenever the trial runs: a promoted one (ASHA, promotion="pause")
+            # continues it from its checkpoint, training only the epochs after resume_iteration
             ys = problem.curve(config["params"], _noise(seed, tid))
             # bayes_opt without early stopping: one report of the full training's last epoch
-            epochs = range(1, config["iterations"] + 1) if per_epoch else [config["iterations"]]
+            epochs = range(config["resume_iteration"] + 1, config["iterations"] + 1) if per_epoch \
+                else [config["iterations"]]
             for epoch in epochs:
                 if not tracker.spend():
                     break
@@ -128,6 +131,12 @@ def _hpopt(problem, seed: int, alg: str, tracker: Tracker, per_epoch: bool, **pl
 
 def hpopt_asha(problem, seed, tracker):
     return _hpopt(problem, seed, "asha", tracker, True, expected_time_ratio=tracker.limit / problem.max_epochs + 1)
+
+
+def hpopt_asha_pause(problem, seed, tracker):
+    """ASHA with promotion="pause": trials wait at rungs and resume from their checkpoint when promoted."""
+    return _hpopt(problem, seed, "asha", tracker, True, expected_time_ratio=tracker.limit / problem.max_epochs + 1,
+                  promotion="pause")
 
 
 def hpopt_bayes(problem, seed, tracker):

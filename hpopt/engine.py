@@ -21,6 +21,7 @@ import numbers
 import time
 
 from hpopt import algorithms, budget, configs, oom_bounds, snapshot
+from hpopt.algorithms.promotion import waiting_rung
 from hpopt.best import best_of
 from hpopt.errors import HpoError, NoRoom
 from hpopt.fields import MAX_ITERATION, is_finite_number
@@ -172,6 +173,7 @@ def start(storage: Storage, meta: Meta, trial: TrialRecord, owner: str, *, since
         params[name] = _batch_size(meta, name, params)
     new = move(storage, trial, TrialState.RUNNING, params=params, attempt=trial.attempt + 1, owner=owner,
                last_iteration=trial.resume_iteration, started=time.time() if since is None else since, reported=None,
+               stop_reason="",
                # every attempt pays its start-up
                spent=trial.spent + meta.plan.startup_epochs,
                # from scratch: no report of this attempt yet
@@ -180,7 +182,11 @@ def start(storage: Storage, meta: Meta, trial: TrialRecord, owner: str, *, since
 
 
 def next_sample(storage: Storage, owner: str) -> dict | None:
-    """A queued trial (an OOM or interrupted re-run) first, else a new one."""
+    """A queued trial (an OOM or interrupted re-run) first, then a trial
+    waiting at an ASHA rung that is promoted (promotion="pause"), else a new
+    one; once none is handed out, a waiting trial promoted by the relaxed
+    rule (hpopt.algorithms.promotion), and when nothing runs either, the
+    trials still waiting are stopped."""
     with storage.locked() as raw:
         meta = Meta.from_dict(raw)
         _raise_if_failed(meta)
@@ -191,12 +197,44 @@ def next_sample(storage: Storage, owner: str) -> dict | None:
             if config is not None:
                 return config
             snap = None   # it was stopped: the snapshot is out of date
-        while True:   # a new trial whose model fits at no batch size is stopped at once: the next one
-            meta, made = propose(storage, snap if snap is not None else snapshot.load(storage, meta))
-            config = start(storage, meta, made[0], owner) if made else None
-            if config is not None or not made:
+        while True:   # a trial stopped at its start (no batch size fits, no budget to resume): the next one
+            snap = snap if snap is not None else snapshot.load(storage, meta)
+            trial = promote(storage, snap)
+            if trial is None:
+                meta, made = propose(storage, snap)
+                trial = made[0] if made else promote(storage, dataclasses.replace(snap, meta=meta), relaxed=True)
+            if trial is None:
+                stop_waiting(storage, snap)
+                return None
+            config = start(storage, meta, trial, owner)
+            if config is not None:
                 return config
             snap = None
+
+
+def promote(storage: Storage, snap: Snapshot, relaxed: bool = False) -> TrialRecord | None:
+    """Queues the waiting trial the algorithm promotes now (ASHA with
+    promotion="pause"), to resume after its rung; returns it, or None.
+    ``snap``: every trial. Call inside ``storage.locked()``."""
+    algorithm = algorithms.build(snap.meta)
+    missing = [r for r in algorithm.promotion_rungs(snap.open) if r not in (snap.rungs or {})]
+    if missing:
+        snap = dataclasses.replace(snap, rungs={**(snap.rungs or {}),
+                                                **{r: storage.rung_arrays(*r) for r in missing}})
+    trial = algorithm.promotion(snap, relaxed)
+    return None if trial is None else move(storage, trial, TrialState.QUEUED, owner="", stop_reason="")
+
+
+def stop_waiting(storage: Storage, snap: Snapshot) -> None:
+    """Nothing is handed out: when nothing is queued or running either, no
+    trial waiting at a rung can be promoted any more; each is stopped, its
+    rung score its last (hpopt.best ranks it as any stopped trial)."""
+    if any(t.state.is_active() for t in snap.open):
+        return
+    for t in snap.open:
+        m = waiting_rung(t)
+        if m is not None:
+            move(storage, t, TrialState.STOPPED, stop_reason=f"not promoted past rung {m}: the study ended")
 
 
 # -- reports ------------------------------------------------------------------
@@ -284,6 +322,12 @@ def _store_and_decide(storage: Storage, meta: Meta, trial: TrialRecord, iteratio
         move(storage, trial, TrialState.STOPPED, **_fields(reported), stop_reason=outcome.reason)
     elif decision is Decision.COMPLETE:
         move(storage, trial, TrialState.COMPLETED, **_fields(reported))
+    elif decision is Decision.PAUSE:
+        # waits at its rung to be promoted (hpopt.algorithms.promotion), unless a
+        # user's pause came first: then it waits for the user (no stop reason)
+        waits = trial.pending is not Pending.PAUSE
+        move(storage, trial, TrialState.PAUSED, **{**_fields(reported), "resume_iteration": iteration, "owner": "",
+                                                  "stop_reason": outcome.reason if waits else ""})
     elif trial.pending is Pending.PAUSE:
         # keeps its progress: the next attempt starts after this iteration
         move(storage, trial, TrialState.PAUSED, **{**_fields(reported), "resume_iteration": iteration, "owner": ""})

@@ -165,6 +165,8 @@ RULES: dict[str, Rule] = {
     "reduction_factor": Rule("int", default=2, minimum=2, maximum=MAX_COUNT, algorithm="asha"),
     "num_brackets": Rule(**_INT, maximum=MAX_COUNT, optional=True, algorithm="asha"),
     "backfill": Rule("bool", default=True, algorithm="asha"),
+    #: ASHA: decide at a rung on arrival, or pause there until promoted (see README, "Promotion")
+    "promotion": Rule("choice", default="on_arrival", choices=("on_arrival", "pause"), algorithm="asha"),
     "seed": Rule("int", minimum=0, optional=True),
     #: a trial's start-up (process start, data loading, model build) in
     #: full-epoch equivalents: seconds of start-up / seconds of a full epoch

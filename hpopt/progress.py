@@ -121,7 +121,9 @@ def eta_seconds(meta, p: Progress, open_trials, parallel: int, model) -> float:
         return algorithm.expected_epochs_left(t) * algorithm.epoch_cost(t) * speed(t)
 
     running = [t for t in open_trials if t.state is TrialState.RUNNING]
-    waiting = [t for t in open_trials if t.state is not TrialState.RUNNING]
+    # (a trial waiting at an ASHA rung is expected to cost nothing: its promotion
+    # is counted with the new trials', hpopt.algorithms.asha)
+    waiting = [t for t in open_trials if t.state is not TrialState.RUNNING and algorithm.expected_cost_left(t) > 0]
     free = [rest(t) for t in running]
     free += [0.0] * max(0, parallel - len(free))
     heapq.heapify(free)

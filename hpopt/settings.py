@@ -53,6 +53,9 @@ class Settings:
     #: ASHA: once num_trials are handed out, give idle workers shorter extra
     #: trials that end before the running ones (see README, "Backfill")
     backfill: bool = D["backfill"]
+    #: ASHA: "on_arrival" decides at a rung when a trial reaches it; "pause"
+    #: pauses it there until it is promoted (the trainer keeps checkpoints)
+    promotion: str = D["promotion"]
     seed: int | None = D["seed"]
     startup_epochs: float = D["startup_epochs"]
     hard_budget: bool = D["hard_budget"]

@@ -30,6 +30,9 @@ class Decision(enum.Enum):
     STOP = "stop"
     #: the trial reached its last iteration
     COMPLETE = "complete"
+    #: ASHA with promotion="pause": the trial waits at a rung (paused, its
+    #: checkpoint kept) until it is promoted
+    PAUSE = "pause"
 
 
 class TrialState(str, enum.Enum):

@@ -10,6 +10,7 @@ Trial:  queued -> running -> completed | stopped | failed | killed | lost
         running -> paused (a pause at a report) -> queued (resume)
         running -> queued (an out-of-memory re-run, a lost attempt run again)
         queued  -> paused | killed | stopped (a re-run the budget cannot pay);  paused -> killed
+        paused  -> stopped (waiting at an ASHA rung, never promoted: promotion="pause")
 Study:  draft -> running <-> paused -> completed | killed | failed
         completed -> running (given more budget)
 """
@@ -24,7 +25,8 @@ TRIAL_MOVES: dict[TrialState, frozenset[TrialState]] = {
     # queued -> stopped: a re-run the hard budget cannot pay for any more
     _T.QUEUED: frozenset({_T.RUNNING, _T.PAUSED, _T.KILLED, _T.STOPPED}),
     _T.RUNNING: frozenset({_T.COMPLETED, _T.STOPPED, _T.FAILED, _T.KILLED, _T.LOST, _T.PAUSED, _T.QUEUED}),
-    _T.PAUSED: frozenset({_T.QUEUED, _T.KILLED}),
+    # paused -> stopped: a trial waiting at an ASHA rung that the study ends without promoting
+    _T.PAUSED: frozenset({_T.QUEUED, _T.KILLED, _T.STOPPED}),
     **{s: frozenset() for s in (_T.COMPLETED, _T.STOPPED, _T.FAILED, _T.KILLED, _T.LOST)},
 }
 

@@ -18,7 +18,8 @@ from django.db import transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from hpopt import budget, controls, engine, snapshot
+from hpopt import algorithms, budget, controls, engine, snapshot
+from hpopt.algorithms.promotion import waiting_rung
 from hpopt.errors import FieldError, HpoError
 from hpopt.snapshot import Meta
 from hpopt.status import SCORED_STATES, StudyState, TrialState
@@ -72,7 +73,9 @@ def resume(study: Study) -> bool:
         moved = study.move(StudyState.RUNNING, among=[StudyState.PAUSED])
         if moved:
             for trial in study.trials.filter(state__in=_values([TrialState.PAUSED, TrialState.RUNNING])):
-                resume_trial(trial, fill=False)
+                # one waiting at an ASHA rung waits on for its promotion (hpopt.algorithms.promotion)
+                if waiting_rung(trial.to_record()) is None:
+                    resume_trial(trial, fill=False)
             fill_slots(study.pk)
     return moved
 
@@ -245,9 +248,12 @@ def _remeasure(storage: DbStorage, study: Study, meta: Meta) -> Meta:
 
 def fill_slots(study_id: int, limit: int = FILL_BATCH) -> int:
     """Gives up to ``limit`` free slots of a running study a job: queued
-    trials without a job first (OOM re-runs, resumed, lost), then new trials
-    from the algorithm. Completes the study when nothing is left to run.
-    Returns jobs enqueued."""
+    trials without a job first (OOM re-runs, resumed, lost), then trials
+    waiting at an ASHA rung that are promoted (promotion="pause"), then new
+    trials from the algorithm, then waiting trials the relaxed rule
+    promotes: the order of the library's hpopt.engine.next_sample. When
+    nothing runs and nothing is handed out, trials still waiting are stopped
+    and the study completes. Returns jobs enqueued."""
     storage = DbStorage(study_id)
     with storage.locked() as raw:
         study = Study.objects.get(pk=study_id)
@@ -258,21 +264,42 @@ def fill_slots(study_id: int, limit: int = FILL_BATCH) -> int:
         free = min(study.parallelism - active.exclude(job_id="").count(), limit)
         waiting = list(trials.filter(state=TrialState.QUEUED.value, job_id="").order_by("number")[: max(free, 0)])
         meta = Meta.from_dict(raw)
+        pausing = algorithms.build(meta).pausing
+        if pausing:
+            waiting += _promoted(storage, meta, free - len(waiting))
         if free > len(waiting) and study.deadline is not None:
             meta = _remeasure(storage, study, meta)
         if free > len(waiting) and deadline.allows_new_trial(
                 study.deadline, meta.plan, timing.for_eta(study, timing.of_study(study)) if study.deadline else None,
                 timezone.now()):
             try:
-                _, made = engine.propose(storage, snapshot.load(storage, meta), free - len(waiting))
+                meta, made = engine.propose(storage, snapshot.load(storage, meta), free - len(waiting))
             except HpoError as exc:
                 fail(study, str(exc))
                 return 0
             waiting += list(trials.filter(number__in=[r.trial_id for r in made]).order_by("number"))
+        if pausing and free > len(waiting):
+            waiting += _promoted(storage, meta, free - len(waiting), relaxed=True)
         for trial in waiting:
             job_id = _new_job_id(trial.pk)
             Trial.objects.filter(pk=trial.pk).update(job_id=job_id)
             dispatch.get().enqueue(study.trainer, trial.pk, job_id)
+        if pausing and not waiting and not active.exists():
+            engine.stop_waiting(storage, snapshot.load(storage, meta))
         if not waiting and not trials.filter(state__in=_values(ACTIVE_OR_PAUSED)).exists():
             complete(study)
     return len(waiting)
+
+
+def _promoted(storage: DbStorage, meta: Meta, count: int, relaxed: bool = False) -> list[Trial]:
+    """Up to ``count`` trials waiting at an ASHA rung, promoted (queued to
+    resume after their rung: hpopt.engine.promote), as rows to give jobs."""
+    numbers = []
+    while len(numbers) < count:
+        record = engine.promote(storage, snapshot.load(storage, meta), relaxed)
+        if record is None:
+            break
+        numbers.append(record.trial_id)
+    rows = Trial.objects.filter(study_id=storage.study_id, number__in=numbers)
+    Trial.objects.filter(pk__in=[r.pk for r in rows]).update(job_id="")
+    return list(rows.order_by("number"))

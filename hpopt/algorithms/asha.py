@@ -45,6 +45,20 @@ budget apply to it. Backfill trials never extend that bound themselves, and
 one still training when the last full-length trial has ended is stopped at
 its next report. With one process nothing runs when the loop asks, so no
 backfill trial is created.
+
+Promotion (``promotion="pause"``, hpopt.algorithms.promotion): instead of
+deciding on arrival, a trial that reaches a rung and does not rank in the top
+``floor(n / eta)`` there is paused (its trainer keeps a checkpoint) and
+waits to be promoted: when a worker asks for work, the engine promotes the
+best waiting trial of the highest rung that ranks in its quota, and the
+trainer continues from ``resume_iteration``. One that ranks in it on arrival
+continues at once (the promotion the next request would make). A waiting
+trial is certain to spend nothing (it may never be promoted), and expected
+to spend nothing either: it is promoted when later arrivals raise its rung's
+quota, in place of one of them, and Auto Config's model (a fraction 1/eta of
+the trials passes each rung) counts that promotion with theirs. A promotion
+is taken on only if the budget can pay for its start-up and its next
+stretch. No backfill: an idle worker continues a waiting trial instead.
 """
 from __future__ import annotations
 
@@ -53,6 +67,7 @@ import numpy as np
 from hpopt import budget
 from hpopt.algorithms import tpe
 from hpopt.algorithms.base import Algorithm, NewTrial, Outcome, position
+from hpopt.algorithms.promotion import promotable, promotion_bar, waiting_rung
 from hpopt.plan import asha_trial_epochs, full_length
 from hpopt.snapshot import Needs, Snapshot
 from hpopt.status import Decision, TrialState
@@ -88,6 +103,16 @@ def signed_others(recorded: tuple, trial_id: int, sign: float) -> np.ndarray:
 
 
 class ASHA(Algorithm):
+    @property
+    def pausing(self) -> bool:
+        """Trials wait at rungs to be promoted (``promotion="pause"``)."""
+        return self.settings.promotion == "pause"
+
+    @property
+    def backfills(self) -> bool:
+        # pausing: an idle worker continues a waiting trial instead (hpopt.engine.next_sample)
+        return self.settings.backfill and not self.pausing
+
     # -- handing out ------------------------------------------------------------------------
     def next_trial(self, snap: Snapshot, params: dict | None = None) -> NewTrial | None:
         if self.budgeted:
@@ -96,7 +121,7 @@ class ASHA(Algorithm):
         if len(trials) < self.plan.num_trials:
             return self._new(trials, self.plan.max_iterations, params)
         # the plan is handed out: backfill an idle worker while others drain
-        iterations = self.backfill_iterations(trials) if self.settings.backfill else 0
+        iterations = self.backfill_iterations(trials) if self.backfills else 0
         return self._new(trials, iterations, params) if iterations >= 1 else None
 
     def _new(self, trials, iterations: int, params: dict | None = None) -> NewTrial | None:
@@ -121,11 +146,13 @@ class ASHA(Algorithm):
             rungs = self.plan.brackets[len(trials) % self.plan.num_brackets]
             expected = u + self.fresh_trial_epochs(len(trials)) * c
             first = u + certain_epochs(0, self.plan.max_iterations, rungs) * c
-            # with no trial open, nothing else can spend what is left: one more trial whose first
-            # stretch fits is better than budget left unspent (its promotions are paid for or stopped)
-            if self._fits(led, expected_left, expected, first + reserve) or (not snap.open and led.fits(first)):
+            # with no trial open (but those waiting at a rung), nothing else can spend what is left:
+            # one more trial whose first stretch fits is better than budget left unspent (its
+            # promotions are paid for or stopped)
+            idle = all(waiting_rung(t) is not None for t in snap.open)
+            if self._fits(led, expected_left, expected, first + reserve) or (idle and led.fits(first)):
                 return self._new(trials, self.plan.max_iterations, params)
-        iterations = self.backfill_iterations(trials) if self.settings.backfill else 0
+        iterations = self.backfill_iterations(trials) if self.backfills else 0
         if iterations >= 1:
             cost = u + iterations * c
             if self._fits(led, expected_left, cost, cost + reserve):
@@ -157,13 +184,24 @@ class ASHA(Algorithm):
 
     def certain_epochs(self, trial: TrialRecord) -> int:
         """Epochs a running or queued trial trains for sure from where it is:
-        up to its next rung milestone (where ASHA may stop it), or to its end."""
+        up to its next rung milestone (where ASHA may stop it), or to its end;
+        none for a trial waiting at a rung: it may never be promoted."""
+        if waiting_rung(trial) is not None:
+            return 0
         return certain_epochs(position(trial), trial.iterations, self.milestones(trial))
+
+    def certain_cost(self, trial: TrialRecord) -> float:
+        return 0.0 if waiting_rung(trial) is not None else super().certain_cost(trial)
 
     def expected_epochs_left(self, trial: TrialRecord) -> float:
         """Epochs an unfinished trial is expected to train still, in Auto
         Config's model: a fraction 1/eta of the trials passes each rung (the
-        stretch to its next rung is certain)."""
+        stretch to its next rung is certain). Nothing for a trial waiting at
+        a rung: it is promoted only when later arrivals at its rung raise the
+        quota, in place of one of them, and the model counts that promotion
+        with theirs (hpopt.plan.asha_trial_epochs)."""
+        if waiting_rung(trial) is not None:
+            return 0.0
         at = position(trial)
         left, survive, prev = 0.0, 1.0, at
         for m in self.milestones(trial) + [trial.iterations]:
@@ -172,6 +210,9 @@ class ASHA(Algorithm):
                 prev = m
                 survive /= self.plan.reduction_factor
         return left
+
+    def expected_cost_left(self, trial: TrialRecord) -> float:
+        return 0.0 if waiting_rung(trial) is not None else super().expected_cost_left(trial)
 
     def fresh_trial_epochs(self, trial_id: int) -> float:
         """Epochs a new trial is expected to train in Auto Config's model."""
@@ -259,14 +300,57 @@ class ASHA(Algorithm):
         for milestone in reached:
             rungs[milestone] = score
             others = self._rung_peers(snap, trial, milestone)
-            if not continues(self.sign * score, others, eta):
+            if self.pausing:
+                # ranked in the quota on arrival: the promotion the next request would make
+                if not promotable(self.sign * score, others, eta):
+                    return Outcome(Decision.PAUSE, rungs, f"waiting at rung {milestone} to be promoted")
+            elif not continues(self.sign * score, others, eta):
                 return Outcome(Decision.STOP, rungs, f"below the top 1/{eta} at rung {milestone}")
         if self.budgeted:
             ahead = certain_epochs(iteration, trial.iterations, self.milestones(trial))
             if not budget.ledger_at_report(self, snap, trial).fits(ahead * self.epoch_cost(trial)):
+                if self.pausing:
+                    return Outcome(Decision.PAUSE, rungs, f"waiting at rung {max(reached)} to be promoted: "
+                                                          f"no room for its next {ahead} epochs now")
                 return Outcome(Decision.STOP, rungs, f"budget reached at rung {max(reached)}: "
                                                      f"no room for its next {ahead} epochs")
         return Outcome(Decision.CONTINUE, rungs)
+
+    # -- promotion (promotion="pause") ---------------------------------------------------------
+    def promotion_rungs(self, open_trials) -> tuple:
+        """The rungs, (bracket, milestone), whose scores ``promotion`` reads:
+        every bracket's at the milestones the waiting trials wait at (a
+        bracket's first arrivals rank against all of them)."""
+        if not self.pausing:
+            return ()
+        milestones = sorted({m for t in open_trials if (m := waiting_rung(t)) is not None})
+        return tuple((b, m) for m in milestones for b in range(self.plan.num_brackets))
+
+    def promotion(self, snap: Snapshot, relaxed: bool = False) -> TrialRecord | None:
+        """The waiting trial to promote now, or None: of those that rank in
+        their rung's quota (hpopt.algorithms.promotion; ``relaxed``: at
+        least one per rung), the one at the highest rung, best score first,
+        whose start-up and next stretch the budget can pay for. ``snap``:
+        every trial, and the rungs of ``promotion_rungs``."""
+        if not self.pausing:
+            return None
+        bars, ranked = {}, []
+        for t in snap.open:
+            m = waiting_rung(t)
+            if m is None:
+                continue
+            if (t.bracket, m) not in bars:
+                bars[t.bracket, m] = promotion_bar(self._rung_pool(snap, t.bracket, m),
+                                                   self.plan.reduction_factor, relaxed)
+            bar, signed = bars[t.bracket, m], self.sign * t.rungs[m]
+            if bar is not None and signed >= bar:
+                ranked.append((-m, -signed, t.trial_id, t))
+        led = budget.ledger(self, snap.spent, snap.open) if self.budgeted and ranked else None
+        for *_, t in sorted(ranked, key=lambda r: r[:3]):
+            ahead = certain_epochs(position(t), t.iterations, self.milestones(t))
+            if led is None or led.fits(self.plan.startup_epochs + ahead * self.epoch_cost(t)):
+                return t
+        return None
 
     def _rung_peers(self, snap: Snapshot, trial: TrialRecord, milestone: int) -> np.ndarray:
         """``sign`` times the scores the trial ranks against at ``milestone``:
@@ -277,6 +361,14 @@ class ASHA(Algorithm):
             return own
         return np.concatenate([signed_others(snap.rungs[(b, milestone)], trial.trial_id, self.sign)
                                for b in self._brackets_of(trial)])
+
+    def _rung_pool(self, snap: Snapshot, bracket: int, milestone: int) -> np.ndarray:
+        """``sign`` times every score a trial of ``bracket`` ranks among at
+        ``milestone``, its own included (``_rung_peers``' rule)."""
+        own = self.sign * snap.rungs[(bracket, milestone)][1]
+        if self.plan.num_brackets == 1 or len(own) >= self.plan.reduction_factor:
+            return own
+        return np.concatenate([self.sign * snap.rungs[(b, milestone)][1] for b in range(self.plan.num_brackets)])
 
     def _brackets_of(self, trial: TrialRecord) -> list:
         """The trial's bracket first, then the study's others (rung keys)."""

@@ -97,6 +97,18 @@ class Algorithm(abc.ABC):
         reported at ``iteration``; ``snap`` holds what report_needs asked for
         (``snap.trials`` has the trials as they were before this report)."""
 
+    #: trials wait at rungs to be promoted (ASHA with promotion="pause")
+    pausing = False
+
+    def promotion_rungs(self, open_trials) -> tuple:
+        """The rungs, (bracket, milestone), ``promotion`` reads (none here)."""
+        return ()
+
+    def promotion(self, snap: Snapshot, relaxed: bool = False) -> TrialRecord | None:
+        """A paused trial that waits to be promoted and is now (ASHA with
+        ``promotion="pause"``), or None; the engine queues it to resume."""
+        return None
+
     # -- what trials cost (hpopt.budget) ---------------------------------------------------
     def epoch_cost(self, trial: TrialRecord) -> float:
         """Full-epoch equivalents of one epoch of ``trial``."""

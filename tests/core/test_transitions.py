@@ -15,7 +15,7 @@ T, S = TrialState, StudyState
     (T.QUEUED, T.RUNNING), (T.QUEUED, T.PAUSED), (T.QUEUED, T.KILLED),
     (T.RUNNING, T.RUNNING), (T.RUNNING, T.COMPLETED), (T.RUNNING, T.STOPPED), (T.RUNNING, T.FAILED),
     (T.RUNNING, T.KILLED), (T.RUNNING, T.LOST), (T.RUNNING, T.PAUSED), (T.RUNNING, T.QUEUED),
-    (T.PAUSED, T.QUEUED), (T.PAUSED, T.KILLED),
+    (T.PAUSED, T.QUEUED), (T.PAUSED, T.KILLED), (T.PAUSED, T.STOPPED),
 ])
 def test_the_table_allows_the_documented_trial_moves(old, new):
     transitions.check_trial(old, new)
