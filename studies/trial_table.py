@@ -193,28 +193,52 @@ def choice_text(value) -> str:
 
 
 def _choices(spec: dict, field: str, raw: str, errors: dict) -> tuple:
-    """The space's choices that ``raw`` (comma-separated) names. A number
-    names every numeric choice equal to it (``1`` finds ``1.0`` too)."""
+    """The space's choices that ``raw`` names: comma-separated (a string as
+    itself, any other value as JSON), or a JSON array of the values
+    themselves, which is exact where the short form is not (a string with a
+    comma, the string "null" beside the choice null). A number names every
+    numeric choice equal to it (``1`` finds ``1.0`` too)."""
+    if raw.lstrip().startswith("["):
+        try:
+            wanted = json.loads(raw)
+        except ValueError:
+            wanted = None
+        if not isinstance(wanted, list):
+            errors[field[:80]] = f"{field[:80]} must be comma-separated choices or a JSON array of them"
+            return ()
+        tokens = [(w, lambda c, w=w: _same_value(c, w)) for w in wanted]
+    else:
+        tokens = [(t, lambda c, t=t: choice_text(c) == t or _same_number(c, t))
+                  for t in (t.strip() for t in raw.split(",")) if t]
     picked = []
-    for token in (t.strip() for t in raw.split(",")):
-        if not token:
-            continue
-        found = [c for c in spec["range"] if choice_text(c) == token or _same_number(c, token)]
+    for token, names in tokens:
+        found = [c for c in spec["range"] if names(c)]
         if not found:
             shown = ", ".join(choice_text(c) for c in spec["range"])
-            errors[field[:80]] = f"{field[:80]} takes the parameter's choices ({shown[:200]}); got {token[:40]!r}"
+            errors[field[:80]] = f"{field[:80]} takes the parameter's choices ({shown[:200]}); got {str(token)[:40]!r}"
             return ()
         picked += [c for c in found if not any(type(c) is type(p) and c == p for p in picked)]
     return tuple(picked)
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _same_number(choice, token: str) -> bool:
-    if not isinstance(choice, (int, float)) or isinstance(choice, bool):
+    if not _is_number(choice):
         return False
     try:
         return float(token) == choice
     except ValueError:
         return False
+
+
+def _same_value(choice, value) -> bool:
+    """A JSON array's value names a choice: equal numbers, else equal and of one type."""
+    if _is_number(choice) and _is_number(value):
+        return float(value) == choice
+    return type(choice) is type(value) and choice == value
 
 
 def parse(study, params) -> TableQuery:

@@ -279,10 +279,11 @@ const StudyAnalysis = (() => {
       return out;
     }
     if (axis.scale === "category") {
-      const inside = axis.categories.filter((_, i) => within(toUnit(axis, i)));
+      const picked = axis.categories.map((_, i) => i).filter((i) => within(toUnit(axis, i)));
+      const inside = picked.map((i) => axis.categories[i]);
       if (!inside.length) return { filter: NOTHING, text: `${axis.name}: none` };
-      // param.<name>.in spells a choice as the axis labels it (analysis/aggregates.py), but none as JSON: null
-      if (!axis.numeric) return { filter: [[`param.${axis.name}.in`, inside.map((c) => (c === "None" ? "null" : c)).join(",")]], text: `${axis.name}: ${inside.join(", ")}` };
+      // the choices' own values as a JSON array: exact for a text with a comma, or "None" beside none
+      if (!axis.numeric) return { filter: [[`param.${axis.name}.in`, JSON.stringify(picked.map((i) => axis.values[i]))]], text: `${axis.name}: ${inside.join(", ")}` };
       const values = inside.map(Number);
       return range([`param.${axis.name}.min`, `param.${axis.name}.max`], Math.min(...values), Math.max(...values), axis.name);
     }

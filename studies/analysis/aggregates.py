@@ -32,6 +32,7 @@ def axis(name: str, spec: dict) -> dict:
     """How one parameter's axis is drawn: log, linear or categories."""
     if spec["type"] == "choice":
         return {"name": name, "type": "choice", "scale": "category", "categories": [label(v) for v in spec["range"]],
+                "values": list(spec["range"]),
                 "numeric": all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec["range"])}
     low, high = float(spec["range"][0]), float(spec["range"][1])
     return {"name": name, "type": spec["type"], "scale": "log" if importance.is_log(spec) else "linear",

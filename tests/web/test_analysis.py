@@ -120,7 +120,8 @@ def test_importance_names_the_driving_parameter_first_with_its_method(api, bayes
     axes = {a["name"]: a for a in body["axes"]}
     assert axes["lr"]["scale"] == "log" and axes["x"]["scale"] == "linear"
     assert axes["opt"] == {"name": "opt", "type": "choice", "scale": "category",
-                           "categories": ["sgd", "adam", "rmsprop"], "numeric": False}
+                           "categories": ["sgd", "adam", "rmsprop"], "values": ["sgd", "adam", "rmsprop"],
+                           "numeric": False}
     assert sorted(n for n, _, _ in body["lines"]) == list(range(60)) and len(body["lines"][0][2]) == 4
     first = study.trials.get(number=body["lines"][0][0]).params
     # in the axes' order (PostgreSQL's jsonb orders a space's keys its own way)

@@ -143,6 +143,35 @@ def test_param_in_finds_a_null_choice(api, make_study):
     assert page(api, study, **{"param.init.in": "null,he"}, limit=1)["total"] == 40
 
 
+def test_param_in_as_a_json_array_names_choices_the_short_form_cannot(api, make_study):
+    choices = ["adam, no decay", "None", None, "sgd"]
+    study = make_study(search_space={"x": {"type": "uniform", "range": [0, 1]},
+                                     "opt": {"type": "choice", "range": choices},
+                                     "layers": {"type": "choice", "range": [1, 2.5, 4]}})
+    study.state, study.started = "running", timezone.now()
+    study.save()
+    fill(study, 80, running=0, seed=2, scores=False)
+    trials = list(study.trials.all())
+
+    def numbers(**params):
+        return sorted(t["number"] for t in page(api, study, **params, limit=500)["trials"])
+
+    def having(*values):
+        return sorted(t.number for t in trials if any(type(t.params["opt"]) is type(v) and t.params["opt"] == v
+                                                      for v in values))
+
+    for value in choices:
+        assert 0 < len(having(value)) < 80, value
+    # a text with a comma is one choice, and the text "None" is not the choice none
+    assert numbers(**{"param.opt.in": '["adam, no decay"]'}) == having("adam, no decay")
+    assert numbers(**{"param.opt.in": '["None"]'}) == having("None")
+    assert numbers(**{"param.opt.in": "[null]"}) == having(None)
+    assert numbers(**{"param.opt.in": '["None", "sgd"]'}) == having("None", "sgd")
+    # numbers compare as numbers here too
+    assert numbers(**{"param.layers.in": "[2.5, 4.0]"}) == sorted(
+        t.number for t in trials if t.params["layers"] in (2.5, 4))
+
+
 def test_text_finds_a_host_a_stop_reason_a_choice_and_a_trial_number(api, study):
     hosts = {t["host"] for t in page(api, study, q="gpu-host-2", limit=500)["trials"]}
     assert hosts == {"gpu-host-2"}
@@ -162,6 +191,9 @@ def test_text_finds_a_host_a_stop_reason_a_choice_and_a_trial_number(api, study)
     ({"final_score_min": "high"}, "final_score_min"),
     ({"final_score_max": "inf"}, "final_score_max"),
     ({"param.opt.in": "adam,rmsprop"}, "param.opt.in"),
+    ({"param.opt.in": '["adam", "rmsprop"]'}, "param.opt.in"),
+    ({"param.opt.in": '["adam"'}, "param.opt.in"),
+    ({"param.layers.in": '["4"]'}, "param.layers.in"),
     ({"param.layers.in": "3"}, "param.layers.in"),
     ({"param.x.in": "1"}, "param.x.in"),
     ({"limit": "0"}, "limit"),
