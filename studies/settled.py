@@ -57,6 +57,10 @@ SAVE_EVERY = timedelta(seconds=30)
 STRETCH = 100
 #: trials kept per ASHA column
 TOP = 8
+#: what a stored tally's fold means; raised whenever the fold changes what
+#: it keeps or how it ranks (2: the full-length column ranked by final
+#: score): a tally stored under another is folded anew, not read
+FORMAT = 2
 #: the columns a fold reads
 FIELDS = ("id", "number", "state", "bracket", "iterations", "last_iteration", "spent", "best_score", "last_score",
           "params", "rungs", "excluded")
@@ -139,7 +143,7 @@ class Tally:
     def to_json(self) -> dict:
         """The tally as JSON values (studies.StudyTally.data); from_json reads it back."""
         best = [{**{f: getattr(c, f) for f in FIELDS}, "state": c.state.value} for c in self.best]
-        return {"sign": self.sign, "max_iterations": self.max_iterations, "short": self.short,
+        return {"format": FORMAT, "sign": self.sign, "max_iterations": self.max_iterations, "short": self.short,
                 "groups": [[list(k), v] for k, v in self.groups.items()],
                 "stretches": [[k, v] for k, v in self.stretches.items()],
                 "tops": [[list(k), [[list(e[0]), *e[1:]] for e in top]] for k, top in self.tops.items()],
@@ -234,8 +238,8 @@ def _stored(study, generation: int, until: datetime, now: datetime) -> _Kept | N
     """The tally of the study's row, if it holds one this process can go on from."""
     row = StudyTally.objects.filter(study_id=study.pk, generation=generation).values_list(
         "until", "made", "data").first()
-    if row is None or row[2] is None or row[0] is None or row[0] > until:
-        return None
+    if row is None or row[2] is None or row[0] is None or row[0] > until or row[2].get("format") != FORMAT:
+        return None   # (a tally folded by other code than this is folded anew)
     return _Kept(row[0], row[1], Tally.from_json(row[2]), generation, now)
 
 

@@ -133,6 +133,30 @@ def test_a_new_server_process_starts_from_the_stored_tally_without_folding_every
     assert study["best"]["trial"] == running.number
 
 
+def test_a_tally_stored_by_an_older_fold_is_folded_anew(api, big, monkeypatch):
+    """A stored tally whose format is not this code's (folded before the
+    fold's ranking changed) is not read: the new process folds every finished
+    trial once, and stores it in the current format."""
+    from studies.models import StudyTally
+
+    age(big)
+    url = f"/api/studies/{big.pk}"
+    before = api.get(url).json()
+    row = StudyTally.objects.get(study_id=big.pk)
+    old = {k: v for k, v in row.data.items() if k != "format"}
+    # what an older fold kept: its best trial was another (the stored one is what a reader trusts)
+    old["best"] = [{**old["best"][0], "number": -1}]
+    StudyTally.objects.filter(pk=row.pk).update(data=old)
+    settled._kept.clear()   # a new server process
+    folds = []
+    real = settled._fold_all
+    monkeypatch.setattr(settled, "_fold_all", lambda *a: folds.append(1) or real(*a))
+    again = api.get(url).json()
+    assert folds == [1]
+    assert again["study"]["best"] == before["study"]["best"]
+    assert StudyTally.objects.get(study_id=big.pk).data["format"] == settled.FORMAT
+
+
 def test_invalidate_makes_every_process_fold_the_study_anew(api, big):
     """Deleting (or changing) a finished trial is not seen by a kept tally:
     settled.invalidate(study_id) makes every process, and a new one, fold the
