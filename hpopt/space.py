@@ -142,6 +142,23 @@ class SearchSpace:
             raise ValueError(f"decode expects shape ({len(self)},), got {arr.shape}")
         return {n: p.decode(float(u)) for (n, p), u in zip(self._params.items(), arr)}
 
+    def snapper(self):
+        """A function mapping rows of unit-cube points to the rows of
+        ``encode(decode(row))``, vectorised as encode_many (an optimizer's
+        candidates, as the trials they would run), or None when no parameter
+        is quantized or a choice (every point is its own trial)."""
+        cols = [(j, p) for j, p in enumerate(self._params.values()) if isinstance(p, (Choice, _Quantized))]
+        if not cols:
+            return None
+
+        def snap(x):
+            x = np.array(x, dtype=float)
+            for j, p in cols:
+                x[:, j] = _snap_units(p, x[:, j])
+            return x
+
+        return snap
+
     def contains(self, params: Any) -> bool:
         """Same keys as the space and every value valid."""
         return (isinstance(params, Mapping) and set(params) == set(self._params)
@@ -173,3 +190,20 @@ class SearchSpace:
         params = dict(self._params)
         params[name] = p.below(failed_value)
         return SearchSpace(params)
+
+
+def _snap_units(p: Param, u: np.ndarray) -> np.ndarray:
+    """``p.encode(p.decode(v))`` for each v in ``u``, a Choice or a quantized
+    param: decode's steps (clip, the value, its grid point or band) and
+    encode's, on arrays."""
+    u = np.clip(np.nan_to_num(u, nan=0.5), 0.0, 1.0)
+    if isinstance(p, Choice):
+        n = len(p.choices)
+        return (np.minimum(np.floor(u * n), n - 1) + 0.5) / n
+    if p.low == p.high:
+        return np.full(u.shape, 0.5)
+    lo, hi = (math.log(p.low), math.log(p.high)) if p._log else (p.low, p.high)
+    x = lo + u * (hi - lo)
+    k = np.clip(np.floor(((np.exp(x) if p._log else x) - p.low) / p.q + 0.5), 0, p._steps)
+    points = np.minimum(p.low + k * p.q, p.high)
+    return np.clip(((np.log(points) if p._log else points) - lo) / (hi - lo), 0.0, 1.0)

@@ -10,12 +10,16 @@ pickled and any process can suggest:
   and a decoded suggestion is always a valid, quantized value;
 * each finished trial is registered with its best score times ``sign``
   (mode 'min' is maximised as -score), so the sign cannot be lost;
+* the acquisition is evaluated at the trial a candidate decodes to (its
+  quantized and choice coordinates snapped to their grid, ``snap_discrete``),
+  as if the rounding were inside the kernel;
 * trials still running are registered with a pessimistic "constant liar"
   value, so workers asking at once get different points;
 * ``kappa`` decays by ``kappa_decay`` per registration after
   ``kappa_decay_delay`` registrations, computed from the count, not a counter;
-* the GP allows for noise in the scores (``gp_alpha``; bayes_opt's 1e-6
-  treats them as exact);
+* the GP allows for noise in the scores: its variance is fitted by marginal
+  likelihood with the length scales (``noise_bounds``, ``noise_prior``;
+  ``gp_alpha`` where it is not fitted; bayes_opt's 1e-6 treats them as exact);
 * its Matern 2.5 kernel has one length scale per dimension (ARD), where
   bayes_opt's has one for all: a log learning rate and a choice that hardly
   matters need different ones. The length scales are fitted with a prior
@@ -43,6 +47,7 @@ import numpy as np
 
 from hpopt import budget
 from hpopt.algorithms.base import Algorithm, NewTrial, Outcome
+from hpopt.algorithms.gp_fit import ARD_PRIOR_SD, fit_ard_length_scales, fit_length_scale, refit_count
 from hpopt.snapshot import Needs, Snapshot
 from hpopt.status import SCORED_STATES, Decision, TrialState
 from hpopt.storage.base import TrialRecord
@@ -51,94 +56,6 @@ from hpopt.storage.base import TrialRecord
 MEDIAN_STOP_MIN_PEERS = 3
 #: trials the GP counts at the "constant liar" value
 PENDING_STATES = frozenset({TrialState.RUNNING, TrialState.QUEUED, TrialState.PAUSED})
-
-
-#: log10 length scales where fit_length_scale evaluates the likelihood first
-#: (the GP works on the unit cube: 0.01 is noise-like, 100 nearly constant)
-LENGTH_SCALE_GRID = np.linspace(-2.0, 2.0, 9)
-
-
-def fit_length_scale(obj_func, initial_theta, bounds):
-    """A GaussianProcessRegressor ``optimizer``: bayes_opt's kernel has one
-    hyper-parameter (the Matern length scale), so the negative log marginal
-    likelihood is evaluated on a coarse log grid, then minimised by bounded
-    Brent between the best grid point's neighbours to 1% of the length scale.
-    Likelihood values only, no gradients (cheaper each), a couple of dozen of
-    them, where sklearn's L-BFGS-B needs as many evaluations with gradients per
-    start, and the grid
-    guards against a local optimum better than random restarts do. Kernels with
-    more hyper-parameters get sklearn's L-BFGS-B."""
-    from scipy.optimize import minimize, minimize_scalar
-
-    if len(initial_theta) != 1:
-        res = minimize(obj_func, initial_theta, method="L-BFGS-B", jac=True, bounds=bounds)
-        return res.x, res.fun
-    lo, hi = (float(b) for b in np.asarray(bounds, dtype=float)[0])
-    grid = np.clip(LENGTH_SCALE_GRID * np.log(10.0), lo, hi)
-    values = [float(obj_func(np.array([t]), eval_gradient=False)) for t in grid]
-    i = int(np.nanargmin(np.where(np.isfinite(values), values, np.nan))) if np.isfinite(values).any() else 0
-    a = grid[i - 1] if i > 0 else lo
-    b = grid[i + 1] if i < len(grid) - 1 else hi
-    if not a < b:
-        return np.array([grid[i]]), values[i]
-    res = minimize_scalar(lambda t: float(obj_func(np.array([t]), eval_gradient=False)),
-                          bounds=(a, b), method="bounded", options={"xatol": 0.01})
-    if res.fun <= values[i]:
-        return np.array([res.x]), float(res.fun)
-    return np.array([grid[i]]), values[i]
-
-
-def fit_ard_length_scales(obj_func, initial_theta, bounds, prior_sd=None):
-    """A GaussianProcessRegressor ``optimizer`` for an ARD kernel (one length
-    scale per dimension), fitted in two steps:
-
-    1. the isotropic fit of fit_length_scale (all length scales equal:
-       likelihood values on a log grid, then bounded Brent);
-    2. L-BFGS-B with gradients from there on the negative log marginal
-       likelihood plus a Gaussian prior on each log length scale, centred on
-       the isotropic one (sd ``prior_sd``, default ``ARD_PRIOR_SD``, in
-       natural log units).
-
-    With 20 trials the likelihood hardly constrains a length scale per
-    dimension: an unregularised fit (type-II maximum likelihood) raised the
-    median regret on hartmann6-lc severalfold in ``python -m benchmarks
-    --parts quality`` (benchmarks/RESULTS.md, "Numbers behind the code's choices"). The prior keeps the isotropic answer
-    until the data says otherwise."""
-    from scipy.optimize import minimize
-
-    theta0 = np.asarray(initial_theta, dtype=float)
-    b = np.asarray(bounds, dtype=float)
-    d = len(theta0)
-    iso, iso_v = fit_length_scale(lambda t, eval_gradient=False: obj_func(np.full(d, t[0]), eval_gradient=False),
-                                  theta0[:1], b[:1])
-    centre = np.full(d, float(iso[0]))
-    if d == 1 or not np.isfinite(iso_v):
-        return centre, float(iso_v)
-    w = 1.0 / (ARD_PRIOR_SD if prior_sd is None else prior_sd) ** 2
-
-    def penalised(theta):
-        v, g = obj_func(theta, eval_gradient=True)
-        dev = theta - centre
-        return v + 0.5 * w * float(dev @ dev), g + w * dev
-
-    res = minimize(penalised, centre, method="L-BFGS-B", jac=True, bounds=b, options={"maxiter": ARD_MAXITER})
-    if np.all(np.isfinite(res.x)) and np.isfinite(res.fun) and res.fun <= iso_v:
-        return res.x, float(obj_func(res.x, eval_gradient=False))
-    return centre, float(iso_v)
-
-
-def refit_count(n: int) -> int:
-    """The number of observations the ARD length scales are fitted on when
-    ``n`` are known: the largest step of the schedule 2, 3, 4, 5, 6, 8, 10,
-    13, 16, 20, 25, ... (each about REFIT_GROWTH times the last) at or below ``n``.
-    Consecutive suggestions share a fit until the next step; a fit is never
-    older than a fifth of the observations."""
-    step = 2
-    while True:
-        nxt = max(step + 1, int(step * REFIT_GROWTH + 0.5))
-        if nxt > n:
-            return step
-        step = nxt
 
 
 def _rows(enc: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -168,8 +85,6 @@ def _blas_threads():
     return ThreadpoolController()
 
 
-#: the length scales' fit is repeated when the observations grew by this factor (see refit_count)
-REFIT_GROWTH = 1.25
 #: fitted length scales by their inputs (a memo: see BayesOpt._scheduled_kernel)
 _LENGTH_SCALES: dict[tuple, np.ndarray] = {}
 LENGTH_SCALE_MEMO = 32
@@ -178,10 +93,8 @@ _IN_SPACE: list = [None, {}]
 IN_SPACE_MEMO = 20_000
 #: [repr of the space, (params dicts, their ids, in-space mask, points)] of the last BayesOpt._encoded
 _ENCODED: list = [None, None]
-#: L-BFGS-B iterations of the ARD fit (each one a likelihood with gradients)
-ARD_MAXITER = 50
-#: sd of the prior on each log length scale around the isotropic fit's
-ARD_PRIOR_SD = 0.5
+#: the GP's alpha on top of a fitted noise variance: a jitter for the factorisation
+NOISE_JITTER = 1e-6
 
 
 class BayesOpt(Algorithm):
@@ -216,7 +129,8 @@ class BayesOpt(Algorithm):
     #: a noise sd of ~10% of the scores' spread; validation scores are noisy.
     #: bayes_opt's default 1e-6 treats scores as exact; in the benchmark it
     #: had a worse tail on the noisy function and was slightly better on
-    #: noiseless ones (benchmarks/RESULTS.md)
+    #: noiseless ones (benchmarks/RESULTS.md). Where the noise is fitted
+    #: (``noise_bounds``, the default "ard" kernel) the fit starts here
     gp_alpha = 1e-2
     #: "ard": a Matern 2.5 kernel with one length scale per dimension, fitted
     #: by fit_ard_length_scales; "isotropic": bayes_opt's kernel (one length
@@ -233,6 +147,20 @@ class BayesOpt(Algorithm):
     #: sd of the prior on the log length scales around the isotropic fit (see
     #: fit_ard_length_scales)
     ard_prior_sd = ARD_PRIOR_SD
+    #: the noise variance of the scores (in units of their variance) is
+    #: fitted by marginal likelihood with the length scales, within these
+    #: bounds (None: it is ``gp_alpha``): how noisy the scores are differs
+    #: by problem, where one fixed value was a compromise (RESULTS.md,
+    #: branch bo2)
+    noise_bounds = (1e-6, 1.0)
+    #: (concentration, rate) of a Gamma prior on the fitted noise variance,
+    #: Optuna's GPSampler's (its mode 0.0033): on a few points the
+    #: likelihood alone often sends the noise to a bound
+    noise_prior = (1.1, 30.0)
+    #: the acquisition sees a candidate as the trial it decodes to (its
+    #: quantized and choice values on their grid: see BudgetedUCB); False:
+    #: at its own point of the unit cube, as bayes_opt does
+    snap_discrete = True
 
     def kappa_at(self, registered: int) -> float:
         s = self.settings
@@ -314,6 +242,7 @@ class BayesOpt(Algorithm):
         ucb = BudgetedUCB(
             kappa=self.kappa_at(len(observed)), n_random=self.n_random, n_smart=self.n_smart,
             n_local=self.n_local, centers=xs[order[: self.n_centers]],
+            snap=self.space.snapper() if self.snap_discrete else None,
         )
         opt = BayesianOptimization(
             f=None, pbounds=pbounds, acquisition_function=ucb, random_state=seed,
@@ -322,8 +251,8 @@ class BayesOpt(Algorithm):
         if self.kernel == "ard" and self.gp_optimizer == "grid":
             # length scales fitted on the observations known at the schedule's
             # last step (memoised), then fixed: the GP's fit is one factorisation
-            kernel = self._scheduled_kernel(enc, vals, kept, xs, ys)
-            opt.set_gp_params(kernel=kernel, n_restarts_optimizer=0, alpha=self.gp_alpha, optimizer=None)
+            kernel, alpha = self._scheduled_kernel(enc, vals, kept, xs, ys)
+            opt.set_gp_params(kernel=kernel, n_restarts_optimizer=0, alpha=alpha, optimizer=None)
         elif self.kernel == "ard":
             opt.set_gp_params(kernel=self._ard_kernel(gp_x, gp_y, rng), n_restarts_optimizer=self.n_restarts,
                               alpha=self.gp_alpha, optimizer=self._ard_optimizer() if self.gp_optimizer == "grid"
@@ -391,31 +320,47 @@ class BayesOpt(Algorithm):
         # the memo's key is the raw observations (no grouping on a hit)
         first = (enc[:upto], vals[:upto]) if upto and (enc[:upto] != enc[0]).any() else None
         key = (*(a.tobytes() for a in (first or (xs, ys))), first is None, enc.shape[1], self.gp_alpha,
-               self.length_scale_bounds, self.ard_prior_sd, self.ard_fit_points)
-        scales = _LENGTH_SCALES.get(key)
-        if scales is None:
-            scales = self._fit_length_scales(*(_rows(*first) if first else (xs, ys)))
+               self.length_scale_bounds, self.ard_prior_sd, self.ard_fit_points, self.noise_bounds,
+               self.noise_prior)
+        fit = _LENGTH_SCALES.get(key)
+        if fit is None:
+            fit = self._fit_length_scales(*(_rows(*first) if first else (xs, ys)))
             while len(_LENGTH_SCALES) >= LENGTH_SCALE_MEMO:
                 _LENGTH_SCALES.pop(next(iter(_LENGTH_SCALES)), None)
-            _LENGTH_SCALES[key] = scales
-        return Matern(nu=2.5, length_scale=scales.copy(), length_scale_bounds="fixed")
+            _LENGTH_SCALES[key] = fit
+        scales, alpha = fit
+        return Matern(nu=2.5, length_scale=scales.copy(), length_scale_bounds="fixed"), alpha
 
-    def _fit_length_scales(self, fx: np.ndarray, fy: np.ndarray) -> np.ndarray:
+    def _fit_length_scales(self, fx: np.ndarray, fy: np.ndarray) -> tuple[np.ndarray, float]:
         """fit_ard_length_scales on these points (beyond ``ard_fit_points``, on a
-        subsample seeded by their count: the same points give the same fit)."""
+        subsample seeded by their count: the same points give the same fit):
+        (the length scales, the GP's alpha). The alpha is the fitted noise
+        variance (within ``noise_bounds``, plus NOISE_JITTER), or ``gp_alpha``
+        when ``noise_bounds`` is None."""
         from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import Matern
+        from sklearn.gaussian_process.kernels import Matern, WhiteKernel
 
         if len(fy) > self.ard_fit_points:
             pick = np.sort(np.random.default_rng(len(fy)).choice(len(fy), size=self.ard_fit_points, replace=False))
             fx, fy = fx[pick], fy[pick]
-        kernel = Matern(nu=2.5, length_scale=np.ones(fx.shape[1]), length_scale_bounds=self.length_scale_bounds)
-        gp = GaussianProcessRegressor(kernel=kernel, alpha=self.gp_alpha, normalize_y=True,
-                                      optimizer=self._ard_optimizer())
+        dim = fx.shape[1]
+        kernel = Matern(nu=2.5, length_scale=np.ones(dim), length_scale_bounds=self.length_scale_bounds)
+        alpha, optimizer = self.gp_alpha, self._ard_optimizer()
+        if self.noise_bounds is not None:
+            # the noise variance a hyper-parameter of the fit (it starts at
+            # gp_alpha); the GP's own alpha a jitter
+            kernel = kernel + WhiteKernel(noise_level=self.gp_alpha, noise_level_bounds=self.noise_bounds)
+            alpha = NOISE_JITTER
+            optimizer = functools.partial(fit_ard_length_scales, prior_sd=self.ard_prior_sd, n_scales=dim,
+                                          noise_prior=self.noise_prior)
+        gp = GaussianProcessRegressor(kernel=kernel, alpha=alpha, normalize_y=True, optimizer=optimizer)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             gp.fit(fx, fy)
-        return np.array(gp.kernel_.length_scale, dtype=float).reshape(fx.shape[1])
+        if self.noise_bounds is None:
+            return np.array(gp.kernel_.length_scale, dtype=float).reshape(dim), self.gp_alpha
+        return (np.array(gp.kernel_.k1.length_scale, dtype=float).reshape(dim),
+                float(gp.kernel_.k2.noise_level) + NOISE_JITTER)
 
     def _encoded(self, observed: list[TrialRecord]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Unit-cube points and sign * best_score of the observed trials whose

@@ -44,10 +44,19 @@ class BudgetedUCB(acquisition.UpperConfidenceBound):
     ``centers`` are unit-cube points (the best observed ones) around which
     ``n_local`` candidates are drawn; with no centers only uniform candidates
     are used.
+
+    ``snap`` (SearchSpace.snapper): the acquisition is evaluated at each
+    candidate's trial, the grid point of its quantized and choice
+    coordinates, i.e. with the rounding inside the GP's kernel (Garrido-Merchan
+    and Hernandez-Lobato 2020). The GP's points are trials, on the grid
+    already; so the band of [0, 1] that decodes to a tried value has the
+    trial's small std throughout, where without it the band's other points
+    looked unexplored to the UCB and a near-repeat of the trial could win on
+    its std.
     """
 
     def __init__(self, kappa: float, n_random: int, n_smart: int, n_local: int = 0, centers=None,
-                 observations=None):
+                 observations=None, snap=None):
         # no random_state here: bayes_opt deprecates it on acquisitions and uses
         # the optimizer's, handed to suggest()
         super().__init__(kappa=kappa)
@@ -57,6 +66,9 @@ class BudgetedUCB(acquisition.UpperConfidenceBound):
         #: fitted on; None: the target space's registered points, as in bayes_opt
         self.observations = observations
         self._transform = None
+        #: None, or a function moving candidates (rows) to the points of the
+        #: trials they decode to (see the class doc)
+        self._snap = snap
 
     def suggest(self, gp, target_space, n_random=None, n_smart=None, fit_gp=True, random_state=None):
         self._transform = target_space.kernel_transform
@@ -77,12 +89,15 @@ class BudgetedUCB(acquisition.UpperConfidenceBound):
         """bayes_opt's acquisition (``-base_acq(mean, std)``, to be minimised),
         the mean and std from matern52_predictor where the kernel allows."""
         predict = matern52_predictor(gp, self._transform) if constraint is None else None
+        snap = self._snap
         if predict is None:
-            return super()._get_acq(gp, constraint)
+            acq = super()._get_acq(gp, constraint)
+            return acq if snap is None else (lambda x: acq(snap(np.atleast_2d(x))))
         dim = gp.X_train_.shape[1]
 
         def acq(x):
-            mean, std = predict(x.reshape(-1, dim))
+            x = x.reshape(-1, dim)
+            mean, std = predict(x if snap is None else snap(x))
             return -1 * self.base_acq(mean, std)
 
         return acq

@@ -291,6 +291,60 @@ def test_the_ard_prior_keeps_the_isotropic_fit_when_the_data_says_little():
     assert np.ptp(theta) < 0.5   # within a factor ~1.6 of each other
 
 
+def test_the_fitted_noise_stays_within_its_bounds_and_grows_with_the_scores_noise():
+    from hpopt.algorithms.bayes import NOISE_JITTER
+
+    alg = bayes_algorithm(seed=0)
+    xs = np.random.default_rng(0).random((30, 1))
+    noise = np.random.default_rng(1).standard_normal(30)
+    lo, hi = alg.noise_bounds
+
+    alphas = [alg._fit_length_scales(xs, np.sin(6 * xs[:, 0]) + sd * noise)[1] for sd in (0.0, 0.1, 0.3, 1.0)]
+
+    assert all(lo <= a - NOISE_JITTER <= hi * (1 + 1e-9) for a in alphas)
+    assert alphas == sorted(alphas) and alphas[0] < 1e-3 < alphas[1] and alphas[-1] > 5 * alphas[1]
+
+
+def test_without_noise_bounds_the_noise_is_gp_alpha(monkeypatch):
+    alg = bayes_algorithm(seed=0)
+    monkeypatch.setattr(alg, "noise_bounds", None)
+    xs = np.random.default_rng(0).random((30, 1))
+
+    scales, alpha = alg._fit_length_scales(xs, np.sin(6 * xs[:, 0]))
+
+    assert alpha == alg.gp_alpha and scales.shape == (1,)
+
+
+@pytest.mark.parametrize("noise_sd", [0.0, 0.5, 3.0])
+def test_the_noise_prior_pulls_the_fitted_noise_towards_its_mode(noise_sd):
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import Matern, WhiteKernel
+
+    from hpopt.algorithms.bayes import fit_ard_length_scales
+
+    rng = np.random.default_rng(3)
+    xs = rng.random((25, 2))
+    ys = np.sin(5 * xs[:, 0]) + noise_sd * rng.standard_normal(25)
+    kernel = Matern(nu=2.5, length_scale=np.ones(2), length_scale_bounds=BayesOpt.length_scale_bounds) + \
+        WhiteKernel(noise_level=1e-2, noise_level_bounds=(1e-6, 1.0))
+    gp = GaussianProcessRegressor(kernel=kernel, alpha=1e-6, normalize_y=True, optimizer=None).fit(xs, ys)
+
+    def obj_func(theta, eval_gradient=True):
+        if eval_gradient:
+            v, g = gp.log_marginal_likelihood(theta, eval_gradient=True, clone_kernel=False)
+            return -v, -g
+        return -gp.log_marginal_likelihood(theta, clone_kernel=False)
+
+    bounds, prior = gp.kernel.bounds, (1.1, 30.0)
+    free, _ = fit_ard_length_scales(obj_func, gp.kernel.theta, bounds, n_scales=2)
+    held, _ = fit_ard_length_scales(obj_func, gp.kernel.theta, bounds, n_scales=2, noise_prior=prior)
+
+    for theta in (free, held):
+        assert np.all(theta >= bounds[:, 0] - 1e-9) and np.all(theta <= bounds[:, 1] + 1e-9)
+    mode = np.log((prior[0] - 1) / prior[1])
+    assert abs(held[2] - mode) <= abs(free[2] - mode) + 1e-6
+
+
 @pytest.mark.parametrize("kernel", ["ard", "isotropic"])
 def test_both_kernels_search_near_the_minimum(save_path, registered, kernel, monkeypatch):
     monkeypatch.setattr(BayesOpt, "kernel", kernel)

@@ -35,6 +35,7 @@ LATE_IMPORTS = {
     ("hpopt/algorithms/bayes.py", "threadpoolctl"): "with the GP stack",
     ("hpopt/algorithms/bayes.py", "hpopt.algorithms.ucb"): "it imports bayes_opt",
     ("hpopt/algorithms/bayes.py", "scipy.optimize"): "with the GP stack",
+    ("hpopt/algorithms/gp_fit.py", "scipy.optimize"): "with the GP stack (bayes.py imports this module)",
     ("hpopt/algorithms/bayes.py", "sklearn.gaussian_process"): "with the GP stack",
     ("hpopt/algorithms/bayes.py", "sklearn.gaussian_process.kernels"): "with the GP stack",
     ("studies/storage_sql.py", "psycopg"): "PostgreSQL's driver, installed with the postgres extra",

@@ -412,3 +412,37 @@ def test_below_on_quniform_and_float_grids():
     assert f.below(0.30000000000000004).grid() == [0.1]
     with pytest.raises(ValueError, match="finite number"):
         p.below(math.nan)
+
+
+# ---------------------------------------------------------------- snapping (an optimizer's candidates)
+
+SNAP_SPECS = [("quniform", [8, 512, 8]), ("quniform", [0.0, 1.0, 0.15]), ("qloguniform", [16, 512, 1]),
+              ("qloguniform", [0.01, 10.0, 0.01]), ("choice", ["a", 2, None, 1.5, True]), ("choice", [7])]
+
+
+@pytest.mark.parametrize("spec", SNAP_SPECS)
+def test_the_snapper_gives_the_unit_point_of_the_decoded_value(spec):
+    space = SearchSpace({"p": search_space(*spec)})
+    u = np.concatenate([np.random.default_rng(0).random(3000), [0.0, 1.0, -0.5, 2.0, np.nan]])[:, None]
+
+    snapped = space.snapper()(u)
+
+    np.testing.assert_allclose(snapped, [space.encode(space.decode(x)) for x in u], rtol=0, atol=1e-12)
+    assert [space.decode(x) for x in snapped] == [space.decode(x) for x in u]
+
+
+def test_the_snapper_moves_the_grid_columns_of_each_row_and_leaves_the_rest():
+    space = SearchSpace({"lr": search_space("loguniform", [1e-4, 1.0]), "width": search_space("quniform", [8, 512, 8]),
+                         "batch": search_space("choice", [16, 32, 64]), "drop": search_space("uniform", [0.0, 0.5])})
+    x = np.random.default_rng(1).random((500, 4))
+
+    snapped = space.snapper()(x)
+
+    np.testing.assert_array_equal(snapped[:, [0, 3]], x[:, [0, 3]])
+    np.testing.assert_allclose(snapped, [space.encode(space.decode(row)) for row in x], rtol=0, atol=1e-12)
+    assert [space.decode(row) for row in snapped] == [space.decode(row) for row in x]
+
+
+@pytest.mark.parametrize("spec", [("uniform", [0.0, 1.0]), ("loguniform", [1e-4, 1.0])])
+def test_a_continuous_space_has_no_snapper(spec):
+    assert SearchSpace({"x": search_space(*spec)}).snapper() is None

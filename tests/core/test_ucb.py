@@ -81,3 +81,24 @@ def test_the_kernels_input_transform_applies_to_both_sides():
     want_mean, want_std = gp.predict(x, return_std=True)
     np.testing.assert_allclose(mean, want_mean, rtol=0, atol=1e-9)
     np.testing.assert_allclose(std, want_std, rtol=0, atol=1e-9)
+
+
+def test_with_a_snapper_the_acquisition_sees_each_candidate_as_its_trial():
+    """Two candidates that decode to the same trial (the same choice band)
+    get the same UCB with the snapper, and the UCB of the trial's own point;
+    without it they differ (the band's other points look unexplored)."""
+    from hpopt.algorithms.ucb import BudgetedUCB
+    from hpopt.space import SearchSpace, search_space
+
+    space = SearchSpace({"x": search_space("uniform", [0.0, 1.0]), "c": search_space("choice", ["a", "b", "c"])})
+    rng = np.random.default_rng(4)
+    trials = space.snapper()(rng.random((12, 2)))   # observed points are trials: on the grid
+    gp = GaussianProcessRegressor(kernel=Matern(nu=2.5, length_scale=[0.3, 0.2], length_scale_bounds="fixed"),
+                                  alpha=1e-2, normalize_y=True, optimizer=None).fit(trials, np.sin(4 * trials.sum(1)))
+    band = np.array([[0.4, 0.02], [0.4, 0.2], [0.4, 1 / 6]])   # all choice "a"; the last its trial's point
+
+    snapped = BudgetedUCB(kappa=2.5, n_random=0, n_smart=0, snap=space.snapper())._get_acq(gp)(band)
+    plain = BudgetedUCB(kappa=2.5, n_random=0, n_smart=0)._get_acq(gp)(band)
+
+    np.testing.assert_allclose(snapped, plain[2], rtol=0, atol=1e-12)
+    assert abs(plain[0] - plain[1]) > 1e-3
