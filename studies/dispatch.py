@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from studies import validation
+
 
 class Dispatcher(Protocol):
     def enqueue(self, trainer: str, trial_pk: int, job_id: str) -> None:
@@ -65,4 +67,7 @@ def get() -> Dispatcher:
 def capacity_for(data) -> int | None:
     """The capacity (Dispatcher.capacity) for the trainer a study's body names, or None."""
     trainer = data.get("trainer") if isinstance(data, dict) else None
-    return get().capacity(trainer) if isinstance(trainer, str) and trainer else None
+    # a name no database can hold (a NUL: PostgreSQL raises) names no trainer
+    if not isinstance(trainer, str) or not trainer or validation.unstorable_text(trainer):
+        return None
+    return get().capacity(trainer)

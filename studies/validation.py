@@ -100,7 +100,7 @@ def clean_notes(value) -> tuple[str, str]:
         return "", "notes must be a string (Markdown)"
     if len(value) > LIMITS.notes:
         return "", f"notes must be at most {LIMITS.notes} characters (got {len(value)})"
-    why = _unstorable_text(value)
+    why = unstorable_text(value)
     return ("", f"notes {why}") if why else (value.strip(), "")
 
 
@@ -115,7 +115,7 @@ def form_schema() -> dict:
             "limits": LIMITS.to_json()}
 
 
-def _unstorable_text(value) -> str:
+def unstorable_text(value) -> str:
     """Why a string (anywhere inside ``value``) cannot be stored, or "":
     PostgreSQL refuses NUL characters, and no database takes an unpaired
     surrogate (JSON's "\\ud800"). The library has no such limits."""
@@ -143,8 +143,8 @@ def _dashboard_fields(data: dict, trainer_names, errors: dict) -> dict:
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         errors["name"] = "name is required"
-    elif _unstorable_text(name):
-        errors["name"] = f"name {_unstorable_text(name)}"
+    elif unstorable_text(name):
+        errors["name"] = f"name {unstorable_text(name)}"
     else:
         out["name"] = name.strip()
     trainer = data.get("trainer")
@@ -227,7 +227,7 @@ def _within_limits(data: dict, errors: dict) -> None:
 def _storable_space(space, errors: dict) -> None:
     if isinstance(space, dict):
         for param, spec in space.items():
-            why = _unstorable_text({param: spec})
+            why = unstorable_text({param: spec})
             if why:
                 errors[f"search_space.{param}"] = f"parameter names and choices {why}"
 

@@ -109,6 +109,18 @@ def test_the_preview_plans_for_the_trainers_capacity(api, quick):
     assert alone["planned_workers"] == 8
 
 
+@pytest.mark.parametrize("name", ["\x00", "quick\x00", "\ud800"])
+def test_the_preview_plans_for_a_trainer_name_no_database_can_hold_as_for_an_unknown_one(api, quick, name):
+    """PostgreSQL raises for a NUL in a query's text (the fuzz test found a 500):
+    such a name names no trainer, and the preview plans with the form's parallelism."""
+    workers(8, cpus=2)
+    body = study_data(trainer=name, parallelism=8, expected_time_ratio=3)
+    del body["name"]
+    r = api.post("/api/plan", body)
+    assert r.status_code == 200, r.content[:300]
+    assert r.json()["planned_workers"] == 8
+
+
 def test_a_study_made_through_the_api_runs_its_slots_on_the_plan_of_its_capacity(api, quick):
     workers(8, cpus=2)
     r = api.post("/api/studies", study_data(trainer="quick", parallelism=8, expected_time_ratio=3))
