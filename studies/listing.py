@@ -31,7 +31,7 @@ from studies.models import Trial
 from studies.models.study import meta_from_values
 from studies.models.trial import CORE_FIELDS, record_from_values
 from studies.progress import OPEN_STATES
-from studies.validation import LIMITS, TAG_CHARS
+from studies.validation import LIMITS, TAG_CHARS, unstorable_text
 
 PER_PAGE = 25
 MAX_PER_PAGE = 100
@@ -86,6 +86,8 @@ class ListQuery:
         q = params.get("q", "").strip()
         if len(q) > LIMITS.text:
             errors["q"] = f"q must be at most {LIMITS.text} characters"
+        elif why := unstorable_text(q):   # a NUL in a query: PostgreSQL raises
+            errors["q"] = f"q {why}"
         tag = params.get("tag", "").strip().lower()
         if tag and (len(tag) > LIMITS.tag or not TAG_CHARS.fullmatch(tag)):
             errors["tag"] = (f"tag must be one tag: up to {LIMITS.tag} characters, a letter or digit first, "

@@ -34,6 +34,7 @@ from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.utils import timezone
 
 from hpopt.status import TrialState
+from studies.validation import unstorable_text
 
 COLUMNS = {"number": "number", "state": "state", "best_score": "best_score", "score": "best_score",
            "last_score": "last_score", "epochs": "last_iteration", "started": "started"}
@@ -278,6 +279,8 @@ def parse(study, params) -> TableQuery:
     text = params.get("q", "").strip()
     if len(text) > MAX_TEXT:
         errors["q"] = f"q must be at most {MAX_TEXT} characters"
+    elif why := unstorable_text(text):   # a NUL in a query: PostgreSQL raises
+        errors["q"] = f"q {why}"
     if errors:
         raise TableError(errors)
     merged: dict[str, list] = {}

@@ -92,7 +92,9 @@ def test_the_list_searches_tags_and_notes(api, make_study):
 
 
 @pytest.mark.parametrize("params, field", [({"tag": "a b"}, "tag"), ({"tag": "x" * 41}, "tag"),
-                                           ({"archived": "yes"}, "archived")])
+                                           ({"archived": "yes"}, "archived"),
+                                           # a NUL made PostgreSQL raise (a 500)
+                                           ({"q": "resnet\x00"}, "q")])
 def test_a_bad_tag_or_archived_filter_is_a_400(api, params, field):
     r = api.get("/api/studies", **params)
     assert r.status_code == 400 and field in r.json()["errors"]

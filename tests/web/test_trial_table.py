@@ -196,6 +196,7 @@ def test_text_finds_a_host_a_stop_reason_a_choice_and_a_trial_number(api, study)
     ({"param.layers.in": '["4"]'}, "param.layers.in"),
     ({"param.layers.in": "3"}, "param.layers.in"),
     ({"param.x.in": "1"}, "param.x.in"),
+    ({"q": "rung\x00"}, "q"),   # PostgreSQL raised for the NUL (a 500)
     ({"limit": "0"}, "limit"),
     ({"limit": "100000"}, "limit"),
     ({"offset": "-3"}, "offset"),
