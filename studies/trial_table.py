@@ -86,7 +86,7 @@ def numeric_params(study) -> set[str]:
     anything other than numbers): they sort and filter as numbers."""
     def numeric(spec):
         values = spec["range"] if spec["type"] == "choice" else [0]
-        return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        return all(_is_number(v) for v in values)
     return {name for name, spec in study.space.items() if numeric(spec)}
 
 
