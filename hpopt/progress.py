@@ -39,6 +39,8 @@ class Progress:
     spent: float
     total: float
     remaining: float
+    #: trials created so far
+    created: int = 0
 
 
 def progress(meta, spent: float, open_trials, created: int, *, ended: bool = False) -> Progress:
@@ -51,7 +53,7 @@ def progress(meta, spent: float, open_trials, created: int, *, ended: bool = Fal
     total = max(plan.budget_compute if algorithm.budgeted else plan.expected_compute, 1e-9)
     handed_out = created >= plan.num_trials or meta.search_over or meta.budget_refused
     if created and handed_out and not open_trials:
-        return Progress(1.0, spent, total, 0.0)
+        return Progress(1.0, spent, total, 0.0, created)
     if ended:
         remaining = 0.0
     elif algorithm.budgeted:
@@ -60,7 +62,7 @@ def progress(meta, spent: float, open_trials, created: int, *, ended: bool = Fal
     else:
         committed = sum(algorithm.certain_cost(t) for t in open_trials)
         remaining = max(total - spent, committed + max(0, plan.num_trials - created) * plan.trial_cost_epochs())
-    return Progress(min(BEFORE_DONE, spent / total), spent, total, remaining)
+    return Progress(min(BEFORE_DONE, spent / total), spent, total, remaining, created)
 
 
 def trial_count(created: int, planned: int | None, short: int = 0) -> dict:
@@ -98,18 +100,25 @@ def epochs_trained(trials) -> int:
     return sum(t.last_iteration for t in trials if t.state is not TrialState.QUEUED)
 
 
+MAX_PIECES = 4096   # new trials scheduled one by one; the rest in rounds
+
+
 def eta_seconds(meta, p: Progress, open_trials, parallel: int, model) -> float:
     """Seconds left, for a study in progress, at the time model's speed
     (hpopt.timing: seconds per full epoch, start-up seconds per trial; a
     trial timed over two epochs or more at its own speed): the work left is
     scheduled over ``parallel`` workers, each taking the next piece as soon
     as it is free (as the runner does): the running trials' expected rest
-    on their workers, then the queued trials, then the
-    new trials the remaining compute pays for, each a trial of the plan's
-    expected cost. Rounds of trials (Bayesian optimization) and a drain at
-    the end come out of the schedule. The ETA is never less than the running
-    trial with the most epochs left to its end needs (its end, not its next
-    rung: only this floor catches ASHA's drain in the benchmarks)."""
+    on their workers, then the queued trials, then the new trials the
+    remaining compute pays for. A new trial costs what the study's trials
+    cost so far (what they spent and are expected to spend still, per trial
+    created), not the plan's model: a sampler that improves sends more
+    trials past ASHA's rungs than its 1/eta, so fewer, longer trials are
+    left than the plan says. Rounds of trials (Bayesian optimization) come
+    out of the schedule; the drain at the end does not (every piece there
+    is an average): the ETA is never less than ``last_end``, the median of
+    the time the last trial ends, each trial ending at its next rung, a
+    later one or its end with the chance Auto Config's model gives it."""
     algorithm = algorithms.build(meta)
     plan, per, startup = meta.plan, model.seconds_per_epoch, model.startup_seconds
 
@@ -120,20 +129,65 @@ def eta_seconds(meta, p: Progress, open_trials, parallel: int, model) -> float:
     def rest(t) -> float:
         return algorithm.expected_epochs_left(t) * algorithm.epoch_cost(t) * speed(t)
 
+    def ends(at: float, epoch_seconds: float, stretches) -> list[tuple[float, float]]:
+        return [(at + epochs * epoch_seconds, chance) for epochs, chance in stretches]
+
     running = [t for t in open_trials if t.state is TrialState.RUNNING]
     # (a trial waiting at an ASHA rung is expected to cost nothing: its promotion
     # is counted with the new trials', hpopt.algorithms.asha)
     waiting = [t for t in open_trials if t.state is not TrialState.RUNNING and algorithm.expected_cost_left(t) > 0]
+    last = [ends(0.0, algorithm.epoch_cost(t) * speed(t), algorithm.stretches(t)) for t in running]
     free = [rest(t) for t in running]
     free += [0.0] * max(0, parallel - len(free))
     heapq.heapify(free)
-    pieces = [startup + rest(t) for t in waiting]
-    left = p.remaining - sum(algorithm.expected_cost_left(t) for t in open_trials)
-    per_trial = max(plan.trial_cost_epochs() - plan.startup_epochs, 0.0) * per + startup
-    new_trials = max(0.0, left) / max(plan.trial_cost_epochs(), 1e-9)
-    pieces += [per_trial] * int(new_trials) + ([per_trial * (new_trials % 1)] if new_trials % 1 else [])
-    for piece in pieces:
-        heapq.heappush(free, heapq.heappop(free) + piece)
-    longest = max(((t.iterations - t.last_iteration) * plan.epoch_cost(t.subset_ratio) * speed(t) for t in running),
-                  default=0.0)
-    return max(max(free), longest)
+    open_left = sum(algorithm.expected_cost_left(t) for t in open_trials)
+    trial_cost = (p.spent + open_left) / p.created if p.created else plan.trial_cost_epochs()
+    # a trial costs its start-up and one epoch at least: trials that failed before
+    # their first report spent nothing, and remaining / 0 new trials is no schedule
+    trial_cost = max(trial_cost, plan.startup_epochs + plan.epoch_cost())
+    new_trials = max(0.0, p.remaining - open_left) / trial_cost
+    per_trial = max(trial_cost - plan.startup_epochs, 0.0) * per + startup
+    # whole rounds of new trials beyond MAX_PIECES go on every worker at once (equal
+    # pieces taken greedily are rounds): the schedule's size stays bounded
+    rounds = max(0, int(new_trials) - MAX_PIECES) // len(free) if free else 0
+    free = [at + rounds * per_trial for at in free]   # (still a heap)
+    first_new = p.created + rounds * len(free)
+    new_trials -= rounds * len(free)
+    # pieces: (seconds, the queued trial, the new trial's id); neither for the part of a trial
+    pieces = [(startup + rest(t), t, None) for t in waiting]
+    pieces += [(per_trial, None, first_new + j) for j in range(int(new_trials))]
+    pieces += [(per_trial * (new_trials % 1), None, None)] if new_trials % 1 else []
+    starts = []
+    for piece, queued, new_id in pieces:
+        at = heapq.heappop(free)
+        heapq.heappush(free, at + piece)
+        starts.append((at + startup, queued, new_id))
+    scheduled = max(free)
+    fresh = plan.epoch_cost() * per
+    for at, queued, new_id in starts:
+        if queued is not None:
+            last.append(ends(at, algorithm.epoch_cost(queued) * speed(queued), algorithm.stretches(queued)))
+        elif new_id is not None and at + plan.max_iterations * fresh > scheduled:   # (only these can end later)
+            last.append(ends(at, fresh, algorithm.fresh_stretches(new_id)))
+    return max(scheduled, last_end(last, scheduled))
+
+
+def last_end(ends, past: float) -> float:
+    """The median of the time the last trial ends, where it is later than
+    ``past`` (0 otherwise). ``ends``: per trial, where it may end (seconds
+    from now, the chance it trains that far; chances fall along a trial).
+    The last end is ``s`` or later with chance 1 - prod(1 - each trial's
+    chance to train to ``s`` or past it): the largest ``s`` where that
+    reaches one half."""
+    points = sorted(((seconds, chance, i) for i, trial in enumerate(ends) for seconds, chance in trial
+                     if seconds > past), key=lambda e: -e[0])
+    # from the farthest in: a trial's chance to train to s or past it is that of its nearest end at or past s
+    none_past, held = 1.0, {}
+    for seconds, chance, i in points:
+        if chance >= 1.0:
+            return seconds
+        none_past *= (1.0 - chance) / (1.0 - held.get(i, 0.0))
+        held[i] = chance
+        if none_past <= 0.5:
+            return seconds
+    return 0.0

@@ -85,6 +85,18 @@ def certain_epochs(at: int, iterations: int, milestones) -> int:
     return max(0, next((m for m in milestones if at < m < iterations), iterations) - at)
 
 
+def stretches(at: int, iterations: int, milestones, eta: float) -> list[tuple[int, float]]:
+    """Where a trial at iteration ``at`` may stop, as (epochs from ``at``, the
+    chance it trains that far): its next rung for sure, then 1/eta less for
+    each rung it must pass (Auto Config's model), its end last."""
+    out, survive = [], 1.0
+    for m in [*milestones, iterations]:
+        if m > at:
+            out.append((m - at, survive))
+            survive /= eta
+    return out
+
+
 def continues(signed_score: float, others_signed, eta: int) -> bool:
     """True when ``signed_score`` ranks inside the rung's quota (higher is
     better); ``others_signed``: a sequence or numpy array. Ties rank in the
@@ -210,6 +222,20 @@ class ASHA(Algorithm):
                 prev = m
                 survive /= self.plan.reduction_factor
         return left
+
+    def stretches(self, trial: TrialRecord) -> list[tuple[int, float]]:
+        """Its next rung for sure, each later rung and its end with the chance
+        Auto Config's model gives it (1/eta per rung passed, as
+        ``expected_epochs_left``); nothing for a trial waiting at a rung."""
+        if waiting_rung(trial) is not None:
+            return []
+        return stretches(position(trial), trial.iterations, self.milestones(trial), self.plan.reduction_factor)
+
+    def fresh_stretches(self, trial_id: int) -> list[tuple[int, float]]:
+        """A new trial's: from 0, in the bracket its id gives it (``_new``)."""
+        rungs = self.plan.brackets[trial_id % self.plan.num_brackets]
+        return stretches(0, self.plan.max_iterations, [m for m in rungs if m < self.plan.max_iterations],
+                         self.plan.reduction_factor)
 
     def expected_cost_left(self, trial: TrialRecord) -> float:
         return 0.0 if waiting_rung(trial) is not None else super().expected_cost_left(trial)

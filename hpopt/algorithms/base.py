@@ -123,6 +123,16 @@ class Algorithm(abc.ABC):
         """Epochs an unfinished trial is expected to train still (here: to its end)."""
         return float(self.certain_epochs(trial))
 
+    def stretches(self, trial: TrialRecord) -> list[tuple[int, float]]:
+        """Where an unfinished trial may still stop, as (epochs from where it
+        is, the chance it trains that far), nearest first (here: only its end,
+        for sure)."""
+        return [(self.certain_epochs(trial), 1.0)]
+
+    def fresh_stretches(self, trial_id: int) -> list[tuple[int, float]]:
+        """``stretches`` of a trial not created yet (here: the plan's full length)."""
+        return [(self.plan.max_iterations, 1.0)]
+
     def _startup_due(self, trial: TrialRecord) -> float:
         return 0.0 if trial.state is TrialState.RUNNING else self.plan.startup_epochs
 

@@ -73,3 +73,69 @@ def test_a_running_trial_timed_over_two_epochs_runs_out_its_rest_at_its_own_spee
     p = progress.progress(meta, slow.spent, [slow], 1)
     eta = progress.eta_seconds(meta, p, [slow], 2, model)
     assert eta >= 17 * meta.plan.epoch_cost(subset) * 10.0, "its 17 epochs left at 10 s, not at the model's 1 s"
+
+
+def test_the_last_end_is_the_median_of_the_last_trial_to_end():
+    # one trial: where its chance to train that far falls to one half
+    assert progress.last_end([[(1.0, 1.0), (3.0, 0.5), (7.0, 0.25)]], 0.0) == 3.0
+    # two trials, each a quarter's chance of 10 s: none gets there more likely than not (9/16)
+    two = [[(2.0, 1.0), (10.0, 0.25)]] * 2
+    assert progress.last_end(two, 0.0) == 2.0
+    # three: one of them does (1 - 27/64)
+    assert progress.last_end(two + two[:1], 0.0) == 10.0
+    # ends no later than ``past`` do not count
+    assert progress.last_end(two, 5.0) == 0.0
+
+
+def test_a_fresh_asha_trial_near_the_budget_s_end_is_not_expected_to_run_to_its_end(tmp_path):
+    # the budget has left what the one running trial is expected to spend: it will
+    # most likely stop at a rung, so its full length is not the ETA
+    meta = _study(tmp_path, num_brackets=1)
+    algorithm = hpopt.algorithms.build(meta)
+    fresh = TrialRecord(9, {"x": 0.5}, 20, meta.plan.subset_ratio, state=TrialState.RUNNING)
+    rungs = algorithm.milestones(fresh)
+    assert rungs and rungs[0] < 20
+    spent = meta.plan.budget_compute - algorithm.expected_cost_left(fresh)
+    p = progress.progress(meta, spent, [fresh], 10)
+    epoch = algorithm.epoch_cost(fresh)   # at 1 s per full epoch
+
+    eta = progress.eta_seconds(meta, p, [fresh], 2, TimeModel(1.0, 0.0, "measured"))
+
+    assert rungs[0] * epoch <= eta < 20 * epoch
+
+
+def test_new_trials_cost_what_the_study_s_trials_cost_so_far(tmp_path):
+    # four trials spent (or will spend) twice the plan's cost per trial: what is left
+    # pays for two more such trials, each as long as theirs, not four of the plan's
+    meta = _study(tmp_path)
+    cost = meta.plan.trial_cost_epochs()
+    p = progress.Progress(0.5, 4 * 2 * cost, 4 * 2 * cost + 2 * 2 * cost, 2 * 2 * cost, created=4)
+
+    eta = progress.eta_seconds(meta, p, [], 64, TimeModel(1.0, 0.0, "measured"))
+
+    assert eta >= 2 * cost
+
+
+def test_the_eta_of_a_study_whose_trials_spent_nothing_is_finite(tmp_path):
+    # trials that failed before their first report spent nothing: the ETA still
+    # schedules what is left at a trial's least cost (start-up and one epoch)
+    meta = _study(tmp_path)
+    p = progress.Progress(0.0, 0.0, meta.plan.budget_compute, meta.plan.budget_compute, created=5)
+
+    eta = progress.eta_seconds(meta, p, [], 2, TimeModel(1.0, 0.0, "measured"))
+
+    budget = meta.plan.budget_compute   # at 1 s per full epoch
+    assert budget / 2 <= eta <= budget / 2 + meta.plan.max_iterations
+
+
+def test_an_eta_over_many_cheap_trials_is_the_work_spread_over_the_workers(tmp_path):
+    # more new trials than are scheduled one by one: the rest go in rounds on every
+    # worker, and the ETA is still the work left over the workers
+    meta = _study(tmp_path)
+    cost = meta.plan.startup_epochs + meta.plan.epoch_cost()
+    left = 3 * progress.MAX_PIECES * cost
+    p = progress.Progress(0.0, 0.0, left, left, created=10 ** 6)
+
+    eta = progress.eta_seconds(meta, p, [], 4, TimeModel(1.0, 0.0, "measured"))
+
+    assert left / 4 <= eta <= left / 4 + meta.plan.max_iterations
