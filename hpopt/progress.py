@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
+import math
 
 from hpopt import algorithms, timing
 from hpopt.status import TrialState
@@ -103,7 +104,7 @@ def epochs_trained(trials) -> int:
 MAX_PIECES = 4096   # new trials scheduled one by one; the rest in rounds
 
 
-def eta_seconds(meta, p: Progress, open_trials, parallel: int, model) -> float:
+def eta_seconds(meta, p: Progress, open_trials, parallel: int, model, until: float | None = None) -> float:
     """Seconds left, for a study in progress, at the time model's speed
     (hpopt.timing: seconds per full epoch, start-up seconds per trial; a
     trial timed over two epochs or more at its own speed): the work left is
@@ -118,7 +119,10 @@ def eta_seconds(meta, p: Progress, open_trials, parallel: int, model) -> float:
     out of the schedule; the drain at the end does not (every piece there
     is an average): the ETA is never less than ``last_end``, the median of
     the time the last trial ends, each trial ending at its next rung, a
-    later one or its end with the chance Auto Config's model gives it."""
+    later one or its end with the chance Auto Config's model gives it.
+    ``until``: seconds to the study's deadline, if it has one: a new trial
+    starts only while it is expected to end by then (at the plan's cost per
+    trial, timing.new_trial_seconds: the runner's rule, studies.deadline)."""
     algorithm = algorithms.build(meta)
     plan, per, startup = meta.plan, model.seconds_per_epoch, model.startup_seconds
 
@@ -147,21 +151,30 @@ def eta_seconds(meta, p: Progress, open_trials, parallel: int, model) -> float:
     trial_cost = max(trial_cost, plan.startup_epochs + plan.epoch_cost())
     new_trials = max(0.0, p.remaining - open_left) / trial_cost
     per_trial = max(trial_cost - plan.startup_epochs, 0.0) * per + startup
-    # whole rounds of new trials beyond MAX_PIECES go on every worker at once (equal
-    # pieces taken greedily are rounds): the schedule's size stays bounded
-    rounds = max(0, int(new_trials) - MAX_PIECES) // len(free) if free else 0
-    free = [at + rounds * per_trial for at in free]   # (still a heap)
-    first_new = p.created + rounds * len(free)
-    new_trials -= rounds * len(free)
-    # pieces: (seconds, the queued trial, the new trial's id); neither for the part of a trial
-    pieces = [(startup + rest(t), t, None) for t in waiting]
-    pieces += [(per_trial, None, first_new + j) for j in range(int(new_trials))]
-    pieces += [(per_trial * (new_trials % 1), None, None)] if new_trials % 1 else []
     starts = []
-    for piece, queued, new_id in pieces:
+
+    def place(piece, queued, new_id):
         at = heapq.heappop(free)
         heapq.heappush(free, at + piece)
         starts.append((at + startup, queued, new_id))
+
+    for t in waiting:
+        place(startup + rest(t), t, None)
+    # new trials come last, each while it would end by the deadline (the first free
+    # worker is the earliest); whole rounds beyond MAX_PIECES go on every worker at
+    # once (equal pieces taken greedily are rounds): the schedule's size stays bounded
+    latest = math.inf if until is None else until - timing.new_trial_seconds(plan, model)
+    rounds = max(0, int(new_trials) - MAX_PIECES) // len(free)
+    if rounds and latest < math.inf:
+        rounds = min(rounds, max(0, int((latest - max(free)) // max(per_trial, 1e-9))))
+    free = [at + rounds * per_trial for at in free]   # (still a heap)
+    new_trials -= rounds * len(free)
+    pieces = [(per_trial, p.created + rounds * len(free) + j) for j in range(int(new_trials))]
+    pieces += [(per_trial * (new_trials % 1), None)] if new_trials % 1 else []
+    for piece, new_id in pieces:
+        if free[0] > latest:
+            break
+        place(piece, None, new_id)
     scheduled = max(free)
     fresh = plan.epoch_cost() * per
     for at, queued, new_id in starts:

@@ -50,6 +50,12 @@ class TimeModel:
                 "source": self.source, "epochs": self.epochs, "trials": self.trials, "description": self.describe()}
 
 
+def new_trial_seconds(plan, model: TimeModel) -> float:
+    """Expected seconds of a new trial of ``plan`` at ``model``'s speed: its
+    start-up and its epochs (the plan's expected cost per trial)."""
+    return model.startup_seconds + max(plan.trial_cost_epochs() - plan.startup_epochs, 0.0) * model.seconds_per_epoch
+
+
 #: a study's own model (its ETA) is measured over its latest timed trials:
 #: a search drifts towards configs whose epochs are slower or faster than
 #: the first ones' (wider nets, smaller batches)

@@ -37,18 +37,15 @@ from __future__ import annotations
 
 import datetime
 
-from hpopt.timing import TimeModel
+from hpopt import budget
+from hpopt import progress as core_progress
+from hpopt.timing import TimeModel, new_trial_seconds
 
 #: the share of its wall time a study runs before its compute is re-measured
 #: (before, its first trials' start-ups make the rate so far say too little)
 REMEASURE_AFTER = 0.2
 #: the budget is re-planned only when the measured compute differs by more than this share
 REMEASURE_MARGIN = 0.1
-
-
-def new_trial_seconds(plan, model: TimeModel) -> float:
-    """Expected seconds of a new trial of ``plan`` at ``model``'s speed: its start-up and its epochs."""
-    return model.startup_seconds + max(plan.trial_cost_epochs() - plan.startup_epochs, 0.0) * model.seconds_per_epoch
 
 
 def allows_new_trial(deadline, plan, model: TimeModel, now: datetime.datetime) -> bool:
@@ -72,6 +69,19 @@ def extended(deadline, seconds, now: datetime.datetime):
     if deadline is None or seconds is None:
         return None
     return max(deadline, now) + datetime.timedelta(seconds=seconds)
+
+
+def study_eta(meta, p, open_records, parallel: int, model: TimeModel, deadline, now: datetime.datetime,
+              started=None, paused: float = 0.0) -> float:
+    """A running study's ETA (the study page's and the list's): the core's
+    schedule of the work left (hpopt.progress.eta_seconds) where, as in
+    allows_new_trial, no new trial starts that would end past ``deadline``,
+    then capped_eta. Without the deadline in the schedule, a study that
+    stops starting trials before its deadline (its last ones end early) had
+    the deadline's time left as its ETA."""
+    until = None if deadline is None else max(0.0, (deadline - now).total_seconds())
+    eta = core_progress.eta_seconds(meta, p, open_records, parallel, model, until=until)
+    return capped_eta(eta, deadline, now, started, budget.grows(meta.plan), paused)
 
 
 def capped_eta(eta, deadline, now: datetime.datetime, started=None, grows: bool = False, paused: float = 0.0):

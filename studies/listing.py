@@ -19,7 +19,6 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from hpopt import best as core_best
-from hpopt import budget
 from hpopt import progress as core_progress
 from hpopt.plan import full_length
 from hpopt.snapshot import Meta
@@ -270,9 +269,8 @@ def _add_etas(rows: list[dict]) -> None:
         if model.source == "measured":
             model = pace(model, paced.get(r["id"], []))
         parallel = timing.eta_parallel(r["parallelism"], r["_meta"].plan, model)
-        r["eta_seconds"] = deadline.capped_eta(
-            core_progress.eta_seconds(r["_meta"], r["_progress"], r["_open"], parallel, model), r["deadline"], now,
-            r["started"], budget.grows(r["_meta"].plan), r["paused_seconds"])
+        r["eta_seconds"] = deadline.study_eta(r["_meta"], r["_progress"], r["_open"], parallel, model,
+                                              r["deadline"], now, r["started"], r["paused_seconds"])
 
 
 def _iso(dt):

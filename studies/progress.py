@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from django.utils import timezone
 
-from hpopt import algorithms, budget
+from hpopt import algorithms
 from hpopt import progress as core_progress
 from hpopt.status import TrialState
 from studies import deadline, settled, timing
@@ -72,9 +72,9 @@ def summary(study, snapshot: tuple | None = None) -> dict:
     created = sum(n for n, _ in totals.values())
     p = core_progress.progress(meta, spent, open_records, created, ended=ended)
     model = timing.of_study(study)
-    eta = None if ended else deadline.capped_eta(core_progress.eta_seconds(
-        meta, p, open_records, timing.eta_parallel(study.parallelism, meta.plan, model), timing.for_eta(study, model)),
-        study.deadline, timezone.now(), study.started, budget.grows(meta.plan), study.paused_seconds)
+    eta = None if ended else deadline.study_eta(
+        meta, p, open_records, timing.eta_parallel(study.parallelism, meta.plan, model), timing.for_eta(study, model),
+        study.deadline, timezone.now(), study.started, study.paused_seconds)
     return {
         "progress": p.fraction,
         "budget": {"unit": "full epochs", "total": p.total, "spent": p.spent, "remaining": p.remaining,

@@ -2,7 +2,7 @@
 import pytest
 
 import hpopt
-from hpopt import progress
+from hpopt import progress, timing
 from hpopt.plan import epoch_cost
 from hpopt.snapshot import Meta
 from hpopt.status import TrialState
@@ -139,3 +139,18 @@ def test_an_eta_over_many_cheap_trials_is_the_work_spread_over_the_workers(tmp_p
     eta = progress.eta_seconds(meta, p, [], 4, TimeModel(1.0, 0.0, "measured"))
 
     assert left / 4 <= eta <= left / 4 + meta.plan.max_iterations
+
+
+def test_no_new_trial_is_scheduled_past_the_deadline(tmp_path):
+    # the runner starts a new trial only while it is expected to end by the deadline:
+    # the ETA ends with the last trial that fits, not at the deadline
+    meta = _study(tmp_path, num_brackets=1, min_iterations=20)   # every trial runs its 20 epochs
+    model = TimeModel(1.0, 2.0, "measured")
+    one = timing.new_trial_seconds(meta.plan, model)
+    p = progress.progress(meta, 0.0, [], 0)
+    assert p.remaining > 6 * meta.plan.trial_cost_epochs(), "the compute left pays for more than fits"
+
+    eta = progress.eta_seconds(meta, p, [], 1, model, until=3.5 * one)
+
+    assert eta == pytest.approx(3 * one)
+    assert progress.eta_seconds(meta, p, [], 1, model) > 6 * one, "without a deadline the compute decides"
