@@ -29,7 +29,7 @@ import time
 
 import redis
 from django.conf import settings
-from django.db import connection
+from django.db import connections
 from django.utils import timezone
 from rq import Queue
 from rq import Worker as RQWorker
@@ -169,8 +169,15 @@ class TrialWorker(RQWorker):
         finally:
             # a horse killed by RQ's stop-job command never clears the row itself
             self._touch_row(state=WorkerState.IDLE, current_trial=None)
-            # the next job's work horse is forked from this process: no shared DB socket
-            connection.close()
+
+    def fork_work_horse(self, job, queue):
+        # The horse must not inherit this process's database socket (opened by
+        # the threads count above or a heartbeat's row refresh): the trial's
+        # queries and this process's heartbeat would share it, and one would
+        # read the other's answer (psycopg: "the last operation didn't produce
+        # records (command status: UPDATE 1)", seen in CI on PostgreSQL).
+        connections.close_all()
+        super().fork_work_horse(job, queue)
 
     def main_work_horse(self, job, queue):
         # in the trial's own (forked) process, before the trial starts
