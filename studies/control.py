@@ -231,8 +231,9 @@ def _remeasure(storage: DbStorage, study: Study, meta: Meta) -> Meta:
     now = timezone.now()
     if not deadline.remeasure_due(study.started, study.deadline, now, study.paused_seconds):
         return meta   # (before the SUM over its trials that storage.spent() is)
+    idle = deadline.end_idle_seconds(meta.plan, timing.for_eta(study, timing.of_study(study)))
     ratio = deadline.remeasured_ratio(meta.settings, meta.plan, storage.spent(), study.started, study.deadline, now,
-                                      study.paused_seconds)
+                                      study.paused_seconds, idle)
     if ratio is None:
         return meta
     first = meta.raw["plan"].get("remeasured_from", meta.settings.expected_time_ratio)

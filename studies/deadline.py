@@ -121,20 +121,32 @@ def remeasure_due(started, deadline, now: datetime.datetime, paused: float = 0.0
     return total > 0 and ran >= REMEASURE_AFTER * total and now < deadline
 
 
+def end_idle_seconds(plan, model: TimeModel) -> float:
+    """Seconds a worker is expected to idle before the deadline: no new trial
+    starts that would end past it, so each worker's last trial ends between
+    a trial's length and nothing before it: half a new trial on average."""
+    return new_trial_seconds(plan, model) / 2
+
+
 def remeasured_ratio(settings, plan, spent: float, started, deadline, now: datetime.datetime,
-                     paused: float = 0.0) -> float | None:
+                     paused: float = 0.0, idle: float = 0.0) -> float | None:
     """The expected_time_ratio that buys what the study will have spent by
     ``deadline`` at the rate it spent ``spent`` (full-epoch equivalents,
     hpopt.budget) while it ran since ``started`` (``paused``: the seconds it
-    was paused, which spent nothing; see the module doc); None while it is
-    too early to tell, past the deadline, or within REMEASURE_MARGIN of the
-    budget. (Whether the ratio is one a study may have is
-    hpopt.budget.remeasured's rule.)"""
+    was paused, which spent nothing; see the module doc), its workers idle
+    for the last ``idle`` seconds (end_idle_seconds: without them, studies
+    of trials long against their wall time ended with 0.78-0.92 of their
+    budget spent, benchmarks/RESULTS.md); None while it is too early to
+    tell, past the deadline, or within REMEASURE_MARGIN of the budget.
+    (Whether the ratio is one a study may have is hpopt.budget.remeasured's
+    rule.)"""
     if not remeasure_due(started, deadline, now, paused) or spent <= 0 or plan.budget_compute <= 0:
         return None
     ran, total = _running(started, deadline, now, paused)
-    wanted = spent * total / ran
+    wanted = spent * max(total - idle, ran) / ran
     if abs(wanted / plan.budget_compute - 1.0) <= REMEASURE_MARGIN:
         return None
-    # the compute is proportional to the ratio (hpopt.plan.Plan.budget_compute)
-    return settings.expected_time_ratio * wanted / plan.budget_compute
+    # the compute is (ratio - 1) full trainings per worker (hpopt.plan.Plan.budget_compute):
+    # affine in the ratio, not proportional (taken as proportional, a study planned at a
+    # ratio near 1 was re-planned to 0.04x and then 38x its compute within a second)
+    return 1.0 + (settings.expected_time_ratio - 1.0) * wanted / plan.budget_compute

@@ -150,9 +150,15 @@ def test_the_compute_a_wall_time_buys_is_remeasured_at_the_study_s_pace():
     assert remeasured(budget, at(19)) is None, "too early: the first start-ups say too little"
     assert remeasured(0.5 * budget, at(50)) is None, "on pace"
     assert remeasured(0.54 * budget, at(50)) is None, "within a tenth"
-    assert remeasured(0.8 * budget, at(50)) == pytest.approx(4 * 1.6), "faster: the wall time buys more"
-    assert remeasured(0.3 * budget, at(50)) == pytest.approx(4 * 0.6), "slower: it buys less"
+    assert remeasured(0.8 * budget, at(50)) == pytest.approx(1 + 3 * 1.6), "faster: the wall time buys more"
+    assert remeasured(0.3 * budget, at(50)) == pytest.approx(1 + 3 * 0.6), "slower: it buys less"
     assert remeasured(0.8 * budget, at(100)) is None, "past the deadline nothing is planned"
+    # the budget is expected_time_ratio - 1 full trainings: a study planned at 1.1 that runs
+    # 1.2x its pace buys 1.2x that budget, 1 + 0.12 (taken as proportional: 1.1 * 1.2 = 1.32)
+    near = hpopt.plan(search_alg="asha", full_dataset_size=1000, num_full_iterations=10, expected_time_ratio=1.1,
+                      num_workers=2)
+    assert deadline.remeasured_ratio(types.SimpleNamespace(expected_time_ratio=1.1), near,
+                                     0.5 * 1.2 * near.budget_compute, start, end, at(50)) == pytest.approx(1.12)
     assert remeasured(0.8 * budget, at(50)) is not None and deadline.remeasured_ratio(
         settings, plan, 0.8 * budget, start, None, at(50)) is None, "no deadline, nothing re-measured"
 
@@ -169,7 +175,7 @@ def test_time_paused_is_not_time_the_study_ran():
     assert deadline.remeasured_ratio(settings, plan, budget / 3, start, end, at(60), paused=40) is None
     # ... where counting the pause as running would cut its budget to 100 / 60 of a third
     assert deadline.remeasured_ratio(settings, plan, budget / 3, start, end, at(60)) == pytest.approx(
-        4 * 100 / 60 / 3), "without the pause it looks slower"
+        1 + 3 * 100 / 60 / 3), "without the pause it looks slower"
     # 10 s of running in its first 50 s: too early to tell (a fifth of 60 s is 12)
     assert not deadline.remeasure_due(start, end, at(50), paused=40)
     assert deadline.remeasure_due(start, end, at(50))
@@ -213,3 +219,23 @@ def test_a_study_faster_than_its_model_goes_on_until_its_wall_time_is_used(api, 
     assert study.trials.filter(state__in=["queued", "running"]).exists(), "new trials for the time left"
     note = api.get(f"/api/studies/{study.pk}").json()["study"]["budget"]["note"]
     assert "re-measured" in note and f"-> {after.settings.expected_time_ratio:.3g}" in note
+
+
+def test_the_remeasured_compute_leaves_out_the_workers_idle_end():
+    # no trial starts that would end past the deadline: the workers' last seconds
+    # buy nothing, so the compute the wall time buys is the pace over the rest
+    plan = hpopt.plan(search_alg="asha", full_dataset_size=1000, num_full_iterations=10, expected_time_ratio=4,
+                      num_workers=2)
+    settings = types.SimpleNamespace(expected_time_ratio=4)
+    start, end = NOW, NOW + datetime.timedelta(seconds=100)
+    budget = plan.budget_compute
+    model = TimeModel(1.0, 10.0, "measured")
+    idle = deadline.end_idle_seconds(plan, model)
+    assert idle == pytest.approx(deadline.new_trial_seconds(plan, model) / 2)
+
+    ratio = deadline.remeasured_ratio(settings, plan, 0.8 * budget, start, end, NOW + datetime.timedelta(seconds=50),
+                                      idle=idle)
+
+    assert ratio == pytest.approx(1 + 3 * 0.8 * (100 - idle) / 50)
+    assert deadline.remeasured_ratio(settings, plan, 0.96 * budget, start, end, NOW + datetime.timedelta(seconds=96),
+                                     idle=idle) is None, "in its idle end: what it spent is what it buys"
