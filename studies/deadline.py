@@ -81,28 +81,31 @@ def study_eta(meta, p, open_records, parallel: int, model: TimeModel, deadline, 
     the deadline's time left as its ETA."""
     until = None if deadline is None else max(0.0, (deadline - now).total_seconds())
     eta = core_progress.eta_seconds(meta, p, open_records, parallel, model, until=until)
-    return capped_eta(eta, deadline, now, started, budget.grows(meta.plan), paused)
+    return capped_eta(eta, deadline, now, started, budget.grows(meta.plan), paused, end_idle_seconds(meta.plan, model))
 
 
-def capped_eta(eta, deadline, now: datetime.datetime, started=None, grows: bool = False, paused: float = 0.0):
+def capped_eta(eta, deadline, now: datetime.datetime, started=None, grows: bool = False, paused: float = 0.0,
+               idle: float = 0.0):
     """The ETA of a study with a deadline: no new trial starts that would end
     past it. A study whose plan ``grows`` with its budget (its trial count is
     Auto Config's) and that would end well before its deadline at its pace
-    will be re-measured up (``remeasured_ratio``) and go on until the
-    deadline: its ETA is the deadline already, not the end of the compute it
-    has now (a fast study's ETA at a quarter of its progress was 40% short of
-    the time it then ran: benchmarks/RESULTS.md, issue 11)."""
+    will be re-measured up (``remeasured_ratio``, its workers ``idle`` for
+    the last seconds) and go on until then: its ETA is that time already,
+    not the end of the compute it has now (a fast study's ETA at a quarter
+    of its progress was 40% short of the time it then ran:
+    benchmarks/RESULTS.md, issue 11)."""
     if eta is None or deadline is None:
         return eta
     left = max(0.0, (deadline - now).total_seconds())
     if eta >= left or not grows or started is None:
         return min(eta, left)
     # At a steady pace the compute wanted at re-measuring over the budget is
-    # the time it runs over the time the budget takes (see remeasured_ratio).
+    # the time it runs, less the idle end, over the time the budget takes
+    # (see remeasured_ratio).
     ran, total = _running(started, deadline, now, paused)
     end = ran + eta
-    if end > REMEASURE_AFTER * total and total > end * (1.0 + REMEASURE_MARGIN):
-        return left
+    if end > REMEASURE_AFTER * total and total - idle > end * (1.0 + REMEASURE_MARGIN):
+        return max(eta, left - idle)
     return eta
 
 

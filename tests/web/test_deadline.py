@@ -66,6 +66,9 @@ def test_a_study_that_will_be_re_measured_up_expects_to_run_to_its_deadline():
     assert deadline.capped_eta(5.0, end, NOW, start, grows=True) == 5
     # slower than its deadline: capped, as before
     assert deadline.capped_eta(200.0, end, NOW, start, grows=True) == 90
+    # its workers idle for the last 4 s (no new trial ends past the deadline): it runs to 4 s before it
+    assert deadline.capped_eta(30.0, end, NOW, start, grows=True, idle=4.0) == 86
+    assert deadline.capped_eta(81.0, end, NOW, start, grows=True, idle=4.0) == 81, "within the margin of that end"
 
 
 def test_more_wall_time_moves_the_deadline_and_more_compute_drops_it():
