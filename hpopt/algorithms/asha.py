@@ -65,7 +65,7 @@ from __future__ import annotations
 import numpy as np
 
 from hpopt import budget
-from hpopt.algorithms import tpe
+from hpopt.algorithms import gp_sampler, tpe
 from hpopt.algorithms.base import Algorithm, NewTrial, Outcome, position
 from hpopt.algorithms.promotion import promotable, promotion_bar, waiting_rung
 from hpopt.plan import asha_trial_epochs, full_length
@@ -115,6 +115,13 @@ def signed_others(recorded: tuple, trial_id: int, sign: float) -> np.ndarray:
 
 
 class ASHA(Algorithm):
+    #: the model that picks new configs: "tpe" (hpopt.algorithms.tpe, BOHB's) or
+    #: "gp" (hpopt.algorithms.gp_sampler: MOBSTER's joint GP over configs and
+    #: epochs, the TPE until a rung has 3 d + 2 scores; an option, not the
+    #: default: better at 30 full trainings, level at 8: benchmarks/RESULTS.md,
+    #: "Branch gpasha")
+    sampler = "tpe"
+
     @property
     def pausing(self) -> bool:
         """Trials wait at rungs to be promoted (``promotion="pause"``)."""
@@ -139,7 +146,8 @@ class ASHA(Algorithm):
     def _new(self, trials, iterations: int, params: dict | None = None) -> NewTrial | None:
         trial_id = len(trials)
         if params is None:
-            params = tpe.suggest(self, trials, self.rng(trial_id))
+            suggest = gp_sampler.suggest if self.sampler == "gp" else tpe.suggest
+            params = suggest(self, trials, self.rng(trial_id))
         if params is None:
             self.space_exhausted = True
             return None
