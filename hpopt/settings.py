@@ -56,6 +56,9 @@ class Settings:
     #: ASHA: "on_arrival" decides at a rung when a trial reaches it; "pause"
     #: pauses it there until it is promoted (the trainer keeps checkpoints)
     promotion: str = D["promotion"]
+    #: ASHA: the model that picks new configs: "tpe" (BOHB's Parzen estimator) or
+    #: "gp" (MOBSTER's joint GP over configs and epochs, hpopt.algorithms.gp_sampler)
+    sampler: str = D["sampler"]
     seed: int | None = D["seed"]
     startup_epochs: float = D["startup_epochs"]
     hard_budget: bool = D["hard_budget"]

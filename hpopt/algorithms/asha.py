@@ -65,7 +65,7 @@ from __future__ import annotations
 import numpy as np
 
 from hpopt import budget
-from hpopt.algorithms import tpe
+from hpopt.algorithms import gp_sampler, tpe
 from hpopt.algorithms.base import Algorithm, NewTrial, Outcome, position
 from hpopt.algorithms.promotion import promotable, promotion_bar, waiting_rung
 from hpopt.plan import asha_trial_epochs, full_length
@@ -139,7 +139,8 @@ class ASHA(Algorithm):
     def _new(self, trials, iterations: int, params: dict | None = None) -> NewTrial | None:
         trial_id = len(trials)
         if params is None:
-            params = tpe.suggest(self, trials, self.rng(trial_id))
+            suggest = gp_sampler.suggest if self.settings.sampler == "gp" else tpe.suggest
+            params = suggest(self, trials, self.rng(trial_id))
         if params is None:
             self.space_exhausted = True
             return None

@@ -283,13 +283,16 @@ class ParzenSampler:
 
     # -- the suggestion -----------------------------------------------------------------------
     def suggest(self, trials: list[TrialRecord], rng: np.random.Generator,
-                fallback: Callable[[], dict | None], tried: Callable[[dict], bool] | None = None) -> dict | None:
+                fallback: Callable[[], dict | None], tried: Callable[[dict], bool] | None = None,
+                checked: bool = False) -> dict | None:
         """A config for the next trial. ``fallback()`` gives a uniformly random
         one (``Algorithm.unique_sample``); it is used before the model starts,
         for ``random_fraction`` of suggestions, and when every candidate was
-        ``tried`` (in a discrete space)."""
+        ``tried`` (in a discrete space). ``checked``: the caller (another
+        sampler falling back to this one) drew the start-up and random-share
+        checks already."""
         start = max(self.n_startup, 2)
-        if len(trials) < start or rng.random() < self.random_fraction:
+        if not checked and (len(trials) < start or rng.random() < self.random_fraction):
             return fallback()
         ranked = self.ranked(trials)
         if len(ranked) < start:
