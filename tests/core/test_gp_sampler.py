@@ -101,22 +101,6 @@ def test_a_seeded_suggestion_is_deterministic():
     assert len({space.key(p) for p in a}) > 1
 
 
-def test_a_discrete_space_never_repeats_a_config_and_ends_when_exhausted():
-    space = SearchSpace({"a": hpopt.search_space("choice", ["x", "y", "z"]),
-                         "n": hpopt.search_space("quniform", [0, 4, 1])})   # 15 configs
-    alg = Alg(space)
-    stub = Stub()
-    seen = set()
-    for i in range(15):
-        params = gp_sampler.suggest(alg, stub.trials(), np.random.default_rng([0, i]))
-        assert params is not None and space.contains(params)
-        assert space.key(params) not in seen
-        seen.add(space.key(params))
-        stub.add(params, -params["n"] - (params["a"] != "x"), depth=1 + i % 3,
-                 state=TrialState.COMPLETED if i % 3 == 2 else TrialState.STOPPED)
-    assert gp_sampler.suggest(alg, stub.trials(), np.random.default_rng([0, 15])) is None
-
-
 @pytest.mark.parametrize("sign", [1.0, -1.0])
 def test_sequential_suggestions_beat_random_sampling_on_a_smooth_function(sign):
     """20 suggestions after 12 random trials (3 d + 2 = 11 are needed) on a

@@ -8,7 +8,7 @@ import pytest
 from conftest import BEST_LOG_LR, create, loss, run_loop, small_space, stored, train
 
 import hpopt
-from hpopt.algorithms import tpe
+from hpopt.algorithms import gp_sampler, tpe
 from hpopt.algorithms.base import Algorithm
 from hpopt.algorithms.tpe import ParzenSampler, Ranking
 from hpopt.space import SearchSpace
@@ -144,14 +144,15 @@ def test_a_seeded_suggestion_is_deterministic():
     assert len({space.key(p) for p in a}) > 1
 
 
-def test_a_discrete_space_never_repeats_a_config_and_ends_when_exhausted():
+@pytest.mark.parametrize("suggest", [tpe.suggest, gp_sampler.suggest], ids=["tpe", "gp"])
+def test_a_discrete_space_never_repeats_a_config_and_ends_when_exhausted(suggest):
     space = SearchSpace({"a": hpopt.search_space("choice", ["x", "y", "z"]),
                          "n": hpopt.search_space("quniform", [0, 4, 1])})   # 15 configs
     alg = Alg(space)
     stub = Stub()
     seen = set()
     for i in range(15):
-        params = tpe.suggest(alg, stub.trials(), np.random.default_rng([0, i]))
+        params = suggest(alg, stub.trials(), np.random.default_rng([0, i]))
         assert params is not None and space.contains(params)
         key = space.key(params)
         assert key not in seen
@@ -159,7 +160,7 @@ def test_a_discrete_space_never_repeats_a_config_and_ends_when_exhausted():
         # good configs cluster (a == "x", n small), so the model keeps proposing tried ones
         stub.add(params, -params["n"] - (params["a"] != "x"), depth=1 + i % 3,
                  state=TrialState.COMPLETED if i % 3 == 2 else TrialState.STOPPED)
-    assert tpe.suggest(alg, stub.trials(), np.random.default_rng([0, 15])) is None
+    assert suggest(alg, stub.trials(), np.random.default_rng([0, 15])) is None
 
 
 def _near(xs, centre, radius):
