@@ -41,8 +41,12 @@ def test_eight_workers_race_on_one_study(api, trainers, workers, tmp_path):
     assert study.state == "completed", study.error
 
     trials = list(study.trials.all())
-    # ASHA's backfill may add shorter trials past num_trials while the last ones run
-    assert len(trials) >= study.plan["num_trials"]
+    # ASHA's backfill may add shorter trials past num_trials while the last ones run; the hard
+    # budget may stop the plan before them when promotions cost more than Auto Config's model
+    # (TPE's later configs pass the rungs more often than 1/eta: 574 of 600 in one CI run), and
+    # then the study says so (studies.progress.budget_note)
+    assert len(trials) >= study.plan["num_trials"] or study.meta().budget_refused, \
+        f"{len(trials)} of {study.plan['num_trials']} trials, and the budget did not stop them"
     assert all(t.iterations < study.plan["max_iterations"] for t in trials[study.plan["num_trials"]:])
     assert {t.state for t in trials} <= {"completed", "stopped"}
     ran_twice = [t.number for t in trials if t.attempt != 1 and not t.resume_iteration]
