@@ -40,7 +40,7 @@ class CompareError(ValueError):
 def numbers(raw: str, field: str, most: int) -> list[int]:
     """[3, 7, 9] from "3,7,9" (order kept, repeats dropped): 1 to ``most`` whole numbers."""
     parts = [p.strip() for p in (raw or "").split(",") if p.strip()]
-    if not parts or not all(p.isdigit() and len(p) < 10 for p in parts):
+    if not parts or not all(p.isdecimal() and len(p) < 10 for p in parts):
         raise CompareError({field: f"{field} must be comma-separated whole numbers, e.g. 3,7,9"})
     out = list(dict.fromkeys(int(p) for p in parts))
     if len(out) > most:

@@ -103,7 +103,7 @@ class ListQuery:
         numbers = {}
         for field, default, most in (("page", 1, None), ("per_page", PER_PAGE, MAX_PER_PAGE)):
             raw = params.get(field, "") or str(default)
-            if not raw.isdigit() or int(raw) < 1 or (most and int(raw) > most):
+            if not raw.isdecimal() or int(raw) < 1 or (most and int(raw) > most):
                 errors[field] = f"{field} must be a whole number from 1" + (f" to {most}" if most else "")
             else:
                 numbers[field] = int(raw)

@@ -154,7 +154,7 @@ class TableQuery:
                  | Q(error__icontains=text) | Q(stop_reason__icontains=text) | Q(notes__icontains=text)
                  | Q(_params_text__icontains=text))
         digits = text.removeprefix("#")
-        if digits.isdigit() and len(digits) < 10:
+        if digits.isdecimal() and len(digits) < 10:
             found |= Q(number=int(digits))
         return found
 
@@ -295,7 +295,7 @@ def page_bounds(params) -> tuple[int, int]:
     out, errors = [], {}
     for key, default, high in (("offset", 0, 10**9), ("limit", 50, MAX_LIMIT)):
         raw = params.get(key, "") or str(default)
-        if not raw.isdigit() or not (0 <= int(raw) <= high) or (key == "limit" and int(raw) == 0):
+        if not raw.isdecimal() or not (0 <= int(raw) <= high) or (key == "limit" and int(raw) == 0):
             errors[key] = f"{key} must be a whole number from {0 if key == 'offset' else 1} to {high}"
         else:
             out.append(int(raw))

@@ -89,7 +89,7 @@ def study_new(request):
     pk = request.GET.get("from", "")
     if not pk:
         return _builder(request)
-    if not pk.isdigit():
+    if not pk.isdecimal():
         raise Http404("from must be a study id")
     source = _visible_study(request, int(pk))
     return _builder(request, {"kind": "clone", "id": source.pk, "name": source.name,
@@ -141,7 +141,7 @@ def tokens(request):
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
             pk = request.POST.get("id", "")
-            if pk.isdigit():
+            if pk.isdecimal():
                 ApiToken.revoke(request.user, pk=int(pk))
         else:
             name, expiry, errors = ApiToken.check_request(request.POST.get("name", ""),

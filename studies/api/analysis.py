@@ -35,7 +35,7 @@ def study_contour(request, pk):
     if not errors and request.GET["x"] == request.GET["y"]:
         errors["y"] = "y must be another parameter than x"
     raw = request.GET.get("bins", "") or str(aggregates.CONTOUR_BINS)
-    if not raw.isdigit() or not 2 <= int(raw) <= aggregates.MAX_CONTOUR_BINS:
+    if not raw.isdecimal() or not 2 <= int(raw) <= aggregates.MAX_CONTOUR_BINS:
         errors["bins"] = f"bins must be a whole number from 2 to {aggregates.MAX_CONTOUR_BINS}"
     if errors:
         return error(400, errors)

@@ -169,3 +169,12 @@ def test_a_deeply_nested_body_gets_400(api, trainers, depth):
         assert r.status_code == 400, (depth, r.status_code)
         assert_field_errors(r)
     assert not Study.objects.exists()
+
+
+def test_a_superscript_digit_is_not_a_page_number(alice, client, api):
+    # "²".isdigit() is True but int("²") raises: the query-string fuzz test found the 500
+    client.force_login(alice)
+    assert client.get("/", {"page": "²"}).status_code == 200
+    for field in ("page", "per_page"):
+        r = api.get("/api/studies", **{field: "²"})
+        assert r.status_code == 400 and field in r.json()["errors"], (r.status_code, r.content[:200])
