@@ -225,13 +225,14 @@ def has_free_slots(study_id: int) -> bool:
         jobs__lt=F("parallelism")).exists()
 
 
-def _remeasure(storage: DbStorage, study: Study, meta: Meta) -> Meta:
+def _remeasure(storage: DbStorage, study: Study, meta: Meta, model) -> Meta:
     """A study with a deadline: its budget re-planned with the compute its
-    wall time buys at its pace so far (studies.deadline), when that differs."""
+    wall time buys at its pace so far (studies.deadline, ``model`` its time
+    model for the ETA), when that differs."""
     now = timezone.now()
     if not deadline.remeasure_due(study.started, study.deadline, now, study.paused_seconds):
         return meta   # (before the SUM over its trials that storage.spent() is)
-    idle = deadline.end_idle_seconds(meta.plan, timing.for_eta(study, timing.of_study(study)))
+    idle = deadline.end_idle_seconds(meta.plan, model)
     ratio = deadline.remeasured_ratio(meta.settings, meta.plan, storage.spent(), study.started, study.deadline, now,
                                       study.paused_seconds, idle)
     if ratio is None:
@@ -268,11 +269,11 @@ def fill_slots(study_id: int, limit: int = FILL_BATCH) -> int:
         pausing = algorithms.build(meta).pausing
         if pausing:
             waiting += _promoted(storage, meta, free - len(waiting))
-        if free > len(waiting) and study.deadline is not None:
-            meta = _remeasure(storage, study, meta)
-        if free > len(waiting) and deadline.allows_new_trial(
-                study.deadline, meta.plan, timing.for_eta(study, timing.of_study(study)) if study.deadline else None,
-                timezone.now()):
+        # the study's pace, for a deadline's re-measure and its new-trial rule (read once)
+        model = timing.for_eta(study, timing.of_study(study)) if study.deadline and free > len(waiting) else None
+        if model is not None:
+            meta = _remeasure(storage, study, meta, model)
+        if free > len(waiting) and deadline.allows_new_trial(study.deadline, meta.plan, model, timezone.now()):
             try:
                 meta, made = engine.propose(storage, snapshot.load(storage, meta), free - len(waiting))
             except HpoError as exc:
