@@ -150,7 +150,7 @@ def _mark(storage, meta, marks: dict, now: float, workers: int) -> None:
                 model = pace(model, rows)
             if model is not None:
                 open_trials = [t for t in trials if not t.state.is_finished()]
-                marks[m] = (now, progress.eta_seconds(meta, p, open_trials, workers, model))
+                marks[m] = (now, progress.eta_seconds(meta, p, open_trials, workers, model, now=now))
 
 
 _RNG = None

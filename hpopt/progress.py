@@ -104,7 +104,8 @@ def epochs_trained(trials) -> int:
 MAX_PIECES = 4096   # new trials scheduled one by one; the rest in rounds
 
 
-def eta_seconds(meta, p: Progress, open_trials, parallel: int, model, until: float | None = None) -> float:
+def eta_seconds(meta, p: Progress, open_trials, parallel: int, model, until: float | None = None,
+                now: float | None = None) -> float:
     """Seconds left, for a study in progress, at the time model's speed
     (hpopt.timing: seconds per full epoch, start-up seconds per trial; a
     trial timed over two epochs or more at its own speed): the work left is
@@ -122,44 +123,35 @@ def eta_seconds(meta, p: Progress, open_trials, parallel: int, model, until: flo
     later one or its end with the chance Auto Config's model gives it.
     ``until``: seconds to the study's deadline, if it has one: a new trial
     starts only while it is expected to end by then (at the plan's cost per
-    trial, timing.new_trial_seconds: the runner's rule, studies.deadline)."""
+    trial, timing.new_trial_seconds: the runner's rule, studies.deadline).
+    ``now`` (Unix seconds, the clock of the trials' ``started`` and
+    ``reported``): a running trial has done part of its current piece
+    already (its start-up and first epoch, or the epoch since its last
+    report), up to all of it; without it the ETA stood still between a
+    trial's reports and rose by its start-up when it started."""
     algorithm = algorithms.build(meta)
-    plan, per, startup = meta.plan, model.seconds_per_epoch, model.startup_seconds
-
-    def speed(t) -> float:   # a trial's own seconds per full epoch once timed
-        own = timing.own_seconds_per_epoch(t, plan)
-        return per if own is None else own
-
-    def rest(t) -> float:
-        return algorithm.expected_epochs_left(t) * algorithm.epoch_cost(t) * speed(t)
-
-    def ends(at: float, epoch_seconds: float, stretches) -> list[tuple[float, float]]:
-        return [(at + epochs * epoch_seconds, chance) for epochs, chance in stretches]
-
+    plan, startup = meta.plan, model.startup_seconds
+    at = _Pace(algorithm, plan, model, now)
     running = [t for t in open_trials if t.state is TrialState.RUNNING]
     # (a trial waiting at an ASHA rung is expected to cost nothing: its promotion
     # is counted with the new trials', hpopt.algorithms.asha)
     waiting = [t for t in open_trials if t.state is not TrialState.RUNNING and algorithm.expected_cost_left(t) > 0]
-    last = [ends(0.0, algorithm.epoch_cost(t) * speed(t), algorithm.stretches(t)) for t in running]
-    free = [rest(t) for t in running]
+    last = [at.ends(at.ahead(t), t, algorithm.stretches(t)) for t in running]
+    free = [max(0.0, at.rest(t) + at.ahead(t)) for t in running]
     free += [0.0] * max(0, parallel - len(free))
     heapq.heapify(free)
-    open_left = sum(algorithm.expected_cost_left(t) for t in open_trials)
-    trial_cost = (p.spent + open_left) / p.created if p.created else plan.trial_cost_epochs()
-    # a trial costs its start-up and one epoch at least: trials that failed before
-    # their first report spent nothing, and remaining / 0 new trials is no schedule
-    trial_cost = max(trial_cost, plan.startup_epochs + plan.epoch_cost())
-    new_trials = max(0.0, p.remaining - open_left) / trial_cost
-    per_trial = max(trial_cost - plan.startup_epochs, 0.0) * per + startup
+    new_trials, per_trial, free_now = _new_trials(algorithm, p, open_trials, model)
+    released = min((end for t in running for end, _ in at.ends(at.ahead(t), t, algorithm.stretches(t)[:1])),
+                   default=0.0)
     starts = []
 
-    def place(piece, queued, new_id):
-        at = heapq.heappop(free)
-        heapq.heappush(free, at + piece)
-        starts.append((at + startup, queued, new_id))
+    def place(piece, queued, new_id, earliest=0.0):
+        start = max(heapq.heappop(free), earliest)
+        heapq.heappush(free, start + piece)
+        starts.append((start + startup, queued, new_id))
 
     for t in waiting:
-        place(startup + rest(t), t, None)
+        place(startup + at.rest(t), t, None)
     # new trials come last, each while it would end by the deadline (the first free
     # worker is the earliest); whole rounds beyond MAX_PIECES go on every worker at
     # once (equal pieces taken greedily are rounds): the schedule's size stays bounded
@@ -167,22 +159,81 @@ def eta_seconds(meta, p: Progress, open_trials, parallel: int, model, until: flo
     rounds = max(0, int(new_trials) - MAX_PIECES) // len(free)
     if rounds and latest < math.inf:
         rounds = min(rounds, max(0, int((latest - max(free)) // max(per_trial, 1e-9))))
-    free = [at + rounds * per_trial for at in free]   # (still a heap)
+    free = [t + rounds * per_trial for t in free]   # (still a heap)
     new_trials -= rounds * len(free)
     pieces = [(per_trial, p.created + rounds * len(free) + j) for j in range(int(new_trials))]
     pieces += [(per_trial * (new_trials % 1), None)] if new_trials % 1 else []
-    for piece, new_id in pieces:
-        if free[0] > latest:
+    for j, (piece, new_id) in enumerate(pieces):
+        # the trials the budget pays for only once a running trial stops wait for that
+        earliest = 0.0 if rounds * len(free) + j + 1 <= free_now else released
+        if max(free[0], earliest) > latest:
             break
-        place(piece, None, new_id)
+        place(piece, None, new_id, earliest)
     scheduled = max(free)
-    fresh = plan.epoch_cost() * per
-    for at, queued, new_id in starts:
+    fresh = plan.epoch_cost() * model.seconds_per_epoch
+    for start, queued, new_id in starts:
         if queued is not None:
-            last.append(ends(at, algorithm.epoch_cost(queued) * speed(queued), algorithm.stretches(queued)))
-        elif new_id is not None and at + plan.max_iterations * fresh > scheduled:   # (only these can end later)
-            last.append(ends(at, fresh, algorithm.fresh_stretches(new_id)))
+            last.append(at.ends(start, queued, algorithm.stretches(queued)))
+        elif new_id is not None and start + plan.max_iterations * fresh > scheduled:   # (only these can end later)
+            last.append([(start + epochs * fresh, chance) for epochs, chance in algorithm.fresh_stretches(new_id)])
     return max(scheduled, last_end(last, scheduled))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Pace:
+    """Where the open trials stand, in seconds, for eta_seconds."""
+
+    algorithm: object
+    plan: object
+    model: object
+    now: float | None
+
+    def speed(self, t) -> float:
+        """A trial's own seconds per full epoch once timed, else the model's."""
+        own = timing.own_seconds_per_epoch(t, self.plan)
+        return self.model.seconds_per_epoch if own is None else own
+
+    def epoch(self, t) -> float:
+        return self.algorithm.epoch_cost(t) * self.speed(t)
+
+    def rest(self, t) -> float:
+        """The epochs it is expected to train still."""
+        return self.algorithm.expected_epochs_left(t) * self.epoch(t)
+
+    def ends(self, at: float, t, stretches) -> list[tuple[float, float]]:
+        return [(at + epochs * self.epoch(t), chance) for epochs, chance in stretches]
+
+    def ahead(self, t) -> float:
+        """Seconds to a running trial's next report, less its epochs up to it:
+        its start-up until the attempt reports (the piece's first epoch is in
+        ``rest``), less the time it has spent on the piece already."""
+        first = t.reported is None
+        startup = self.model.startup_seconds if first else 0.0
+        since = t.started if first else t.reported
+        if self.now is None or since is None:
+            return startup
+        return startup - min(max(0.0, self.now - since), startup + self.epoch(t))
+
+
+def _new_trials(algorithm, p: Progress, open_trials, model) -> tuple[float, float, float]:
+    """(new trials the remaining compute pays for, seconds each, how many of
+    them the hard budget lets start now). A new trial costs what the study's
+    trials cost so far, at least its start-up and one epoch: trials that
+    failed before their first report spent nothing, and remaining / 0 new
+    trials is no schedule. Under the hard budget a new trial starts only in
+    what the open trials are not certain to spend and the best candidate's
+    promotions leave (hpopt.budget, the engine's rule); the rest is freed
+    when a running trial stops at its next rung (near the end, a worker
+    stood idle while the ETA gave it one more trial)."""
+    plan = algorithm.plan
+    open_left = sum(algorithm.expected_cost_left(t) for t in open_trials)
+    cost = (p.spent + open_left) / p.created if p.created else plan.trial_cost_epochs()
+    cost = max(cost, plan.startup_epochs + plan.epoch_cost())
+    seconds = max(cost - plan.startup_epochs, 0.0) * model.seconds_per_epoch + model.startup_seconds
+    if not algorithm.budgeted:
+        return max(0.0, p.remaining - open_left) / cost, seconds, math.inf
+    held = sum(algorithm.certain_cost(t) for t in open_trials) + algorithm.promotion_reserve(open_trials)
+    return max(0.0, p.remaining - open_left) / cost, seconds, max(0.0, p.remaining - held) / cost
 
 
 def last_end(ends, past: float) -> float:

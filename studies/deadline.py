@@ -80,7 +80,7 @@ def study_eta(meta, p, open_records, parallel: int, model: TimeModel, deadline, 
     stops starting trials before its deadline (its last ones end early) had
     the deadline's time left as its ETA."""
     until = None if deadline is None else max(0.0, (deadline - now).total_seconds())
-    eta = core_progress.eta_seconds(meta, p, open_records, parallel, model, until=until)
+    eta = core_progress.eta_seconds(meta, p, open_records, parallel, model, until=until, now=now.timestamp())
     return capped_eta(eta, deadline, now, started, budget.grows(meta.plan), paused, end_idle_seconds(meta.plan, model))
 
 

@@ -149,6 +149,12 @@ class Algorithm(abc.ABC):
         """Whether the study runs under the hard budget (hpopt.budget)."""
         return budget.applies(self.settings, self.plan)
 
+    def promotion_reserve(self, open_trials) -> float:
+        """Compute the hard budget keeps from new trials beyond what the open
+        trials are certain to spend (here: none; ASHA keeps the best
+        candidate's way to full length)."""
+        return 0.0
+
     def budget_spent(self, snap: Snapshot) -> bool:
         """True when the time budget is spent before ``plan.num_trials`` trials
         were handed out (the engine then ends the plan at the trials it has)."""

@@ -154,3 +154,56 @@ def test_no_new_trial_is_scheduled_past_the_deadline(tmp_path):
 
     assert eta == pytest.approx(3 * one)
     assert progress.eta_seconds(meta, p, [], 1, model) > 6 * one, "without a deadline the compute decides"
+
+
+def test_a_running_trial_s_eta_counts_down_between_its_reports(tmp_path):
+    # the ETA stood still while a trial trained an epoch, and left out the start-up
+    # of a trial that had just started
+    meta = _study(tmp_path, num_brackets=1, min_iterations=20)   # every trial runs its 20 epochs
+    subset = meta.plan.subset_ratio
+    epoch = meta.plan.epoch_cost(subset)   # seconds, at 1 s per full epoch
+    model = TimeModel(1.0, 3.0, "measured")
+    starting = TrialRecord(0, {"x": 0.5}, 20, subset, state=TrialState.RUNNING, started=100.0)
+
+    def eta(trial, now):
+        left = (20 - trial.last_iteration) * epoch   # nothing left for a new trial
+        return progress.eta_seconds(meta, progress.Progress(0.5, 0.0, 20 * epoch, left, created=1), [trial], 2,
+                                    model, now=now)
+
+    assert eta(starting, 100.0) == pytest.approx(3.0 + 20 * epoch), "its start-up is ahead of it"
+    assert eta(starting, 101.0) == pytest.approx(2.0 + 20 * epoch)
+    # late for its first report: that report is due now, and 19 epochs follow it
+    assert eta(starting, 150.0) == pytest.approx(19 * epoch)
+    training = starting.replace(last_iteration=5, reported=200.0)
+    assert eta(training, 200.0) == pytest.approx(15 * epoch)
+    assert eta(training, 200.0 + epoch / 2) == pytest.approx(14.5 * epoch)
+
+
+def test_a_new_trial_the_promotion_reserve_pays_for_starts_only_when_the_budget_is_freed(tmp_path):
+    # near the end of the hard budget, the best candidate's way to full length is
+    # kept from new trials (hpopt.budget): the idle worker gets no new trial until
+    # the running one's next rung decides whether it goes on, and with the deadline
+    # near that is too late to start one (the ETA gave it one more trial to run)
+    meta = _study(tmp_path, num_brackets=1)
+    algorithm = hpopt.algorithms.build(meta)
+    subset = meta.plan.subset_ratio
+    epoch = meta.plan.epoch_cost(subset)
+    deep = TrialRecord(0, {"x": 0.5}, 20, subset, state=TrialState.RUNNING, last_iteration=4, rungs={4: 0.5},
+                       started=0.0, reported=0.0, spent=4 * epoch)
+    assert algorithm.stretches(deep)[0][0] == 4, "its next rung is 8"
+    model = TimeModel(1.0, 8.0, "measured")   # a new trial, start-up and all, ends after the running one
+    left = algorithm.expected_cost_left(deep)
+    spent = deep.spent + 3 * epoch   # three more trials, stopped at rung 1
+    cost = (spent + left) / 4   # what a new trial is expected to cost
+    held = algorithm.certain_cost(deep) + algorithm.promotion_reserve([deep])
+    assert left + cost < held, "the budget's expectation pays for a new trial, its reserve does not"
+    until = 4 * epoch + timing.new_trial_seconds(meta.plan, model) - 0.1   # one may start before rung 8 only
+
+    def eta(m, remaining):
+        p = progress.Progress(0.5, spent, spent + remaining, remaining, created=4)
+        return progress.eta_seconds(m, p, [deep], 2, model, until=until, now=0.0)
+
+    alone = eta(meta, left)
+    assert eta(meta, left + cost) == pytest.approx(alone)
+    free = meta.replace(settings={**meta.raw["settings"], "hard_budget": False})
+    assert eta(free, left + cost) > alone, "without the hard budget the new trial starts now"
