@@ -1,7 +1,6 @@
 """ASHA's model-based sampler (hpopt.algorithms.tpe): valid, seeded, never
-repeating in a discrete space, focused on good regions, cheap, and ASHA end to end."""
+repeating in a discrete space, focused on good regions, valid at thousands of trials, and ASHA end to end."""
 import math
-import time
 
 import numpy as np
 import pytest
@@ -189,17 +188,15 @@ def test_the_model_focuses_on_the_good_region(sign):
     assert np.std([p["y"] for p in picks]) > 0.1
 
 
-def test_a_suggestion_stays_cheap_with_thousands_of_trials():
+def test_a_suggestion_from_thousands_of_trials_is_valid():
+    # (its speed is benchmarks/storage_speed.py's, in benchmarks/RESULTS.md: a timed
+    # assertion here would fail on a loaded machine or pass a slow sampler)
     space = every_type_space()
     stub = history(space, 3000, lambda p: p["u"] - p["width"] / 512)
     alg = Alg(space)
-    tpe.suggest(alg, stub.trials(), np.random.default_rng(0))   # warm up
-    t0 = time.perf_counter()
-    for i in range(10):
-        assert space.contains(tpe.suggest(alg, stub.trials(), np.random.default_rng([1, i])))
-    per_call = (time.perf_counter() - t0) / 10
-    # a few ms on a 2-core machine; a generous bound, so only a blow-up fails
-    assert per_call < 0.1, per_call
+    picks = [tpe.suggest(alg, stub.trials(), np.random.default_rng([1, i])) for i in range(10)]
+    assert all(space.contains(p) for p in picks)
+    assert len({space.key(p) for p in picks}) > 1, "seeded differently, the suggestions differ"
 
 
 @pytest.mark.parametrize("seed", range(4))
