@@ -10,10 +10,11 @@ from test_tpe import Alg, Stub, every_type_space, history, no_fallback
 
 import hpopt
 from hpopt.algorithms import gp_sampler
-from hpopt.algorithms.gp_sampler import GPSampler, rung_observations
+from hpopt.algorithms.gp_sampler import GPSampler, Observations, rung_observations
 from hpopt.algorithms.tpe import ParzenSampler
 from hpopt.space import SearchSpace
 from hpopt.status import TrialState
+from hpopt.storage.base import Trials
 
 
 def model_only(space, sign=1.0) -> GPSampler:
@@ -30,6 +31,49 @@ class NoTPE(ParzenSampler):
 def suggest(sampler, stub, seed, tpe=None):
     return sampler.suggest(stub.trials(), np.random.default_rng(seed), no_fallback, None,
                            tpe or NoTPE(sampler.space, sampler.sign))
+
+
+def fresh_rows(space, trials) -> np.ndarray:
+    """Every trial's rows collected anew (Observations' contract)."""
+    rows = [[*space.encode(t.params), t.trial_id, m, v]
+            for t in trials for m, v in gp_sampler.trial_rows(t)]
+    return np.array(rows).reshape(len(rows), len(space) + 3)
+
+
+def test_the_kept_rows_are_the_rows_collected_anew_after_any_change():
+    """Observations keeps the last call's rows and collects only the changed
+    positions again: after reports, new trials, a failure, a shorter list
+    and another list in between, its rows are the ones collected anew."""
+    space = every_type_space()
+    stub = history(space, 60, lambda p: p["u"])
+    kept = Observations(space)
+    assert np.array_equal(kept.of(stub.trials()), fresh_rows(space, stub.trials()))
+    trials = stub._trials
+    trials[3] = trials[3].replace(rungs={**trials[3].rungs, 2: 7.0}, state=TrialState.STOPPED)
+    trials[5] = trials[5].replace(state=TrialState.FAILED)
+    trials[8] = trials[8].replace(rungs={1: float("nan")}, state=TrialState.STOPPED)
+    stub.add(space.sample(np.random.default_rng(1)), 3.0, depth=2, state=TrialState.RUNNING)
+    stub.add(space.sample(np.random.default_rng(2)), 4.0)
+    for snapshot in (stub.trials(), list(stub.trials()), stub.trials()[:30], history(space, 10, len).trials(),
+                     stub.trials()):
+        assert np.array_equal(kept.of(snapshot), fresh_rows(space, snapshot))
+    # the file storage's change log names the changed positions (hpopt.storage.base.Trials)
+    log = list(range(len(trials)))
+    assert np.array_equal(kept.of(Trials.of(stub.trials(), log)), fresh_rows(space, stub.trials()))
+    trials[2] = trials[2].replace(state=TrialState.FAILED)
+    stub.add(space.sample(np.random.default_rng(3)), 5.0)
+    log += [2, len(trials) - 1]
+    assert np.array_equal(kept.of(Trials.of(stub.trials(), log)), fresh_rows(space, stub.trials()))
+
+
+def test_the_kernel_is_the_matern_formula_bit_for_bit():
+    """_matern52 works in place on blocks of rows; the floats are those of the formula."""
+    rng = np.random.default_rng(0)
+    b = rng.random((40, 3)) * 4
+    for n in (1, 5, gp_sampler.KERNEL_ROWS, 3 * gp_sampler.KERNEL_ROWS + 7):
+        a = rng.random((n, 3)) * 4
+        r = np.sqrt(5.0 * np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, 0.0))
+        assert np.array_equal(gp_sampler._matern52(a, b), (1.0 + r + r * r / 3.0) * np.exp(-r))
 
 
 @pytest.mark.parametrize("rule", ["rung", "joint"])
@@ -53,16 +97,16 @@ def test_the_model_uses_the_deepest_rung_with_enough_points_but_never_the_lowest
         x = i / 10
         stub.add({"x": x}, x, depth=2 if i < 5 else 1, state=TrialState.STOPPED)
     stub.add({"x": 0.9}, 0.9)                       # completed: one point at 4
-    levels = rung_observations(stub.trials())
-    assert {m: len(v) for m, v in levels.items()} == {1: 9, 2: 6, 4: 1}
+    counts = {m: len(v) for m, v in rung_observations(stub.trials()).items()}
+    assert counts == {1: 9, 2: 6, 4: 1}
     sampler = GPSampler(space, 1.0)
-    assert sampler.model_level(levels) == 2
+    assert sampler.model_level(counts) == 2
     sampler.points_per_dim = 4.0                    # 6 points: still rung 2; 7: only rung 1, which is skipped
-    assert sampler.model_level(levels) == 2
+    assert sampler.model_level(counts) == 2
     sampler.points_per_dim = 5.0
-    assert sampler.model_level(levels) is None
+    assert sampler.model_level(counts) is None
     sampler.skip_first_rung = False
-    assert sampler.model_level(levels) == 1
+    assert sampler.model_level(counts) == 1
     stub.add({"x": 0.7}, 0.7, state=TrialState.FAILED)
     assert len(rung_observations(stub.trials())[1]) == 9
 
