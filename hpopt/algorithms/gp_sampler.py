@@ -1,4 +1,4 @@
-"""A Gaussian-process sampler for ASHA (an option: ``create(..., sampler="gp")``).
+"""ASHA's default sampler, a Gaussian process (``sampler="gp"``; ``sampler="tpe"`` keeps the TPE).
 
 MOBSTER (Klein et al., "Model-based Asynchronous Hyperparameter and Neural
 Architecture Search", 2020) and Hyper-Tune (Li et al., VLDB 2022) put a GP

@@ -1,4 +1,4 @@
-"""ASHA's GP sampler (hpopt.algorithms.gp_sampler, ``create(..., sampler="gp")``):
+"""ASHA's GP sampler (hpopt.algorithms.gp_sampler, ``sampler="gp"``, the default):
 valid, seeded, never repeating in a discrete space, focused on good regions,
 TPE until a rung has enough points, and ASHA end to end (its speed: benchmarks/RESULTS.md, "Branch gpasha")."""
 import math
