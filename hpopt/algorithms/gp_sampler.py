@@ -111,10 +111,12 @@ class Observations:
         self.last: tuple | list = ()
         self.pos = np.zeros(0, dtype=np.int64)          # each row's position in the trials
         self.rows = np.zeros((0, len(space) + 3))
+        self.counts: dict[int, int] = {}                # level -> rows there
         self._lock = threading.Lock()   # threads of a web server may suggest at once
 
-    def of(self, trials) -> np.ndarray:
-        """The rows of ``trials`` (read-only: they are handed out again)."""
+    def of(self, trials) -> tuple[np.ndarray, dict[int, int]]:
+        """The rows of ``trials`` (read-only: they are handed out again) and
+        the number of rows at each level (a trial has one row per level)."""
         with self._lock:
             last = self.last
             changed = trials.changed_since(last) if isinstance(trials, Trials) else None
@@ -123,30 +125,39 @@ class Observations:
                     trials = list(trials)   # kept: a list the caller may change later
                 changed = itertools.compress(range(len(last)), map(operator.is_not, trials, last))
             if changed is None:
-                self.pos, self.rows, changed = self.pos[:0], self.rows[:0], range(len(trials))
+                self.pos, self.rows, self.counts, changed = self.pos[:0], self.rows[:0], {}, range(len(trials))
             else:
                 changed = sorted({*changed, *range(len(last), len(trials))})
             self._update(trials, changed)
             self.last = trials
-            return self.rows
+            return self.rows, dict(self.counts)
 
-    def _update(self, trials, changed: list) -> None:
+    def _update(self, trials, changed) -> None:
+        if not changed:
+            return
         pos, ids, levels, scores, params = [], [], [], [], []
         for i in changed:
             t = trials[i]
             for m, v in trial_rows(t):
                 pos.append(i), ids.append(t.trial_id), levels.append(m), scores.append(v), params.append(t.params)
-        keep = ~np.isin(self.pos, changed) if changed else np.ones(len(self.pos), dtype=bool)
+        gone = np.isin(self.pos, changed)
+        for m in self.rows[gone, -2].astype(np.int64).tolist():
+            self.counts[m] -= 1
+        for m in levels:
+            self.counts[m] = self.counts.get(m, 0) + 1
+        self.counts = {m: n for m, n in self.counts.items() if n}
         # encode_many per row, as when every row was collected anew: the same floats
         new = np.column_stack([self.space.encode_many(params).reshape(len(params), len(self.space)),
                                np.array(ids, dtype=float), np.array(levels, dtype=float), np.array(scores)])
-        all_pos = np.concatenate([self.pos[keep], np.array(pos, dtype=np.int64)])
-        order = np.argsort(all_pos, kind="stable")
-        self.pos, self.rows = all_pos[order], np.vstack([self.rows[keep], new])[order]
+        kept_pos, kept = self.pos[~gone], self.rows[~gone]
+        # in position order (a trial's rows in trial_rows' order): after the kept rows before them
+        at = np.searchsorted(kept_pos, pos, side="right")
+        self.pos = np.insert(kept_pos, at, np.array(pos, dtype=np.int64))
+        self.rows = np.insert(kept, at, new, axis=0)
         self.rows.flags.writeable = False
 
 
-def observations(space, trials) -> np.ndarray:
+def observations(space, trials) -> tuple[np.ndarray, dict[int, int]]:
     """Observations(space).of(trials), one kept per space (its encoding)."""
     key = repr(space)
     with _OBSERVED_LOCK:
@@ -230,21 +241,25 @@ class GPSampler:
         """(points, sign * scores, the joint model's resource coordinate for
         candidates or None, which rows are at the model's rung), or None
         while no rung has enough points (the TPE suggests then)."""
-        rows = observations(self.space, trials)
+        rows, counts = observations(self.space, trials)
         x, ids, at, raw = rows[:, : self.dim], rows[:, self.dim], rows[:, self.dim + 1], rows[:, self.dim + 2]
-        found, inverse, counts = np.unique(at, return_inverse=True, return_counts=True)
-        found = [int(m) for m in found]
-        level = self.model_level(dict(zip(found, counts.tolist())))
+        level = self.model_level(counts)
         if level is None:
             return None
         if self.level_rule == "joint":
+            found = sorted(counts)
             top = self.max_iterations or max(found)
             # the resource of each level, by math.log as it always was (numpy's log may differ in the last bit)
-            res = np.array([math.log(m) / math.log(top) if top > 1 else 1.0 for m in found])[inverse.reshape(-1)]
-            order = np.lexsort((at, ids))   # by (trial id, level); stable, as sorted() was
-            y = self.sign * raw[order]
-            return (np.hstack([x[order], res[order, None]]), y,
-                    float(math.log(level) / math.log(top)) if top > 1 else 1.0, at[order] == level)
+            res = np.array([math.log(m) / math.log(top) if top > 1 else 1.0 for m in found])
+            res = res[np.searchsorted(np.array(found, dtype=float), at)]
+            # by (trial id, level), stable as sorted() was; trials in id order with rungs in
+            # epoch order (as a study records them) are in that order already: no sort of every row
+            step, rise = np.diff(ids), np.diff(at)
+            if not np.all((step > 0) | ((step == 0) & (rise >= 0))):
+                order = np.lexsort((at, ids))
+                x, at, raw, res = x[order], at[order], raw[order], res[order]
+            return (np.hstack([x, res[:, None]]), self.sign * raw,
+                    float(math.log(level) / math.log(top)) if top > 1 else 1.0, at == level)
         here = at == level
         gx, y = _distinct(x[here], self.sign * raw[here])
         return gx, y, None, np.ones(len(y), dtype=bool)
@@ -339,14 +354,19 @@ class GPSampler:
 
     def _hypers(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
         """Length scales and noise variance (in units of the scores' variance),
-        fitted on the first refit_count(n) points in trial order (memoised:
-        consecutive suggestions share a fit until the next step)."""
+        fitted on the first refit_count(n) points in trial order, at most
+        ``fit_points`` of them (a subsample seeded by their number), and
+        memoised by those points: consecutive suggestions share a fit until
+        the next step. (Keyed by the subsample, not every point: at 10,000
+        trials the key of every point cost a quarter of a millisecond.)"""
         upto = refit_count(len(y))
         fx, fy = x[:upto], y[:upto]
         if np.ptp(fy) == 0:
             fx, fy = x, y
-        key = (fx.tobytes(), fy.tobytes(), self.length_scale_bounds, self.noise_bounds, self.noise_prior,
-               self.fit_points)
+        if len(fy) > self.fit_points:
+            pick = _fit_subsample(len(fy), self.fit_points)
+            fx, fy = fx[pick], fy[pick]
+        key = (fx.tobytes(), fy.tobytes(), self.length_scale_bounds, self.noise_bounds, self.noise_prior)
         hit = _FITS.get(key)
         if hit is None:
             hit = self._fit(fx, fy)
@@ -359,9 +379,6 @@ class GPSampler:
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import Matern, WhiteKernel
 
-        if len(fy) > self.fit_points:
-            pick = np.sort(np.random.default_rng(len(fy)).choice(len(fy), size=self.fit_points, replace=False))
-            fx, fy = fx[pick], fy[pick]
         dim = fx.shape[1]
         kernel = (Matern(nu=2.5, length_scale=np.ones(dim), length_scale_bounds=self.length_scale_bounds)
                   + WhiteKernel(noise_level=1e-2, noise_level_bounds=self.noise_bounds))
@@ -372,6 +389,14 @@ class GPSampler:
             gp.fit(fx, fy)
         return (np.array(gp.kernel_.k1.length_scale, dtype=float).reshape(dim),
                 float(gp.kernel_.k2.noise_level) + 1e-6)
+
+
+@functools.lru_cache(maxsize=64)
+def _fit_subsample(n: int, size: int) -> np.ndarray:
+    """The ``size`` of ``n`` points the length scales are fitted on (seeded by ``n``), in order."""
+    pick = np.sort(np.random.default_rng(n).choice(n, size=size, replace=False))
+    pick.flags.writeable = False
+    return pick
 
 
 def _distinct(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

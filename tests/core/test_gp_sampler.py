@@ -33,11 +33,13 @@ def suggest(sampler, stub, seed, tpe=None):
                            tpe or NoTPE(sampler.space, sampler.sign))
 
 
-def fresh_rows(space, trials) -> np.ndarray:
-    """Every trial's rows collected anew (Observations' contract)."""
-    rows = [[*space.encode(t.params), t.trial_id, m, v]
-            for t in trials for m, v in gp_sampler.trial_rows(t)]
-    return np.array(rows).reshape(len(rows), len(space) + 3)
+def same_as_anew(kept: Observations, trials) -> bool:
+    """The kept rows and counts are every trial's rows collected anew (Observations' contract)."""
+    rows, counts = kept.of(trials)
+    fresh = [[*kept.space.encode(t.params), t.trial_id, m, v] for t in trials for m, v in gp_sampler.trial_rows(t)]
+    levels = [m for t in trials for m, _ in gp_sampler.trial_rows(t)]
+    return (np.array_equal(rows, np.array(fresh).reshape(len(fresh), len(kept.space) + 3))
+            and counts == {m: levels.count(m) for m in set(levels)})
 
 
 def test_the_kept_rows_are_the_rows_collected_anew_after_any_change():
@@ -47,7 +49,7 @@ def test_the_kept_rows_are_the_rows_collected_anew_after_any_change():
     space = every_type_space()
     stub = history(space, 60, lambda p: p["u"])
     kept = Observations(space)
-    assert np.array_equal(kept.of(stub.trials()), fresh_rows(space, stub.trials()))
+    assert same_as_anew(kept, stub.trials())
     trials = stub._trials
     trials[3] = trials[3].replace(rungs={**trials[3].rungs, 2: 7.0}, state=TrialState.STOPPED)
     trials[5] = trials[5].replace(state=TrialState.FAILED)
@@ -56,14 +58,23 @@ def test_the_kept_rows_are_the_rows_collected_anew_after_any_change():
     stub.add(space.sample(np.random.default_rng(2)), 4.0)
     for snapshot in (stub.trials(), list(stub.trials()), stub.trials()[:30], history(space, 10, len).trials(),
                      stub.trials()):
-        assert np.array_equal(kept.of(snapshot), fresh_rows(space, snapshot))
+        assert same_as_anew(kept, snapshot)
     # the file storage's change log names the changed positions (hpopt.storage.base.Trials)
     log = list(range(len(trials)))
-    assert np.array_equal(kept.of(Trials.of(stub.trials(), log)), fresh_rows(space, stub.trials()))
+    assert same_as_anew(kept, Trials.of(stub.trials(), log))
     trials[2] = trials[2].replace(state=TrialState.FAILED)
     stub.add(space.sample(np.random.default_rng(3)), 5.0)
     log += [2, len(trials) - 1]
-    assert np.array_equal(kept.of(Trials.of(stub.trials(), log)), fresh_rows(space, stub.trials()))
+    assert same_as_anew(kept, Trials.of(stub.trials(), log))
+
+
+def test_the_joint_model_reads_its_rows_by_trial_id_and_level_in_any_list_order():
+    space = SearchSpace({"x": hpopt.search_space("uniform", [0, 1])})
+    stub = history(space, 30, lambda p: p["x"])
+    sampler = GPSampler(space, 1.0, 4)
+    in_order, reversed_ = sampler._data(stub.trials()), sampler._data(tuple(reversed(stub.trials())))
+    assert in_order is not None and len(set(in_order[0][:, 1])) == 3, "rows at three levels"
+    assert all(np.array_equal(a, b) for a, b in zip(in_order, reversed_))
 
 
 def test_the_kernel_is_the_matern_formula_bit_for_bit():
