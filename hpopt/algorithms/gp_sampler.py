@@ -297,6 +297,8 @@ class GPSampler:
             order = np.concatenate([order[:keep], rest])
         gx, gy, gat = x[order], y[order], at_level[order]
         mu_y, sd_y = gy.mean(), gy.std()
+        if sd_y == 0:   # the points drawn all have one score (scores that saturate): nothing to model
+            return tpe.suggest(trials, rng, fallback, tried, checked=True)
         z = (gy - mu_y) / sd_y
         xs = gx / scales
         k = _matern52(xs, xs)

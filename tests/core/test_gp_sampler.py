@@ -145,6 +145,31 @@ def test_before_a_rung_has_enough_points_the_tpe_suggests():
     assert space.contains(suggest(model_only(space), history_with(8), 0))
 
 
+def test_when_the_points_drawn_for_the_gp_all_have_one_score_the_tpe_suggests(recwarn):
+    """Scores that saturate (most trials at one accuracy): the 128 points the
+    GP sees may all hold one score although the study's scores differ; the
+    GP has nothing to model (its standardised scores were NaN: a warning and
+    an arbitrary candidate), so the TPE suggests."""
+    space = every_type_space()
+    stub = Stub()
+    for i in range(200):
+        stub.add(space.sample(np.random.default_rng(i)), 0.5 if i >= 10 else float(i), depth=4 if i >= 10 else 1,
+                 state=TrialState.COMPLETED if i >= 10 else TrialState.STOPPED)
+    calls = []
+
+    class SpyTPE(ParzenSampler):
+        def suggest(self, trials, rng, fallback, tried=None, checked=False):
+            calls.append(checked)
+            return {"tpe": True}
+
+    sampler = model_only(space)
+    outs = [sampler.suggest(stub.trials(), np.random.default_rng(seed), no_fallback, None, SpyTPE(space, 1.0))
+            for seed in range(20)]
+    assert 0 < len(calls) < 20, "with these seeds, some draws hold one score and some do not"
+    assert all(space.contains(p) for p in outs if p != {"tpe": True})
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
 def test_a_seeded_suggestion_is_deterministic():
     space = every_type_space()
     stub = history(space, 150, lambda p: p["u"])
