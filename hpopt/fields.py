@@ -167,7 +167,9 @@ RULES: dict[str, Rule] = {
     "backfill": Rule("bool", default=True, algorithm="asha"),
     #: ASHA: decide at a rung on arrival, or pause there until promoted (see README, "Promotion")
     "promotion": Rule("choice", default="on_arrival", choices=("on_arrival", "pause"), algorithm="asha"),
-    "sampler": Rule("choice", default="tpe", choices=("tpe", "gp"), algorithm="asha"),
+    #: ASHA: where new configs come from (see README, "ASHA's sampler"); a study
+    #: stored without one ran with "tpe" (hpopt.settings.STORED_BEFORE)
+    "sampler": Rule("choice", default="gp", choices=("gp", "tpe"), algorithm="asha"),
     "seed": Rule("int", minimum=0, optional=True),
     #: a trial's start-up (process start, data loading, model build) in
     #: full-epoch equivalents: seconds of start-up / seconds of a full epoch

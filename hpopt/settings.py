@@ -56,8 +56,8 @@ class Settings:
     #: ASHA: "on_arrival" decides at a rung when a trial reaches it; "pause"
     #: pauses it there until it is promoted (the trainer keeps checkpoints)
     promotion: str = D["promotion"]
-    #: ASHA: the model that picks new configs: "tpe" (BOHB's Parzen estimator) or
-    #: "gp" (MOBSTER's joint GP over configs and epochs, hpopt.algorithms.gp_sampler)
+    #: ASHA: the model that picks new configs: "gp" (MOBSTER's joint GP over
+    #: configs and epochs, hpopt.algorithms.gp_sampler) or "tpe" (BOHB's Parzen estimator)
     sampler: str = D["sampler"]
     seed: int | None = D["seed"]
     startup_epochs: float = D["startup_epochs"]
@@ -65,6 +65,13 @@ class Settings:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_stored(cls, stored: dict) -> "Settings":
+        """The settings of a stored study (hpopt.snapshot.Meta, the
+        dashboard's rows): an argument it was stored without reads as what
+        the study ran with (STORED_BEFORE), not today's default."""
+        return cls(**stored_values(stored))
 
     def plan_kwargs(self) -> dict:
         """The arguments of :func:`hpopt.plan.plan` these settings imply."""
@@ -80,6 +87,16 @@ class Settings:
 
 
 ARG_NAMES = tuple(f.name for f in dataclasses.fields(Settings))
+#: arguments whose default changed after studies were stored without them ->
+#: the value those studies ran with (ASHA's sampler: the TPE until "gp"
+#: became the default; a study stored with the TPE as its default says so
+#: itself, every stored study holds every argument it had)
+STORED_BEFORE = {"sampler": "tpe"}
+
+
+def stored_values(stored: dict) -> dict:
+    """A stored settings dict with the arguments it lacks that STORED_BEFORE names."""
+    return {**STORED_BEFORE, **stored}
 
 
 class UnknownArgument(TypeError):

@@ -48,7 +48,7 @@ class Meta:
     def from_dict(cls, raw: dict | None) -> "Meta":
         if raw is None:
             raise HpoError("no study is stored here; create one with hpopt.create()")
-        return cls(raw=dict(raw), settings=Settings(**raw["settings"]), plan=plan_from_dict(raw["plan"]))
+        return cls(raw=dict(raw), settings=Settings.from_stored(raw["settings"]), plan=plan_from_dict(raw["plan"]))
 
     @functools.cached_property
     def space(self) -> SearchSpace:

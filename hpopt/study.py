@@ -22,7 +22,7 @@ from hpopt import best, budget, checkpoints, controls, engine, progress
 from hpopt.errors import HpoError
 from hpopt.plan import Plan
 from hpopt.results import format_results
-from hpopt.settings import Settings, make_settings
+from hpopt.settings import Settings, make_settings, stored_values
 from hpopt.snapshot import Meta
 from hpopt.status import TrialState
 from hpopt.storage import file as file_storage
@@ -89,14 +89,15 @@ class HPO:
 
     @staticmethod
     def _check_resumable(meta: dict, settings: Settings) -> None:
-        saved = meta["settings"]
+        saved = stored_values(meta["settings"])
         for name in ("search_alg", "mode"):
             if saved[name] != getattr(settings, name):
                 raise HpoError(
                     f"cannot resume: {name} is {getattr(settings, name)!r} but the saved study "
                     f"under {settings.save_path!r} used {saved[name]!r} (pass resume=False to start over)"
                 )
-        # a study saved before an argument existed ran with its default
+        # a study saved before an argument existed ran with its default (or,
+        # where the default changed since, the value stored_values gives it)
         defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
         ignored = [
             name for name, value in settings.to_dict().items()

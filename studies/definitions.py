@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from hpopt import engine
+from hpopt.settings import stored_values
 from hpopt.status import StudyState
 from studies import control, dispatch
 from studies.models import Study, Trial
@@ -34,7 +35,8 @@ def definition(study: Study) -> dict:
     and time model. Values the dashboard derives (num_workers from
     parallelism, startup_epochs from the start-up seconds) are left out
     when they are what it would derive."""
-    body = {k: v for k, v in study.settings.items()
+    settings = stored_values(study.settings)   # a study stored before an argument ran as it says
+    body = {k: v for k, v in settings.items()
             if v is not None and k not in (*IGNORED_ARGS, "search_space", "num_workers", "startup_epochs")}
     if study.settings.get("num_workers") not in (None, study.parallelism):
         body["num_workers"] = study.settings["num_workers"]

@@ -79,7 +79,11 @@ def _rows(enc: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 @functools.lru_cache(maxsize=1)
 def _blas_threads():
     """threadpoolctl's view of the loaded BLAS libraries, found once (finding
-    them took ~2 ms of every suggestion)."""
+    them took ~2 ms of every suggestion). A library is found only once it is
+    loaded: scipy's own OpenBLAS is loaded first, or a GP sampler that made
+    this view before its first scipy import ran scipy's triangular solves on
+    every core (40x slower on a busy 2-core machine)."""
+    import scipy.linalg  # noqa: F401
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()

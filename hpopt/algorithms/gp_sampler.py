@@ -1,4 +1,4 @@
-"""A Gaussian-process sampler for ASHA (an option: ``create(..., sampler="gp")``).
+"""ASHA's default sampler, a Gaussian process (``sampler="gp"``; ``sampler="tpe"`` keeps the TPE).
 
 MOBSTER (Klein et al., "Model-based Asynchronous Hyperparameter and Neural
 Architecture Search", 2020) and Hyper-Tune (Li et al., VLDB 2022) put a GP
@@ -32,14 +32,18 @@ rung:
   TPE sampler's (ASHA's guarantee of looking at the whole space); in a
   discrete space a tried config is never suggested again.
 
-Stateless and deterministic like the TPE sampler: everything is rebuilt from
-the trials, every draw comes from the trial's generator, and the memoised fit
-is a function of the points it was fitted on.
+Deterministic like the TPE sampler: a suggestion is a function of the
+trials (the rows kept from the last call, Observations, are those collected
+anew; the memoised fit is a function of the points it was fitted on), and
+every draw comes from the trial's generator.
 """
 from __future__ import annotations
 
 import functools
+import itertools
 import math
+import operator
+import threading
 import warnings
 from typing import Callable
 
@@ -49,7 +53,7 @@ from hpopt.algorithms.bayes import _blas_threads
 from hpopt.algorithms.gp_fit import fit_ard_length_scales, refit_count
 from hpopt.algorithms.tpe import ParzenSampler, _phi_cdf
 from hpopt.status import TrialState
-from hpopt.storage.base import TrialRecord
+from hpopt.storage.base import TrialRecord, Trials
 
 #: standard deviations (unit cube) of the local candidates, cycled; and of the refinement round
 LOCAL_SCALES = (0.02, 0.07, 0.2)
@@ -57,32 +61,141 @@ REFINE_SCALES = (0.005, 0.02)
 #: memo of fitted (length scales, noise) by their inputs
 _FITS: dict[tuple, tuple[np.ndarray, float]] = {}
 FIT_MEMO = 64
+#: the observations kept per space (see Observations)
+_OBSERVED: dict[str, "Observations"] = {}
+_OBSERVED_LOCK = threading.Lock()
+OBSERVED_MEMO = 8
+#: rows of the kernel computed at once (three such blocks stay in the CPU's cache)
+KERNEL_ROWS = 128
 
 
-def rung_observations(trials) -> dict[int, list[tuple[TrialRecord, float]]]:
-    """level (epochs) -> [(trial, raw score there)], in trial order: every
-    recorded rung score, and a completed trial's final score at its
-    iterations (the TPE sampler's rule). Failed trials are left out."""
-    out: dict[int, list] = {}
-    for t in trials:
-        if t.state is TrialState.FAILED:
-            continue
-        for m, v in t.rungs.items():
-            if v is not None and math.isfinite(v):
-                out.setdefault(int(m), []).append((t, float(v)))
-        if t.state is TrialState.COMPLETED and t.best_score is not None:
-            final = t.last_score if t.last_score is not None else t.best_score
-            level = int(max(t.iterations, max(t.rungs, default=0)))
-            if math.isfinite(final) and level not in t.rungs:
-                out.setdefault(level, []).append((t, float(final)))
+def trial_rows(t: TrialRecord) -> list[tuple[int, float]]:
+    """(level in epochs, raw score there) of one trial: every recorded rung
+    score, and a completed trial's final score at its iterations (the TPE
+    sampler's rule). None for a failed trial."""
+    if t.state is TrialState.FAILED:
+        return []
+    out = [(int(m), float(v)) for m, v in t.rungs.items() if v is not None and math.isfinite(v)]
+    if t.state is TrialState.COMPLETED and t.best_score is not None:
+        final = t.last_score if t.last_score is not None else t.best_score
+        level = int(max(t.iterations, max(t.rungs, default=0)))
+        if math.isfinite(final) and level not in t.rungs:
+            out.append((level, float(final)))
     return out
 
 
+def rung_observations(trials) -> dict[int, list[tuple[TrialRecord, float]]]:
+    """level (epochs) -> [(trial, raw score there)], in trial order (trial_rows' rule)."""
+    out: dict[int, list] = {}
+    for t in trials:
+        for m, v in trial_rows(t):
+            out.setdefault(m, []).append((t, v))
+    return out
+
+
+class Observations:
+    """Every trial's trial_rows as arrays, kept from one call to the next:
+    rows ``[unit-cube config, trial id, level, raw score]`` in trial order.
+
+    Collecting them from every trial in Python was a fifth of a suggestion
+    at 1,000 trials. As tpe.Ranking does, only the positions that changed
+    since the last call (the storage's change log, or an identity test over
+    every record, in C) are collected and encoded again; a storage that
+    makes new records at every read (the database) changes every position,
+    and every row is collected anew. A stored record is never changed in
+    place (TrialRecord.replace), and ``last`` holds the records compared, so
+    an identity is never reused while it is kept."""
+
+    def __init__(self, space):
+        self.space = space
+        self.last: tuple | list = ()
+        self.pos = np.zeros(0, dtype=np.int64)          # each row's position in the trials
+        self.rows = np.zeros((0, len(space) + 3))
+        self.counts: dict[int, int] = {}                # level -> rows there
+        self._lock = threading.Lock()   # threads of a web server may suggest at once
+
+    def of(self, trials) -> tuple[np.ndarray, dict[int, int]]:
+        """The rows of ``trials`` (read-only: they are handed out again) and
+        the number of rows at each level (a trial has one row per level)."""
+        with self._lock:
+            last = self.last
+            changed = trials.changed_since(last) if isinstance(trials, Trials) else None
+            if changed is None and len(trials) >= len(last):
+                if not isinstance(trials, tuple):
+                    trials = list(trials)   # kept: a list the caller may change later
+                changed = itertools.compress(range(len(last)), map(operator.is_not, trials, last))
+            if changed is None:
+                self.pos, self.rows, self.counts, changed = self.pos[:0], self.rows[:0], {}, range(len(trials))
+            else:
+                changed = sorted({*changed, *range(len(last), len(trials))})
+            self._update(trials, changed)
+            self.last = trials
+            return self.rows, dict(self.counts)
+
+    def _update(self, trials, changed) -> None:
+        if not changed:
+            return
+        pos, ids, levels, scores, params = [], [], [], [], []
+        for i in changed:
+            t = trials[i]
+            for m, v in trial_rows(t):
+                pos.append(i), ids.append(t.trial_id), levels.append(m), scores.append(v), params.append(t.params)
+        gone = np.isin(self.pos, changed)
+        for m in self.rows[gone, -2].astype(np.int64).tolist():
+            self.counts[m] -= 1
+        for m in levels:
+            self.counts[m] = self.counts.get(m, 0) + 1
+        self.counts = {m: n for m, n in self.counts.items() if n}
+        # encode_many per row, as when every row was collected anew: the same floats
+        new = np.column_stack([self.space.encode_many(params).reshape(len(params), len(self.space)),
+                               np.array(ids, dtype=float), np.array(levels, dtype=float), np.array(scores)])
+        kept_pos, kept = self.pos[~gone], self.rows[~gone]
+        # in position order (a trial's rows in trial_rows' order): after the kept rows before them
+        at = np.searchsorted(kept_pos, pos, side="right")
+        self.pos = np.insert(kept_pos, at, np.array(pos, dtype=np.int64))
+        self.rows = np.insert(kept, at, new, axis=0)
+        self.rows.flags.writeable = False
+
+
+def observations(space, trials) -> tuple[np.ndarray, dict[int, int]]:
+    """Observations(space).of(trials), one kept per space (its encoding)."""
+    key = repr(space)
+    with _OBSERVED_LOCK:
+        kept = _OBSERVED.pop(key, None) or Observations(space)
+        _OBSERVED[key] = kept                # the most recent last
+        while len(_OBSERVED) > OBSERVED_MEMO:
+            _OBSERVED.pop(next(iter(_OBSERVED)))
+    return kept.of(trials)
+
+
 def _matern52(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Matern 5/2 between rows already divided by their length scales."""
-    sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-    r = np.sqrt(5.0 * np.maximum(sq, 0.0))
-    return (1.0 + r + r * r / 3.0) * np.exp(-r)
+    """Matern 5/2 between rows already divided by their length scales.
+
+    Over a quarter of a suggestion was this kernel of ~1,150 candidates,
+    mostly a dozen passes over a megabyte-sized array: the element-wise
+    passes run in place, on blocks of KERNEL_ROWS rows that stay in the
+    CPU's cache. The operations and their order are those of
+    ``r = sqrt(5 * max(|a|^2 + |b|^2 - 2 a.b, 0))``, ``(1 + r + r * r / 3) * exp(-r)``."""
+    cross = 2.0 * a @ b.T
+    aa, bb = (a * a).sum(1)[:, None], (b * b).sum(1)[None, :]
+    out = np.empty_like(cross)
+    e, r2 = np.empty((min(len(a), KERNEL_ROWS), len(b))), np.empty((min(len(a), KERNEL_ROWS), len(b)))
+    for lo in range(0, len(a), KERNEL_ROWS):
+        r = out[lo: lo + KERNEL_ROWS]
+        n = len(r)
+        np.add(aa[lo: lo + n], bb, out=r)
+        r -= cross[lo: lo + n]
+        np.maximum(r, 0.0, out=r)
+        r *= 5.0
+        np.sqrt(r, out=r)
+        np.negative(r, out=e[:n])
+        np.exp(e[:n], out=e[:n])
+        np.multiply(r, r, out=r2[:n])
+        r2[:n] /= 3.0
+        r += 1.0
+        r += r2[:n]
+        r *= e[:n]
+    return out
 
 
 class GPSampler:
@@ -124,28 +237,32 @@ class GPSampler:
         self.dim = len(space)
         self.snap = space.snapper()
 
-    def _data(self, trials, tpe: ParzenSampler):
+    def _data(self, trials):
         """(points, sign * scores, the joint model's resource coordinate for
         candidates or None, which rows are at the model's rung), or None
         while no rung has enough points (the TPE suggests then)."""
-        levels = rung_observations(trials)
-        level = self.model_level(levels)
+        rows, counts = observations(self.space, trials)
+        x, ids, at, raw = rows[:, : self.dim], rows[:, self.dim], rows[:, self.dim + 1], rows[:, self.dim + 2]
+        level = self.model_level(counts)
         if level is None:
             return None
         if self.level_rule == "joint":
-            top = self.max_iterations or max(levels)
-            rows = sorted(((t.trial_id, m, t.params, v) for m, obs in levels.items() for t, v in obs),
-                          key=lambda r: (r[0], r[1]))
-            x = self.space.encode_many([r[2] for r in rows])
-            res = np.array([math.log(r[1]) / math.log(top) if top > 1 else 1.0 for r in rows])
-            y = self.sign * np.array([r[3] for r in rows])
-            at = np.array([r[1] == level for r in rows])
-            return np.hstack([x, res[:, None]]), y, float(math.log(level) / math.log(top)) if top > 1 else 1.0, at
-        obs = levels[level]
-        x = self.space.encode_many([t.params for t, _ in obs])
-        y = self.sign * np.array([v for _, v in obs])
-        x, y = _distinct(x, y)
-        return x, y, None, np.ones(len(y), dtype=bool)
+            found = sorted(counts)
+            top = self.max_iterations or max(found)
+            # the resource of each level, by math.log as it always was (numpy's log may differ in the last bit)
+            res = np.array([math.log(m) / math.log(top) if top > 1 else 1.0 for m in found])
+            res = res[np.searchsorted(np.array(found, dtype=float), at)]
+            # by (trial id, level), stable as sorted() was; trials in id order with rungs in
+            # epoch order (as a study records them) are in that order already: no sort of every row
+            step, rise = np.diff(ids), np.diff(at)
+            if not np.all((step > 0) | ((step == 0) & (rise >= 0))):
+                order = np.lexsort((at, ids))
+                x, at, raw, res = x[order], at[order], raw[order], res[order]
+            return (np.hstack([x, res[:, None]]), self.sign * raw,
+                    float(math.log(level) / math.log(top)) if top > 1 else 1.0, at == level)
+        here = at == level
+        gx, y = _distinct(x[here], self.sign * raw[here])
+        return gx, y, None, np.ones(len(y), dtype=bool)
 
     def _need(self) -> int:
         """Trials a rung needs before the GP models it."""
@@ -153,10 +270,12 @@ class GPSampler:
             return self.min_points
         return math.ceil(self.points_per_dim * self.dim) + 2
 
-    def model_level(self, levels: dict) -> int | None:
+    def model_level(self, counts: dict[int, int]) -> int | None:
+        """The model's rung, from the number of trials with a score at each
+        level (a trial has one row per level: trial_rows)."""
         need = self._need()
-        ok = [m for m, obs in levels.items() if len({id(t) for t, _ in obs}) >= max(need, 2)
-              and not (self.skip_first_rung and m == min(levels))]
+        ok = [m for m, n in counts.items() if n >= max(need, 2)
+              and not (self.skip_first_rung and m == min(counts))]
         return max(ok) if ok else None
 
     def suggest(self, trials, rng: np.random.Generator, fallback: Callable[[], dict | None],
@@ -164,7 +283,7 @@ class GPSampler:
         start = max(self.n_startup, 2)
         if len(trials) < start or rng.random() < self.random_fraction:
             return fallback()
-        data = self._data(trials, tpe)
+        data = self._data(trials)
         if data is None:
             return tpe.suggest(trials, rng, fallback, tried, checked=True)
         x, y, extra, at_level = data
@@ -178,6 +297,8 @@ class GPSampler:
             order = np.concatenate([order[:keep], rest])
         gx, gy, gat = x[order], y[order], at_level[order]
         mu_y, sd_y = gy.mean(), gy.std()
+        if sd_y == 0:   # the points drawn all have one score (scores that saturate): nothing to model
+            return tpe.suggest(trials, rng, fallback, tried, checked=True)
         z = (gy - mu_y) / sd_y
         xs = gx / scales
         k = _matern52(xs, xs)
@@ -202,7 +323,8 @@ class GPSampler:
             kc = _matern52(c / scales, xs)
             mean = kc @ alpha
             v = kc @ inv_l.T
-            sd = np.sqrt(np.maximum(1.0 - (v * v).sum(1), 1e-12))
+            v *= v
+            sd = np.sqrt(np.maximum(1.0 - v.sum(1), 1e-12))
             u = (mean - best) / sd
             return sd * (u * _phi_cdf(u) + np.exp(-0.5 * u * u) / math.sqrt(2.0 * math.pi))
 
@@ -234,14 +356,19 @@ class GPSampler:
 
     def _hypers(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
         """Length scales and noise variance (in units of the scores' variance),
-        fitted on the first refit_count(n) points in trial order (memoised:
-        consecutive suggestions share a fit until the next step)."""
+        fitted on the first refit_count(n) points in trial order, at most
+        ``fit_points`` of them (a subsample seeded by their number), and
+        memoised by those points: consecutive suggestions share a fit until
+        the next step. (Keyed by the subsample, not every point: at 10,000
+        trials the key of every point cost a quarter of a millisecond.)"""
         upto = refit_count(len(y))
         fx, fy = x[:upto], y[:upto]
         if np.ptp(fy) == 0:
             fx, fy = x, y
-        key = (fx.tobytes(), fy.tobytes(), self.length_scale_bounds, self.noise_bounds, self.noise_prior,
-               self.fit_points)
+        if len(fy) > self.fit_points:
+            pick = _fit_subsample(len(fy), self.fit_points)
+            fx, fy = fx[pick], fy[pick]
+        key = (fx.tobytes(), fy.tobytes(), self.length_scale_bounds, self.noise_bounds, self.noise_prior)
         hit = _FITS.get(key)
         if hit is None:
             hit = self._fit(fx, fy)
@@ -254,9 +381,6 @@ class GPSampler:
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import Matern, WhiteKernel
 
-        if len(fy) > self.fit_points:
-            pick = np.sort(np.random.default_rng(len(fy)).choice(len(fy), size=self.fit_points, replace=False))
-            fx, fy = fx[pick], fy[pick]
         dim = fx.shape[1]
         kernel = (Matern(nu=2.5, length_scale=np.ones(dim), length_scale_bounds=self.length_scale_bounds)
                   + WhiteKernel(noise_level=1e-2, noise_level_bounds=self.noise_bounds))
@@ -267,6 +391,14 @@ class GPSampler:
             gp.fit(fx, fy)
         return (np.array(gp.kernel_.k1.length_scale, dtype=float).reshape(dim),
                 float(gp.kernel_.k2.noise_level) + 1e-6)
+
+
+@functools.lru_cache(maxsize=64)
+def _fit_subsample(n: int, size: int) -> np.ndarray:
+    """The ``size`` of ``n`` points the length scales are fitted on (seeded by ``n``), in order."""
+    pick = np.sort(np.random.default_rng(n).choice(n, size=size, replace=False))
+    pick.flags.writeable = False
+    return pick
 
 
 def _distinct(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,5 +1,6 @@
 """Model-based sampling for ASHA: a Parzen-estimator (TPE) sampler that learns
-from stopped trials.
+from stopped trials (``sampler="tpe"``; the GP sampler, the default, falls
+back to it until a rung has enough scores: hpopt.algorithms.gp_sampler).
 
 Why
 ---

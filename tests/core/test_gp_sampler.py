@@ -1,4 +1,4 @@
-"""ASHA's GP sampler (hpopt.algorithms.gp_sampler, ``create(..., sampler="gp")``):
+"""ASHA's GP sampler (hpopt.algorithms.gp_sampler, ``sampler="gp"``, the default):
 valid, seeded, never repeating in a discrete space, focused on good regions,
 TPE until a rung has enough points, and ASHA end to end (its speed: benchmarks/RESULTS.md, "Branch gpasha")."""
 import math
@@ -10,10 +10,11 @@ from test_tpe import Alg, Stub, every_type_space, history, no_fallback
 
 import hpopt
 from hpopt.algorithms import gp_sampler
-from hpopt.algorithms.gp_sampler import GPSampler, rung_observations
+from hpopt.algorithms.gp_sampler import GPSampler, Observations, rung_observations
 from hpopt.algorithms.tpe import ParzenSampler
 from hpopt.space import SearchSpace
 from hpopt.status import TrialState
+from hpopt.storage.base import Trials
 
 
 def model_only(space, sign=1.0) -> GPSampler:
@@ -30,6 +31,60 @@ class NoTPE(ParzenSampler):
 def suggest(sampler, stub, seed, tpe=None):
     return sampler.suggest(stub.trials(), np.random.default_rng(seed), no_fallback, None,
                            tpe or NoTPE(sampler.space, sampler.sign))
+
+
+def same_as_anew(kept: Observations, trials) -> bool:
+    """The kept rows and counts are every trial's rows collected anew (Observations' contract)."""
+    rows, counts = kept.of(trials)
+    fresh = [[*kept.space.encode(t.params), t.trial_id, m, v] for t in trials for m, v in gp_sampler.trial_rows(t)]
+    levels = [m for t in trials for m, _ in gp_sampler.trial_rows(t)]
+    return (np.array_equal(rows, np.array(fresh).reshape(len(fresh), len(kept.space) + 3))
+            and counts == {m: levels.count(m) for m in set(levels)})
+
+
+def test_the_kept_rows_are_the_rows_collected_anew_after_any_change():
+    """Observations keeps the last call's rows and collects only the changed
+    positions again: after reports, new trials, a failure, a shorter list
+    and another list in between, its rows are the ones collected anew."""
+    space = every_type_space()
+    stub = history(space, 60, lambda p: p["u"])
+    kept = Observations(space)
+    assert same_as_anew(kept, stub.trials())
+    trials = stub._trials
+    trials[3] = trials[3].replace(rungs={**trials[3].rungs, 2: 7.0}, state=TrialState.STOPPED)
+    trials[5] = trials[5].replace(state=TrialState.FAILED)
+    trials[8] = trials[8].replace(rungs={1: float("nan")}, state=TrialState.STOPPED)
+    stub.add(space.sample(np.random.default_rng(1)), 3.0, depth=2, state=TrialState.RUNNING)
+    stub.add(space.sample(np.random.default_rng(2)), 4.0)
+    for snapshot in (stub.trials(), list(stub.trials()), stub.trials()[:30], history(space, 10, len).trials(),
+                     stub.trials()):
+        assert same_as_anew(kept, snapshot)
+    # the file storage's change log names the changed positions (hpopt.storage.base.Trials)
+    log = list(range(len(trials)))
+    assert same_as_anew(kept, Trials.of(stub.trials(), log))
+    trials[2] = trials[2].replace(state=TrialState.FAILED)
+    stub.add(space.sample(np.random.default_rng(3)), 5.0)
+    log += [2, len(trials) - 1]
+    assert same_as_anew(kept, Trials.of(stub.trials(), log))
+
+
+def test_the_joint_model_reads_its_rows_by_trial_id_and_level_in_any_list_order():
+    space = SearchSpace({"x": hpopt.search_space("uniform", [0, 1])})
+    stub = history(space, 30, lambda p: p["x"])
+    sampler = GPSampler(space, 1.0, 4)
+    in_order, reversed_ = sampler._data(stub.trials()), sampler._data(tuple(reversed(stub.trials())))
+    assert in_order is not None and len(set(in_order[0][:, 1])) == 3, "rows at three levels"
+    assert all(np.array_equal(a, b) for a, b in zip(in_order, reversed_))
+
+
+def test_the_kernel_is_the_matern_formula_bit_for_bit():
+    """_matern52 works in place on blocks of rows; the floats are those of the formula."""
+    rng = np.random.default_rng(0)
+    b = rng.random((40, 3)) * 4
+    for n in (1, 5, gp_sampler.KERNEL_ROWS, 3 * gp_sampler.KERNEL_ROWS + 7):
+        a = rng.random((n, 3)) * 4
+        r = np.sqrt(5.0 * np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, 0.0))
+        assert np.array_equal(gp_sampler._matern52(a, b), (1.0 + r + r * r / 3.0) * np.exp(-r))
 
 
 @pytest.mark.parametrize("rule", ["rung", "joint"])
@@ -53,16 +108,16 @@ def test_the_model_uses_the_deepest_rung_with_enough_points_but_never_the_lowest
         x = i / 10
         stub.add({"x": x}, x, depth=2 if i < 5 else 1, state=TrialState.STOPPED)
     stub.add({"x": 0.9}, 0.9)                       # completed: one point at 4
-    levels = rung_observations(stub.trials())
-    assert {m: len(v) for m, v in levels.items()} == {1: 9, 2: 6, 4: 1}
+    counts = {m: len(v) for m, v in rung_observations(stub.trials()).items()}
+    assert counts == {1: 9, 2: 6, 4: 1}
     sampler = GPSampler(space, 1.0)
-    assert sampler.model_level(levels) == 2
+    assert sampler.model_level(counts) == 2
     sampler.points_per_dim = 4.0                    # 6 points: still rung 2; 7: only rung 1, which is skipped
-    assert sampler.model_level(levels) == 2
+    assert sampler.model_level(counts) == 2
     sampler.points_per_dim = 5.0
-    assert sampler.model_level(levels) is None
+    assert sampler.model_level(counts) is None
     sampler.skip_first_rung = False
-    assert sampler.model_level(levels) == 1
+    assert sampler.model_level(counts) == 1
     stub.add({"x": 0.7}, 0.7, state=TrialState.FAILED)
     assert len(rung_observations(stub.trials())[1]) == 9
 
@@ -88,6 +143,31 @@ def test_before_a_rung_has_enough_points_the_tpe_suggests():
                                     SpyTPE(space, 1.0))
     assert out == {"tpe": True} and calls == [True]
     assert space.contains(suggest(model_only(space), history_with(8), 0))
+
+
+def test_when_the_points_drawn_for_the_gp_all_have_one_score_the_tpe_suggests(recwarn):
+    """Scores that saturate (most trials at one accuracy): the 128 points the
+    GP sees may all hold one score although the study's scores differ; the
+    GP has nothing to model (its standardised scores were NaN: a warning and
+    an arbitrary candidate), so the TPE suggests."""
+    space = every_type_space()
+    stub = Stub()
+    for i in range(200):
+        stub.add(space.sample(np.random.default_rng(i)), 0.5 if i >= 10 else float(i), depth=4 if i >= 10 else 1,
+                 state=TrialState.COMPLETED if i >= 10 else TrialState.STOPPED)
+    calls = []
+
+    class SpyTPE(ParzenSampler):
+        def suggest(self, trials, rng, fallback, tried=None, checked=False):
+            calls.append(checked)
+            return {"tpe": True}
+
+    sampler = model_only(space)
+    outs = [sampler.suggest(stub.trials(), np.random.default_rng(seed), no_fallback, None, SpyTPE(space, 1.0))
+            for seed in range(20)]
+    assert 0 < len(calls) < 20, "with these seeds, some draws hold one score and some do not"
+    assert all(space.contains(p) for p in outs if p != {"tpe": True})
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 
 def test_a_seeded_suggestion_is_deterministic():

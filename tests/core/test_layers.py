@@ -33,6 +33,7 @@ LATE_IMPORTS = {
     ("hpopt/storage/oslock.py", "msvcrt"): "Windows only",
     ("hpopt/algorithms/bayes.py", "bayes_opt"): "the GP stack loads in about a second: only when a GP is fitted",
     ("hpopt/algorithms/bayes.py", "threadpoolctl"): "with the GP stack",
+    ("hpopt/algorithms/bayes.py", "scipy.linalg"): "with the GP stack: loaded before threadpoolctl looks",
     ("hpopt/algorithms/bayes.py", "hpopt.algorithms.ucb"): "it imports bayes_opt",
     ("hpopt/algorithms/bayes.py", "scipy.optimize"): "with the GP stack",
     ("hpopt/algorithms/gp_fit.py", "scipy.optimize"): "with the GP stack (bayes.py imports this module)",

@@ -9,6 +9,8 @@ import pytest
 from conftest import REPO_ROOT, best_by_scores, create, loss, python_env, run_loop, stored, train
 
 import hpopt
+from hpopt.algorithms import gp_sampler
+from hpopt.storage.file import FileStorage
 
 SCRIPT = """
 import json, sys, time
@@ -126,3 +128,26 @@ def test_resume_refuses_another_algorithm_or_mode(change, match, save_path):
         create(save_path, resume=True, **{**ARGS, "search_alg": "baye_opt", **change})
 
     assert stored(save_path) == before
+
+
+@pytest.mark.parametrize("stored_as", ["tpe", None], ids=["tpe", "no sampler stored"])
+def test_a_study_stored_with_the_tpe_resumes_with_the_tpe(stored_as, save_path, monkeypatch):
+    """The GP is ASHA's default sampler now; a study stored with the TPE, or
+    stored before the option existed (its settings hold no sampler), goes on
+    with the TPE it ran with, in any process that resumes it."""
+    first = create(save_path, search_alg="asha", sampler="tpe", **ARGS)
+    for _ in range(3):
+        train(first.get_next_sample(), loss)
+    if stored_as is None:
+        storage = FileStorage(str(save_path))
+        with storage.locked() as raw:
+            storage.save_meta({**raw, "settings": {k: v for k, v in raw["settings"].items() if k != "sampler"}})
+
+    def no_gp(*args):
+        raise AssertionError("the GP suggested for a TPE study")
+
+    monkeypatch.setattr(gp_sampler, "suggest", no_gp)
+    hpo = create(save_path, search_alg="asha", resume=True, **ARGS)
+
+    assert hpo.settings.sampler == "tpe"
+    assert [c["trial_id"] for c in run_loop(hpo, lambda c: train(c, loss))] == [3, 4, 5]

@@ -129,3 +129,15 @@ def test_the_new_study_page_ignores_a_study_the_user_cannot_see(client, bob, mak
     source = make_study()
     client.force_login(bob)
     assert client.get(f"/studies/new/?from={source.pk}").status_code == 404
+
+
+def test_a_study_stored_without_a_sampler_runs_and_clones_with_the_tpe(make_study):
+    """ASHA's default sampler is the GP; a study stored before the option
+    existed ran with the TPE, and reads (and clones) as it ran."""
+    assert make_study(search_alg="asha").settings["sampler"] == "gp"
+    source = make_study(search_alg="asha")
+    Study.objects.filter(pk=source.pk).update(
+        settings={k: v for k, v in source.settings.items() if k != "sampler"})
+    source.refresh_from_db()
+    assert source.meta().settings.sampler == "tpe"
+    assert definition(source)["sampler"] == "tpe"
