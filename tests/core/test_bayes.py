@@ -117,7 +117,7 @@ MEDIAN_EXPECTED = [
     ("completed", 5),   # one peer only: median stopping abstains
     ("completed", 5),   # two peers: abstains
     ("completed", 5),   # equal to the median is not below it
-    ("stopped", 1),     # 0.125 against a median of 0.75
+    ("stopped", 3),     # 0.125 against a median of 0.75, after the grace (MEDIAN_STOP_GRACE = 2)
     ("completed", 5),
     ("completed", 5),
 ]
@@ -146,6 +146,20 @@ def test_median_stop_keeps_a_trial_that_scores_what_its_peers_score(save_path):
     run_loop(hpo, lambda c: train(c, lambda p, e: 0.8))
 
     assert [t.state.value for t in stored(save_path)[0]] == ["completed"] * 4
+
+
+def test_median_stop_spares_a_late_bloomer_its_first_two_epochs(save_path):
+    """The grace period: trial 3 is far below its peers at epochs 1 and 2 and
+    above them from epoch 3 on (a slow start); the rule without the grace stopped it at epoch 1."""
+    hpo = create(save_path, search_alg="baye_opt", early_stop="median_stop",
+                 num_trials=4, max_iterations=5, num_init_trial=4)
+
+    def score(config, epoch):
+        return 0.5 if config["trial_id"] < 3 else (0.0625 if epoch <= 2 else 0.875)
+
+    run_loop(hpo, lambda c: train(c, lambda p, e: score(c, e)))
+
+    assert [(t.state.value, t.last_iteration) for t in stored(save_path)[0]] == [("completed", 5)] * 4
 
 
 def test_without_early_stop_no_trial_is_stopped(save_path):
