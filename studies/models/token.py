@@ -15,6 +15,16 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def new_key() -> str:
+    """A new API key: 32 random bytes, URL-safe, never starting with "-"
+    (a prefix like "-kDfpmH-" reads as an option: `hpopt-web token alice
+    --revoke -kDfpmH-` failed with "expected one argument")."""
+    while True:
+        key = secrets.token_urlsafe(32)
+        if not key.startswith("-"):
+            return key
+
+
 class ApiToken(models.Model):
     """A key for scripts (``Authorization: Token <key>``). Only its SHA-256 is
     stored, so a database leak does not leak usable keys. Its owner lists,
@@ -64,7 +74,7 @@ class ApiToken(models.Model):
     @classmethod
     def create_key(cls, user, name: str = "", expires_in: timedelta | None = None) -> tuple[str, "ApiToken"]:
         """Creates a token; returns its key (which is not kept) and the token."""
-        key = secrets.token_urlsafe(32)
+        key = new_key()
         token = cls.objects.create(user=user, digest=_digest(key), prefix=key[:8], name=name,
                                    expires=timezone.now() + expires_in if expires_in else None)
         return key, token

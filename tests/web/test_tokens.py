@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from hpopt_web.cli import main as cli
 from studies.models import ApiToken
+from studies.models.token import new_key
 from tests.conftest import ApiClient
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +79,9 @@ def test_the_cli_creates_lists_and_revokes(alice, capsys):
     assert ApiToken.user_for(key) is None
     assert cli(["token", "alice", "--expires-days", "0"]) == 2
     assert "expires_days: a whole number" in capsys.readouterr().err
+
+
+def test_no_key_starts_with_a_dash_so_its_prefix_never_reads_as_an_option():
+    # one in 64 URL-safe keys began with "-": `token alice --revoke -kDfpmH-` then
+    # failed in argparse ("expected one argument"; CI on e6ef38c)
+    assert not any(new_key().startswith("-") for _ in range(5000))
