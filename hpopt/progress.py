@@ -52,7 +52,11 @@ def progress(meta, spent: float, open_trials, created: int, *, ended: bool = Fal
     algorithm = algorithms.build(meta)
     plan = meta.plan
     total = max(plan.budget_compute if algorithm.budgeted else plan.expected_compute, 1e-9)
-    handed_out = created >= plan.num_trials or meta.search_over or meta.budget_refused
+    # a refusal while trials ran is lifted when they end if the budget still pays for a
+    # new trial's first stretch (ASHA's idle rule): until the runner asks again, the
+    # study is not done (the bar showed 100% and then fell back to 93%)
+    refused = meta.budget_refused and not (not open_trials and algorithm.idle_start_fits(spent, created))
+    handed_out = created >= plan.num_trials or meta.search_over or refused
     if created and handed_out and not open_trials:
         return Progress(1.0, spent, total, 0.0, created)
     if ended:

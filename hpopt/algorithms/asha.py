@@ -156,9 +156,8 @@ class ASHA(Algorithm):
                    if full_length(iterations, self.plan.max_iterations))
         c, u = self.plan.epoch_cost(), self.plan.startup_epochs
         if "num_trials" in self.plan.auto or full < self.plan.num_trials:
-            rungs = self.plan.brackets[len(trials) % self.plan.num_brackets]
             expected = u + self.fresh_trial_epochs(len(trials)) * c
-            first = u + certain_epochs(0, self.plan.max_iterations, rungs) * c
+            first = self.first_stretch_cost(len(trials))
             # with no trial open (but those waiting at a rung), nothing else can spend what is left:
             # one more trial whose first stretch fits is better than budget left unspent (its
             # promotions are paid for or stopped)
@@ -171,6 +170,17 @@ class ASHA(Algorithm):
             if self._fits(led, expected_left, cost, cost + reserve):
                 return self._new(trials, iterations, params)
         return None
+
+    def first_stretch_cost(self, trial_id: int) -> float:
+        """What a new trial is certain to spend: its start-up and its epochs to its first rung."""
+        rungs = self.plan.brackets[trial_id % self.plan.num_brackets]
+        return self.plan.startup_epochs + certain_epochs(0, self.plan.max_iterations, rungs) * self.plan.epoch_cost()
+
+    def idle_start_fits(self, spent: float, created: int) -> bool:
+        """With no trial open, whether the budget pays for one more new
+        trial's first stretch (``_next_within_budget``'s rule for an idle
+        study): a refusal while trials were open is then not the last word."""
+        return budget.Ledger(self.plan.budget_compute, spent, 0.0).fits(self.first_stretch_cost(created))
 
     @staticmethod
     def _fits(led: budget.Ledger, expected_left: float, expected: float, certain: float) -> bool:

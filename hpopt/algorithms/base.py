@@ -155,6 +155,11 @@ class Algorithm(abc.ABC):
         candidate's way to full length)."""
         return 0.0
 
+    def idle_start_fits(self, spent: float, created: int) -> bool:
+        """With no trial open, whether the hard budget would still start a new
+        trial after refusing one (here: never; ASHA's idle rule)."""
+        return False
+
     def budget_spent(self, snap: Snapshot) -> bool:
         """True when the time budget is spent before ``plan.num_trials`` trials
         were handed out (the engine then ends the plan at the trials it has)."""

@@ -207,3 +207,17 @@ def test_a_new_trial_the_promotion_reserve_pays_for_starts_only_when_the_budget_
     assert eta(meta, left + cost) == pytest.approx(alone)
     free = meta.replace(settings={**meta.raw["settings"], "hard_budget": False})
     assert eta(free, left + cost) > alone, "without the hard budget the new trial starts now"
+
+
+def test_a_budget_refusal_while_trials_ran_is_not_the_end_once_they_end_with_room_left(tmp_path):
+    # the runner asks for a new trial while others run and the reserve refuses it; when
+    # they end, the idle rule may start one more: the bar showed 100% and fell back to 93%
+    meta = _study(tmp_path, num_brackets=1).replace(budget_refused=True)
+    algorithm = hpopt.algorithms.build(meta)
+    first = algorithm.first_stretch_cost(5)
+    budget = meta.plan.budget_compute
+    room = progress.progress(meta, budget - 2 * first, [], 5)
+    assert room.fraction < 1.0 and room.remaining > 0, "one more trial's first stretch fits: not done"
+    assert progress.progress(meta, budget - first / 2, [], 5).fraction == 1.0, "nothing fits: done"
+    running = TrialRecord(4, {"x": 0.5}, 20, meta.plan.subset_ratio, state=TrialState.RUNNING)
+    assert progress.progress(meta, budget - 2 * first, [running], 5).fraction < 1.0
