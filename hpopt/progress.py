@@ -19,7 +19,8 @@ denominator:
 
 Nothing is left to run when no trial is open and the plan is handed out: all
 its trials were created, the space ran out of configs, or the hard budget
-could not pay for another trial.
+could not pay for another trial (once no trial is open, not even its first
+stretch: Algorithm.idle_start_fits).
 """
 from __future__ import annotations
 
