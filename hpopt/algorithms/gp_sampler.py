@@ -40,9 +40,7 @@ every draw comes from the trial's generator.
 from __future__ import annotations
 
 import functools
-import itertools
 import math
-import operator
 import threading
 import warnings
 from typing import Callable
@@ -53,7 +51,7 @@ from hpopt.algorithms.bayes import _blas_threads
 from hpopt.algorithms.gp_fit import fit_ard_length_scales, refit_count
 from hpopt.algorithms.tpe import ParzenSampler, _phi_cdf
 from hpopt.status import TrialState
-from hpopt.storage.base import TrialRecord, Trials
+from hpopt.storage.base import TrialRecord, changed_positions
 
 #: standard deviations (unit cube) of the local candidates, cycled; and of the refinement round
 LOCAL_SCALES = (0.02, 0.07, 0.2)
@@ -118,16 +116,9 @@ class Observations:
         """The rows of ``trials`` (read-only: they are handed out again) and
         the number of rows at each level (a trial has one row per level)."""
         with self._lock:
-            last = self.last
-            changed = trials.changed_since(last) if isinstance(trials, Trials) else None
-            if changed is None and len(trials) >= len(last):
-                if not isinstance(trials, tuple):
-                    trials = list(trials)   # kept: a list the caller may change later
-                changed = itertools.compress(range(len(last)), map(operator.is_not, trials, last))
+            trials, changed = changed_positions(trials, self.last)
             if changed is None:
                 self.pos, self.rows, self.counts, changed = self.pos[:0], self.rows[:0], {}, range(len(trials))
-            else:
-                changed = sorted({*changed, *range(len(last), len(trials))})
             self._update(trials, changed)
             self.last = trials
             return self.rows, dict(self.counts)

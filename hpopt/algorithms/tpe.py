@@ -85,9 +85,7 @@ Properties
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
-import operator
 import threading
 from typing import Callable
 
@@ -95,7 +93,7 @@ import numpy as np
 
 from hpopt.space import Choice, SearchSpace
 from hpopt.status import TrialState
-from hpopt.storage.base import TrialRecord, Trials
+from hpopt.storage.base import TrialRecord, Trials, changed_positions
 
 _SQRT2 = math.sqrt(2.0)
 #: the ranking of the last suggestion, per sign (see Ranking)
@@ -358,20 +356,10 @@ class Ranking:
             return self._of(trials)
 
     def _of(self, trials) -> list[TrialRecord]:
-        last = self.last
         # the storage's change log (hpopt.storage.base.Trials) names the
         # positions changed since the last call: no pass over every record
-        changed = trials.changed_since(last) if isinstance(trials, Trials) else None
-        if changed is not None:
-            changed = sorted(set(changed))
-        else:
-            if not isinstance(trials, tuple):
-                trials = list(trials)   # kept: a list the caller may change later
-            if len(trials) < len(last):
-                return self._result(self._rebuild(trials))
-            changed = list(itertools.compress(range(len(last)), map(operator.is_not, trials, last)))
-            changed += range(len(last), len(trials))
-        if len(changed) > self.max_changes:
+        trials, changed = changed_positions(trials, self.last)
+        if changed is None or len(changed) > self.max_changes:
             return self._result(self._rebuild(trials))
         for i in changed:
             old = self.key_at.pop(i, None)

@@ -29,6 +29,7 @@ import abc
 import collections
 import contextlib
 import dataclasses
+import itertools
 import math
 import operator
 from typing import Any
@@ -139,6 +140,25 @@ class Trials(tuple):
         if log is None or getattr(earlier, "log", None) is not log or earlier.version > self.version:
             return None
         return log[earlier.version:self.version]
+
+
+def changed_positions(trials, last) -> tuple[tuple | list, list[int] | None]:
+    """For a reader that keeps what it read of ``last`` (the trials of its
+    previous call): (``trials`` as it may keep them, a list unless a tuple
+    already; the sorted positions whose record may differ from ``last``'s,
+    new positions included), or None for the positions when every record
+    must be read anew (fewer trials than ``last``, and no change log to say
+    why). Without a log, positions are compared by identity (a stored record
+    is never changed in place: TrialRecord.replace), in C."""
+    changed = trials.changed_since(last) if isinstance(trials, Trials) else None
+    if changed is not None:
+        return trials, sorted(set(changed))
+    if not isinstance(trials, tuple):
+        trials = list(trials)   # kept: a list the caller may change later
+    if len(trials) < len(last):
+        return trials, None
+    same = map(operator.is_not, trials, last)
+    return trials, [*itertools.compress(range(len(last)), same), *range(len(last), len(trials))]
 
 
 class Storage(abc.ABC):

@@ -82,7 +82,7 @@ def test_the_ranking_kept_from_the_change_log_is_the_ranking_of_a_fresh_sort(sav
     ranking, passes = Ranking(1.0), []
     real_compress = __import__("itertools").compress
     # count the passes over every record (the path without a log)
-    monkeypatch.setattr("hpopt.algorithms.tpe.itertools.compress",
+    monkeypatch.setattr("hpopt.storage.base.itertools.compress",   # (storage.base.changed_positions)
                         lambda *a: passes.append(1) or real_compress(*a))
     for step in range(60):
         target = other if step % 15 == 14 else storage
