@@ -56,7 +56,8 @@ def progress(meta, spent: float, open_trials, created: int, *, ended: bool = Fal
     # a refusal while trials ran is lifted when they end if the budget still pays for a
     # new trial's first stretch (ASHA's idle rule): until the runner asks again, the
     # study is not done (the bar showed 100% and then fell back to 93%)
-    refused = meta.budget_refused and not (not open_trials and algorithm.idle_start_fits(spent, created))
+    # (only asked with no trial open: that is when handed_out counts)
+    refused = meta.budget_refused and not algorithm.idle_start_fits(spent, created)
     handed_out = created >= plan.num_trials or meta.search_over or refused
     if created and handed_out and not open_trials:
         return Progress(1.0, spent, total, 0.0, created)
@@ -136,7 +137,7 @@ def eta_seconds(meta, p: Progress, open_trials, parallel: int, model, until: flo
     trial's reports and rose by its start-up when it started."""
     algorithm = algorithms.build(meta)
     plan, startup = meta.plan, model.startup_seconds
-    at = _Pace(algorithm, plan, model, now)
+    at = _Pace(algorithm, model, now)
     running = [t for t in open_trials if t.state is TrialState.RUNNING]
     # (a trial waiting at an ASHA rung is expected to cost nothing: its promotion
     # is counted with the new trials', hpopt.algorithms.asha)
@@ -146,8 +147,8 @@ def eta_seconds(meta, p: Progress, open_trials, parallel: int, model, until: flo
     free += [0.0] * max(0, parallel - len(free))
     heapq.heapify(free)
     new_trials, per_trial, free_now = _new_trials(algorithm, p, open_trials, model)
-    released = min((end for t in running for end, _ in at.ends(at.ahead(t), t, algorithm.stretches(t)[:1])),
-                   default=0.0)
+    # when the first running trial reaches its next rung (its nearest end)
+    released = min((ends[0][0] for ends in last if ends), default=0.0)
     starts = []
 
     def place(piece, queued, new_id, earliest=0.0):
@@ -189,13 +190,12 @@ class _Pace:
     """Where the open trials stand, in seconds, for eta_seconds."""
 
     algorithm: object
-    plan: object
     model: object
     now: float | None
 
     def speed(self, t) -> float:
         """A trial's own seconds per full epoch once timed, else the model's."""
-        own = timing.own_seconds_per_epoch(t, self.plan)
+        own = timing.own_seconds_per_epoch(t, self.algorithm.plan)
         return self.model.seconds_per_epoch if own is None else own
 
     def epoch(self, t) -> float:
@@ -235,10 +235,11 @@ def _new_trials(algorithm, p: Progress, open_trials, model) -> tuple[float, floa
     cost = (p.spent + open_left) / p.created if p.created else plan.trial_cost_epochs()
     cost = max(cost, plan.startup_epochs + plan.epoch_cost())
     seconds = max(cost - plan.startup_epochs, 0.0) * model.seconds_per_epoch + model.startup_seconds
+    paid = max(0.0, p.remaining - open_left) / cost
     if not algorithm.budgeted:
-        return max(0.0, p.remaining - open_left) / cost, seconds, math.inf
+        return paid, seconds, math.inf
     held = sum(algorithm.certain_cost(t) for t in open_trials) + algorithm.promotion_reserve(open_trials)
-    return max(0.0, p.remaining - open_left) / cost, seconds, max(0.0, p.remaining - held) / cost
+    return paid, seconds, max(0.0, p.remaining - held) / cost
 
 
 def last_end(ends, past: float) -> float:

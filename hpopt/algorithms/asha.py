@@ -162,7 +162,8 @@ class ASHA(Algorithm):
             # one more trial whose first stretch fits is better than budget left unspent (its
             # promotions are paid for or stopped)
             idle = all(waiting_rung(t) is not None for t in snap.open)
-            if self._fits(led, expected_left, expected, first + reserve) or (idle and led.fits(first)):
+            if self._fits(led, expected_left, expected, first + reserve) or \
+                    (idle and self.idle_start_fits(snap.spent, len(trials))):
                 return self._new(trials, self.plan.max_iterations, params)
         iterations = self.backfill_iterations(trials) if self.backfills else 0
         if iterations >= 1:
