@@ -303,16 +303,8 @@ class GPSampler:
             return tpe.suggest(trials, rng, fallback, tried, checked=True)
         z = (gy - mu_y) / sd_y
         xs = gx / scales
-        lc = self.lc_mode is not None and extra is not None
-        if lc:
-            lcp = self._lc_params(x, y, scales, noise)
-            rl = self._r_lin(gx[:, self.dim])
-            kxx = _matern52(xs[:, : self.dim], xs[:, : self.dim])
-            k = (kxx.copy() if self.lc_mode == "ft" else _matern52(xs, xs)) + lc_kernel.kernel(kxx, rl, rl, lcp)
-            res_t = 1.0 if self.lc_target == "full" else extra
-            r_t = float(self._r_lin(np.array([res_t]))[0])
-        else:
-            k = _matern52(xs, xs)
+        lc = self._lc_state(x, y, gx, scales, noise, extra) if self.lc_mode and extra is not None else None
+        k = _matern52(xs, xs) if lc is None else lc[-1]
         k[np.diag_indices_from(k)] += noise
         # (the core imports scipy only where a GP is used)
         from scipy.linalg import solve_triangular
@@ -325,21 +317,7 @@ class GPSampler:
         alpha = inv_l.T @ (inv_l @ z)
 
         def cross(c: np.ndarray) -> tuple[np.ndarray, float]:
-            """The kernel of configs c (at the target resource) with the GP's points, and their prior variance."""
-            if not lc:
-                if extra is not None:   # the joint model: candidates at the model's resource
-                    c = np.hstack([c, np.full((len(c), 1), extra)])
-                return _matern52(c / scales, xs), 1.0
-            cx = c[:, : self.dim] / scales[: self.dim]
-            kcx = _matern52(cx, xs[:, : self.dim])
-            if self.lc_mode == "ft":
-                kc = kcx.copy()
-            else:
-                kc = _matern52(np.hstack([c[:, : self.dim], np.full((len(c), 1), res_t)]) / scales, xs)
-            # the term at one resource: one row of k_exp, scaled, times the configs' kernel
-            kc += kcx * lc_kernel.kernel(np.ones((1, len(rl))), np.array([r_t]), rl, lcp)
-            prior = 1.0 + float(lc_kernel.kernel(np.ones((1, 1)), np.array([r_t]), np.array([r_t]), lcp)[0, 0])
-            return kc, prior
+            return self._cross(c, scales, xs, extra, lc)
 
         if self.incumbent == "mean":   # the GP's mean at the rung's points: noise-robust
             best = float((cross(gx[gat])[0] @ alpha).max()) if lc else float((_matern52(xs[gat], xs) @ alpha).max())
@@ -370,6 +348,35 @@ class GPSampler:
             if tried is None or not tried(params):
                 return params
         return fallback()
+
+    def _lc_state(self, x, y, gx, scales, noise, extra) -> tuple:
+        """The learning-curve term's (params, the GP points' resources, the target's log and
+        linear resource, the GP's kernel matrix without the noise)."""
+        lcp = self._lc_params(x, y, scales, noise)
+        rl = self._r_lin(gx[:, self.dim])
+        xs = gx / scales
+        kxx = _matern52(xs[:, : self.dim], xs[:, : self.dim])
+        k = (kxx.copy() if self.lc_mode == "ft" else _matern52(xs, xs)) + lc_kernel.kernel(kxx, rl, rl, lcp)
+        res_t = 1.0 if self.lc_target == "full" else extra
+        return lcp, rl, res_t, float(self._r_lin(np.array([res_t]))[0]), k
+
+    def _cross(self, c: np.ndarray, scales, xs, extra, lc) -> tuple[np.ndarray, float]:
+        """The kernel of configs c (at the model's resource, or the term's target) with the
+        GP's points, and their prior variance."""
+        if lc is None:
+            if extra is not None:   # the joint model: candidates at the model's resource
+                c = np.hstack([c, np.full((len(c), 1), extra)])
+            return _matern52(c / scales, xs), 1.0
+        lcp, rl, res_t, r_t, _ = lc
+        kcx = _matern52(c[:, : self.dim] / scales[: self.dim], xs[:, : self.dim])
+        if self.lc_mode == "ft":
+            kc = kcx.copy()
+        else:
+            kc = _matern52(np.hstack([c[:, : self.dim], np.full((len(c), 1), res_t)]) / scales, xs)
+        # the term at one resource: one row of k_exp, scaled, times the configs' kernel
+        kc += kcx * lc_kernel.kernel(np.ones((1, len(rl))), np.array([r_t]), rl, lcp)
+        prior = 1.0 + float(lc_kernel.kernel(np.ones((1, 1)), np.array([r_t]), np.array([r_t]), lcp)[0, 0])
+        return kc, prior
 
     def _r_lin(self, res: np.ndarray) -> np.ndarray:
         """The resource as a fraction of the full length, from the joint model's log coordinate."""
