@@ -28,9 +28,6 @@ rung:
   perturbations of the rung's best ``n_centers`` configs, then a round of
   small steps around the best five, each evaluated at the trial it decodes to
   (SearchSpace.snapper: quantized and choice values on their grid);
-* ``lc_mode`` (off by default) adds a learning-curve term to the joint model
-  (hpopt.algorithms.lc_kernel: freeze-thaw's exponential decay, so a
-  curve's speed can depend on the config);
 * the start-up trials and the share of uniformly random suggestions are the
   TPE sampler's (ASHA's guarantee of looking at the whole space); in a
   discrete space a tried config is never suggested again.
@@ -50,7 +47,6 @@ from typing import Callable
 
 import numpy as np
 
-from hpopt.algorithms import lc_kernel
 from hpopt.algorithms.bayes import _blas_threads
 from hpopt.algorithms.gp_fit import fit_ard_length_scales, refit_count
 from hpopt.algorithms.tpe import ParzenSampler, _phi_cdf
@@ -224,12 +220,6 @@ class GPSampler:
     #: the noise variance's bounds and Gamma prior (bayes_opt's: BayesOpt.noise_*)
     noise_bounds = (1e-6, 1.0)
     noise_prior = (1.1, 30.0)
-    #: the joint model's learning-curve term (hpopt.algorithms.lc_kernel): None (none),
-    #: "add" (the Matern over (config, resource) plus the term), "ft" (a Matern over
-    #: the config only plus the term: freeze-thaw's asymptote and curve)
-    lc_mode: str | None = None
-    #: where EI is computed with the term: "rung" (the model's rung) or "full" (full length)
-    lc_target = "rung"
 
     def __init__(self, space, sign: float, max_iterations: int | None = None):
         self.max_iterations = max_iterations
@@ -250,7 +240,6 @@ class GPSampler:
         if self.level_rule == "joint":
             found = sorted(counts)
             top = self.max_iterations or max(found)
-            self._top = top
             # the resource of each level, by math.log as it always was (numpy's log may differ in the last bit)
             res = np.array([math.log(m) / math.log(top) if top > 1 else 1.0 for m in found])
             res = res[np.searchsorted(np.array(found, dtype=float), at)]
@@ -303,8 +292,7 @@ class GPSampler:
             return tpe.suggest(trials, rng, fallback, tried, checked=True)
         z = (gy - mu_y) / sd_y
         xs = gx / scales
-        lc = self._lc_state(x, y, gx, scales, noise, extra) if self.lc_mode and extra is not None else None
-        k = _matern52(xs, xs) if lc is None else lc[-1]
+        k = _matern52(xs, xs)
         k[np.diag_indices_from(k)] += noise
         # (the core imports scipy only where a GP is used)
         from scipy.linalg import solve_triangular
@@ -315,21 +303,19 @@ class GPSampler:
             return tpe.suggest(trials, rng, fallback, tried, checked=True)
         inv_l = solve_triangular(chol, np.eye(len(z)), lower=True, check_finite=False)
         alpha = inv_l.T @ (inv_l @ z)
-
-        def cross(c: np.ndarray) -> tuple[np.ndarray, float]:
-            return self._cross(c, scales, xs, extra, lc)
-
         if self.incumbent == "mean":   # the GP's mean at the rung's points: noise-robust
-            best = float((cross(gx[gat])[0] @ alpha).max()) if lc else float((_matern52(xs[gat], xs) @ alpha).max())
+            best = float((_matern52(xs[gat], xs) @ alpha).max())
         else:
             best = float(z[gat].max())
 
         def ei(c: np.ndarray) -> np.ndarray:
-            kc, prior = cross(c)
+            if extra is not None:   # the joint model: candidates at the model's resource
+                c = np.hstack([c, np.full((len(c), 1), extra)])
+            kc = _matern52(c / scales, xs)
             mean = kc @ alpha
             v = kc @ inv_l.T
             v *= v
-            sd = np.sqrt(np.maximum(prior - v.sum(1), 1e-12))
+            sd = np.sqrt(np.maximum(1.0 - v.sum(1), 1e-12))
             u = (mean - best) / sd
             return sd * (u * _phi_cdf(u) + np.exp(-0.5 * u * u) / math.sqrt(2.0 * math.pi))
 
@@ -348,65 +334,6 @@ class GPSampler:
             if tried is None or not tried(params):
                 return params
         return fallback()
-
-    def _lc_state(self, x, y, gx, scales, noise, extra) -> tuple:
-        """The learning-curve term's (params, the GP points' resources, the target's log and
-        linear resource, the GP's kernel matrix without the noise)."""
-        lcp = self._lc_params(x, y, scales, noise)
-        rl = self._r_lin(gx[:, self.dim])
-        xs = gx / scales
-        kxx = _matern52(xs[:, : self.dim], xs[:, : self.dim])
-        k = (kxx.copy() if self.lc_mode == "ft" else _matern52(xs, xs)) + lc_kernel.kernel(kxx, rl, rl, lcp)
-        res_t = 1.0 if self.lc_target == "full" else extra
-        return lcp, rl, res_t, float(self._r_lin(np.array([res_t]))[0]), k
-
-    def _cross(self, c: np.ndarray, scales, xs, extra, lc) -> tuple[np.ndarray, float]:
-        """The kernel of configs c (at the model's resource, or the term's target) with the
-        GP's points, and their prior variance."""
-        if lc is None:
-            if extra is not None:   # the joint model: candidates at the model's resource
-                c = np.hstack([c, np.full((len(c), 1), extra)])
-            return _matern52(c / scales, xs), 1.0
-        lcp, rl, res_t, r_t, _ = lc
-        kcx = _matern52(c[:, : self.dim] / scales[: self.dim], xs[:, : self.dim])
-        if self.lc_mode == "ft":
-            kc = kcx.copy()
-        else:
-            kc = _matern52(np.hstack([c[:, : self.dim], np.full((len(c), 1), res_t)]) / scales, xs)
-        # the term at one resource: one row of k_exp, scaled, times the configs' kernel
-        kc += kcx * lc_kernel.kernel(np.ones((1, len(rl))), np.array([r_t]), rl, lcp)
-        prior = 1.0 + float(lc_kernel.kernel(np.ones((1, 1)), np.array([r_t]), np.array([r_t]), lcp)[0, 0])
-        return kc, prior
-
-    def _r_lin(self, res: np.ndarray) -> np.ndarray:
-        """The resource as a fraction of the full length, from the joint model's log coordinate."""
-        top = getattr(self, "_top", 1)
-        return np.exp((res - 1.0) * math.log(top)) if top > 1 else np.ones_like(res)
-
-    def _lc_params(self, x: np.ndarray, y: np.ndarray, scales: np.ndarray, noise: float) -> tuple:
-        """The learning-curve term's (w, alpha, beta), fitted on the points the length scales
-        were (see _hypers) with those held, and memoised alike."""
-        upto = refit_count(len(y))
-        fx, fy = x[:upto], y[:upto]
-        if np.ptp(fy) == 0:
-            fx, fy = x, y
-        if len(fy) > self.fit_points:
-            pick = _fit_subsample(len(fy), self.fit_points)
-            fx, fy = fx[pick], fy[pick]
-        key = ("lc", self.lc_mode, getattr(self, "_top", 1), fx.tobytes(), fy.tobytes(), scales.tobytes(), noise)
-        hit = _FITS.get(key)
-        if hit is None:
-            sd = fy.std()
-            z = (fy - fy.mean()) / (sd if sd > 0 else 1.0)
-            xs = fx / scales
-            kxx = _matern52(xs[:, : self.dim], xs[:, : self.dim])
-            base = kxx.copy() if self.lc_mode == "ft" else _matern52(xs, xs)
-            base[np.diag_indices_from(base)] += noise
-            hit = lc_kernel.fit(base, kxx, self._r_lin(fx[:, self.dim]), z)
-            while len(_FITS) >= FIT_MEMO:
-                _FITS.pop(next(iter(_FITS)))
-            _FITS[key] = hit
-        return hit
 
     def _snapped(self, c: np.ndarray) -> np.ndarray:
         return c if self.snap is None else self.snap(c)
