@@ -82,15 +82,17 @@ def _cell(values: list[float]) -> str:
     return f"{q50:.3g} [{q25:.3g}, {q75:.3g}]"
 
 
-def report(group: str, budgets, seeds, problems, peers: dict, ours: dict, against: dict | None) -> str:
+def report(group: str, budgets, seeds, problems, peers: dict | None, ours: dict, against: dict | None) -> str:
+    """The tables; with ``peers`` None, hpopt's medians and W/T/L only (no verdicts)."""
     method = quality.OURS[group]
+    names = PEERS[group] if peers is not None else ()
     lines = []
     for b in budgets:
         def regrets(data, m, p, b=b):
             return [data[_key(group, b, m, p, s)]["regret"] for s in seeds]
 
         lines.append(f"\n## {group} at {b} ({len(seeds)} seeds)\n")
-        head = ["problem", "hpopt", *PEERS[group]] + (["before", "W/T/L"] if against else [])
+        head = ["problem", "hpopt", *names] + (["before", "W/T/L"] if against else [])
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "---|" * len(head))
         at_or_below = below_random = 0
@@ -101,13 +103,15 @@ def report(group: str, budgets, seeds, problems, peers: dict, ours: dict, agains
             mine = regrets(ours, method, p)
             limit = b if group == "bo" else b * quality._PROBLEMS[p].max_epochs
             spent += [ours[_key(group, b, method, p, s)]["spent"] / limit for s in seeds]
-            meds = {m: float(np.median(regrets(peers, m, p))) for m in PEERS[group]}
             ours_med = float(np.median(mine))
-            optuna = min(v for m, v in meds.items() if m.startswith("Optuna"))
-            ok = ours_med <= optuna + 1e-12
-            at_or_below += ok
-            below_random += ours_med < meds["random search"] - 1e-12
-            row = [p, ("**%s**" if ok else "%s") % _cell(mine), *(_cell(regrets(peers, m, p)) for m in PEERS[group])]
+            ok = False
+            if peers is not None:
+                meds = {m: float(np.median(regrets(peers, m, p))) for m in names}
+                optuna = min(v for m, v in meds.items() if m.startswith("Optuna"))
+                ok = ours_med <= optuna + 1e-12
+                at_or_below += ok
+                below_random += ours_med < meds["random search"] - 1e-12
+            row = [p, ("**%s**" if ok else "%s") % _cell(mine), *(_cell(regrets(peers, m, p)) for m in names)]
             if against:
                 theirs = regrets(against, method, p)
                 w = sum(a < c - 1e-12 for a, c in zip(mine, theirs))
@@ -118,8 +122,9 @@ def report(group: str, budgets, seeds, problems, peers: dict, ours: dict, agains
                 moved[1] += ours_med > before_med + 1e-12
                 row += [_cell(theirs), f"{w}/{len(seeds) - w - lost}/{lost}"]
             lines.append("| " + " | ".join(row) + " |")
-        lines.append(f"\n<= both Optuna: {at_or_below}/{len(problems)}, < random: {below_random}/{len(problems)}; "
-                     f"spent / budget {min(spent):.3f}-{max(spent):.3f}"
+        verdicts = "" if peers is None else \
+            f"<= both Optuna: {at_or_below}/{len(problems)}, < random: {below_random}/{len(problems)}; "
+        lines.append(f"\n{verdicts}spent / budget {min(spent):.3f}-{max(spent):.3f}"
                      + (f"; against before: runs {wtl[0]}/{wtl[1]}/{wtl[2]}, medians better {moved[0]}, "
                         f"worse {moved[1]}" if against else ""))
     return "\n".join(lines)
@@ -135,13 +140,24 @@ def main(argv=None) -> None:
     ap.add_argument("--against", help="a label to compare runs with")
     ap.add_argument("--rerun", action="store_true", help="run hpopt again under an existing label")
     ap.add_argument("--procs", type=int, default=PROCS)
+    ap.add_argument("--no-peers", action="store_true",
+                    help="no Optuna or random runs (hpopt against --against only: cheap on many seeds)")
     ap.add_argument("--cache", default=CACHE)
+    ap.add_argument("--set", nargs="*", default=[], metavar="NAME=JSON",
+                    help="class attributes of BayesOpt for this run, e.g. output_warp=true")
     args = ap.parse_args(argv)
+    for item in args.set:   # the forked workers inherit the patched class
+        from hpopt.algorithms.bayes import BayesOpt
+
+        name, _, value = item.partition("=")
+        if not hasattr(BayesOpt, name):
+            sys.exit(f"--set: BayesOpt has no attribute {name}")
+        setattr(BayesOpt, name, json.loads(value))
     quality._PROBLEMS.update(problems_mod.load_all(False))
     names = args.problems or sorted(quality._PROBLEMS)
     seeds = _seeds(args.seeds)
     jobs = [(args.group, b, m, p, s) for b in args.budgets for p in names for s in seeds for m in PEERS[args.group]]
-    peers = _fill(os.path.join(args.cache, f"peers-{args.group}.json"), jobs, args.procs)
+    peers = None if args.no_peers else _fill(os.path.join(args.cache, f"peers-{args.group}.json"), jobs, args.procs)
     mine = [(args.group, b, quality.OURS[args.group], p, s) for b in args.budgets for p in names for s in seeds]
     ours = _fill(os.path.join(args.cache, f"runs-{args.label}.json"), mine, args.procs, args.rerun)
     against = _load(os.path.join(args.cache, f"runs-{args.against}.json")) if args.against else None
