@@ -48,7 +48,6 @@ import numpy as np
 from hpopt import budget
 from hpopt.algorithms.base import Algorithm, NewTrial, Outcome
 from hpopt.algorithms.gp_fit import ARD_PRIOR_SD, fit_ard_length_scales, fit_length_scale, refit_count
-from hpopt.algorithms.gp_warp import WARP_LAMBDA_BOUNDS, ucb_kappa, warp_scores
 from hpopt.snapshot import Needs, Snapshot
 from hpopt.status import SCORED_STATES, Decision, TrialState
 from hpopt.storage.base import TrialRecord
@@ -168,20 +167,9 @@ class BayesOpt(Algorithm):
     #: quantized and choice values on their grid: see BudgetedUCB); False:
     #: at its own point of the unit cube, as bayes_opt does
     snap_discrete = True
-    #: the scores go through warp_scores before the GP: True (the length
-    #: scales' fit and the GP of the acquisition), "fit", "gp" or False. Off:
-    #: measured in benchmarks/RESULTS.md (branch bo3), not better
-    output_warp = False
-    #: bounds of its fitted exponent
-    warp_bounds = WARP_LAMBDA_BOUNDS
-    #: None: ``kappa`` (with its decay); a number: GP-UCB's growing schedule
-    #: (gp_warp.ucb_kappa) with this scale on beta (not better: RESULTS.md, bo3)
-    kappa_schedule = None
 
     def kappa_at(self, registered: int) -> float:
         s = self.settings
-        if self.kappa_schedule is not None:
-            return ucb_kappa(registered, len(self.space), scale=self.kappa_schedule)
         return s.kappa * s.kappa_decay ** max(0, registered - s.kappa_decay_delay)
 
     def next_trial(self, snap: Snapshot, params: dict | None = None) -> NewTrial | None:
@@ -233,9 +221,6 @@ class BayesOpt(Algorithm):
         xs, ys = _rows(enc, vals)
         if len(ys) < 2:
             return None
-        raw_ys = ys
-        if self.output_warp in (True, "gp"):
-            ys = warp_scores(ys, self.warp_bounds)
         order = np.argsort(-ys, kind="stable")
         if len(ys) > self.max_gp_points:
             keep = self.max_gp_points // 2
@@ -272,7 +257,7 @@ class BayesOpt(Algorithm):
         if self.kernel == "ard" and self.gp_optimizer == "grid":
             # length scales fitted on the observations known at the schedule's
             # last step (memoised), then fixed: the GP's fit is one factorisation
-            kernel, alpha = self._scheduled_kernel(enc, vals, kept, xs, raw_ys)
+            kernel, alpha = self._scheduled_kernel(enc, vals, kept, xs, ys)
             opt.set_gp_params(kernel=kernel, n_restarts_optimizer=0, alpha=alpha, optimizer=None)
         elif self.kernel == "ard":
             opt.set_gp_params(kernel=self._ard_kernel(gp_x, gp_y, rng), n_restarts_optimizer=self.n_restarts,
@@ -342,13 +327,10 @@ class BayesOpt(Algorithm):
         first = (enc[:upto], vals[:upto]) if upto and (enc[:upto] != enc[0]).any() else None
         key = (*(a.tobytes() for a in (first or (xs, ys))), first is None, enc.shape[1], self.gp_alpha,
                self.length_scale_bounds, self.ard_prior_sd, self.ard_fit_points, self.noise_bounds,
-               self.noise_prior, self.output_warp, tuple(self.warp_bounds))
+               self.noise_prior)
         fit = _LENGTH_SCALES.get(key)
         if fit is None:
-            fx, fy = _rows(*first) if first else (xs, ys)
-            if self.output_warp in (True, "fit"):
-                fy = warp_scores(fy, self.warp_bounds)
-            fit = self._fit_length_scales(fx, fy)
+            fit = self._fit_length_scales(*(_rows(*first) if first else (xs, ys)))
             while len(_LENGTH_SCALES) >= LENGTH_SCALE_MEMO:
                 _LENGTH_SCALES.pop(next(iter(_LENGTH_SCALES)), None)
             _LENGTH_SCALES[key] = fit

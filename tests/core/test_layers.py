@@ -37,7 +37,6 @@ LATE_IMPORTS = {
     ("hpopt/algorithms/bayes.py", "hpopt.algorithms.ucb"): "it imports bayes_opt",
     ("hpopt/algorithms/bayes.py", "scipy.optimize"): "with the GP stack",
     ("hpopt/algorithms/gp_fit.py", "scipy.optimize"): "with the GP stack (bayes.py imports this module)",
-    ("hpopt/algorithms/gp_warp.py", "scipy.optimize"): "with the GP stack (bayes.py imports this module)",
     ("hpopt/algorithms/bayes.py", "sklearn.gaussian_process"): "with the GP stack",
     ("hpopt/algorithms/bayes.py", "sklearn.gaussian_process.kernels"): "with the GP stack",
     ("hpopt/algorithms/gp_sampler.py", "scipy.linalg"): "with the GP stack (asha.py imports this module)",
