@@ -10,6 +10,8 @@ import numpy as np
 ARD_MAXITER = 50
 #: sd of the prior on each log length scale around the isotropic fit's
 ARD_PRIOR_SD = 0.5
+#: the centre (log length scale) of the last fit_ard_length_scales' prior
+LAST_CENTRE = 0.0
 #: the length scales' fit is repeated when the observations grew by this factor (see refit_count)
 REFIT_GROWTH = 1.25
 
@@ -84,6 +86,8 @@ def fit_ard_length_scales(obj_func, initial_theta, bounds, prior_sd=None, n_scal
     iso, iso_v = fit_length_scale(lambda t, eval_gradient=False: obj_func(with_scale(t[0]), eval_gradient=False),
                                   theta0[:1], b[:1])
     centre = with_scale(float(iso[0]))
+    global LAST_CENTRE   # (branch lcselect: the prior's centre, for GPSampler's lc_mode "select")
+    LAST_CENTRE = float(iso[0])
     if len(theta0) == 1 or not np.isfinite(iso_v):
         return centre, float(iso_v)
     w = np.zeros(len(theta0))

@@ -50,7 +50,7 @@ from typing import Callable
 
 import numpy as np
 
-from hpopt.algorithms import lc_kernel
+from hpopt.algorithms import gp_fit, lc_kernel, lc_select
 from hpopt.algorithms.bayes import _blas_threads
 from hpopt.algorithms.gp_fit import fit_ard_length_scales, refit_count
 from hpopt.algorithms.tpe import ParzenSampler, _phi_cdf
@@ -226,10 +226,11 @@ class GPSampler:
     noise_prior = (1.1, 30.0)
     #: the joint model's learning-curve term (hpopt.algorithms.lc_kernel): None (none),
     #: "add" (the Matern over (config, resource) plus the term), "ft" (a Matern over
-    #: the config only plus the term: freeze-thaw's asymptote and curve)
+    #: the config only plus the term: freeze-thaw's asymptote and curve), "select" (lc_select)
     lc_mode: str | None = None
     #: where EI is computed with the term: "rung" (the model's rung) or "full" (full length)
     lc_target = "rung"
+    select_priors = False   #: lc_mode "select" with the priors (lc_select)
 
     def __init__(self, space, sign: float, max_iterations: int | None = None):
         self.max_iterations = max_iterations
@@ -303,6 +304,8 @@ class GPSampler:
             return tpe.suggest(trials, rng, fallback, tried, checked=True)
         z = (gy - mu_y) / sd_y
         xs = gx / scales
+        if self.lc_mode == "select" and extra is not None:   # the model of the higher evidence
+            self.lc_mode, self.lc_target = lc_select.select(self, x, y, scales, noise)
         lc = self._lc_state(x, y, gx, scales, noise, extra) if self.lc_mode and extra is not None else None
         k = _matern52(xs, xs) if lc is None else lc[-1]
         k[np.diag_indices_from(k)] += noise
@@ -435,11 +438,12 @@ class GPSampler:
         key = (fx.tobytes(), fy.tobytes(), self.length_scale_bounds, self.noise_bounds, self.noise_prior)
         hit = _FITS.get(key)
         if hit is None:
-            hit = self._fit(fx, fy)
+            hit = (*self._fit(fx, fy), gp_fit.LAST_CENTRE)
             while len(_FITS) >= FIT_MEMO:
                 _FITS.pop(next(iter(_FITS)))
             _FITS[key] = hit
-        return hit
+        self._centre = hit[2]
+        return hit[:2]
 
     def _fit(self, fx: np.ndarray, fy: np.ndarray) -> tuple[np.ndarray, float]:
         from sklearn.gaussian_process import GaussianProcessRegressor
