@@ -48,3 +48,36 @@ def test_importing_the_core_needs_no_fcntl(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "False"]
+
+
+GP_STUDIES = """
+import json, sys
+import hpopt
+from hpopt.algorithms import load_gp_stack
+load_gp_stack()
+before = set(sys.modules)
+space = {"x": hpopt.search_space("uniform", [0, 1]), "y": hpopt.search_space("loguniform", [1e-3, 1])}
+# bayes_opt's GP, then ASHA's default GP sampler (it fits once a rung holds enough scores)
+for alg, extra in (("bayes_opt", dict(num_trials=8, num_init_trial=2, max_iterations=1)),
+                   ("asha", dict(num_trials=40, max_iterations=9, min_iterations=1, reduction_factor=3))):
+    hpo = hpopt.create(search_alg=alg, search_space=space, full_dataset_size=1000, num_full_iterations=9,
+                       save_path=alg, **extra)
+    while (config := hpo.get_next_sample()) is not None:
+        for it in range(1, config["iterations"] + 1):
+            if hpopt.report(config=config, score=config["params"]["x"] * it, iteration=it) == hpopt.Status.STOP:
+                break
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+def test_load_gp_stack_imports_what_a_gp_suggestion_needs(tmp_path):
+    """The dashboard's worker calls load_gp_stack before it forks a process
+    per trial; a module a GP suggestion imports that it leaves out is
+    imported again in every trial's process."""
+    done = subprocess.run([sys.executable, "-c", GP_STUDIES], cwd=tmp_path, env=python_env(),
+                          capture_output=True, text=True, timeout=120)
+
+    assert done.returncode == 0, done.stderr
+    later = [m for m in json.loads(done.stdout.splitlines()[-1])
+             if m.split(".")[0] in ("scipy", "sklearn", "bayes_opt", "threadpoolctl")]
+    assert not later, later

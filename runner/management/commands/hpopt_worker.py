@@ -11,6 +11,7 @@ import socket
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from hpopt.algorithms import load_gp_stack
 from runner import gpus as gpu_info
 from runner.loading import preload, probe
 from runner.worker import TrialWorker, name_taken, register, stopped
@@ -61,6 +62,8 @@ class Command(BaseCommand):
                                "@hpopt.trainer (see the lines above for the ones it left out)")
         for package, error in preload([o for o in offers if o.name not in skipped]).items():
             self.stderr.write(f"worker {name}: package {package} failed to import: {error}")
+        # each trial's process hands out the study's next trial: the GP stack is imported once, here
+        load_gp_stack()
         os.environ["HPOPT_WORKER_DEVICE"] = gpu_info.describe(gpus, found)
         worker = TrialWorker.for_queues(name, queues)
         connections.close_all()  # the work horse is forked per job: no shared database sockets
