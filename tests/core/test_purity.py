@@ -53,19 +53,26 @@ def test_importing_the_core_needs_no_fcntl(tmp_path):
 GP_STUDIES = """
 import json, sys
 import hpopt
-from hpopt.algorithms import load_gp_stack
+from hpopt.algorithms import gp_sampler, load_gp_stack
 load_gp_stack()
 before = set(sys.modules)
+# counts the fits of ASHA's GP sampler, so that the test knows its GP ran
+fits = []
+fit = gp_sampler.GPSampler._hypers
+gp_sampler.GPSampler._hypers = lambda self, x, y: fits.append(len(y)) or fit(self, x, y)
 space = {"x": hpopt.search_space("uniform", [0, 1]), "y": hpopt.search_space("loguniform", [1e-3, 1])}
-# bayes_opt's GP, then ASHA's default GP sampler (it fits once a rung holds enough scores)
+# bayes_opt's GP, then ASHA's default GP sampler (it fits once a rung above the first holds
+# enough scores: a budget that pays for all 40 trials)
 for alg, extra in (("bayes_opt", dict(num_trials=8, num_init_trial=2, max_iterations=1)),
-                   ("asha", dict(num_trials=40, max_iterations=9, min_iterations=1, reduction_factor=3))):
+                   ("asha", dict(num_trials=40, max_iterations=9, min_iterations=1, reduction_factor=3,
+                                 expected_time_ratio=60))):
     hpo = hpopt.create(search_alg=alg, search_space=space, full_dataset_size=1000, num_full_iterations=9,
                        save_path=alg, **extra)
     while (config := hpo.get_next_sample()) is not None:
         for it in range(1, config["iterations"] + 1):
             if hpopt.report(config=config, score=config["params"]["x"] * it, iteration=it) == hpopt.Status.STOP:
                 break
+print(len(fits))
 print(json.dumps(sorted(set(sys.modules) - before)))
 """
 
@@ -78,6 +85,7 @@ def test_load_gp_stack_imports_what_a_gp_suggestion_needs(tmp_path):
                           capture_output=True, text=True, timeout=120)
 
     assert done.returncode == 0, done.stderr
+    assert int(done.stdout.splitlines()[-2]) > 0, "ASHA's GP sampler never fitted a GP"
     later = [m for m in json.loads(done.stdout.splitlines()[-1])
              if m.split(".")[0] in ("scipy", "sklearn", "bayes_opt", "threadpoolctl")]
     assert not later, later
