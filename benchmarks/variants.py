@@ -31,6 +31,7 @@ from benchmarks import problems as problems_mod
 from benchmarks import quality
 from benchmarks.common import PROCS, pool_map
 from benchmarks.problem_base import CACHE
+from hpopt.algorithms.bayes import BayesOpt
 
 PEERS = {"asha": ("Optuna TPE+SHA", "Optuna TPE+Hyperband", "random search"),
          "bo": ("Optuna TPE", "Optuna GP", "random search"),
@@ -65,9 +66,10 @@ def _key(group, budget, method, problem, seed) -> str:
 
 
 def _fill(path: str, jobs: list[tuple], procs: int, rerun: bool = False) -> dict:
-    """Runs the jobs missing from the JSON at ``path`` (all with ``rerun``); returns it."""
-    data = {} if rerun else _load(path)
-    todo = [j for j in jobs if _key(*j) not in data]
+    """Runs the jobs missing from the JSON at ``path`` (all of them with
+    ``rerun``; the file's other runs are kept); returns it."""
+    data = _load(path)
+    todo = [j for j in jobs if rerun or _key(*j) not in data]
     if todo:
         print(f"{len(todo)} runs for {os.path.basename(path)}", file=sys.stderr)
         for r in pool_map(quality._run, todo, procs=procs):
@@ -106,11 +108,14 @@ def report(group: str, budgets, seeds, problems, peers: dict | None, ours: dict,
             ours_med = float(np.median(mine))
             ok = False
             if peers is not None:
-                meds = {m: float(np.median(regrets(peers, m, p))) for m in names}
-                optuna = min(v for m, v in meds.items() if m.startswith("Optuna"))
-                ok = ours_med <= optuna + 1e-12
+                # quality.verdict's rule, from the medians in its summary's shape
+                summary = [{"group": group, "budget": b, "method": m, "problem": p,
+                            "regret": {"median": float(np.median(regrets(data, m, p)))}}
+                           for m, data in ((method, ours), *((m, peers) for m in names))]
+                verdict = quality.verdict(summary)[f"{group}-{b}"]["per_problem"][p]
+                ok = verdict["at_or_below_optuna"]
                 at_or_below += ok
-                below_random += ours_med < meds["random search"] - 1e-12
+                below_random += verdict["below_random"]
             row = [p, ("**%s**" if ok else "%s") % _cell(mine), *(_cell(regrets(peers, m, p)) for m in names)]
             if against:
                 theirs = regrets(against, method, p)
@@ -147,8 +152,6 @@ def main(argv=None) -> None:
                     help="class attributes of BayesOpt for this run, e.g. output_warp=true")
     args = ap.parse_args(argv)
     for item in args.set:   # the forked workers inherit the patched class
-        from hpopt.algorithms.bayes import BayesOpt
-
         name, _, value = item.partition("=")
         if not hasattr(BayesOpt, name):
             sys.exit(f"--set: BayesOpt has no attribute {name}")
