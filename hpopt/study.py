@@ -54,17 +54,22 @@ def create(search_space=None, full_dataset_size=None, num_full_iterations=None, 
     See :class:`hpopt.settings.Settings` for every argument and its default."""
     kwargs.update(search_space=search_space, full_dataset_size=full_dataset_size,
                   num_full_iterations=num_full_iterations)
-    settings = make_settings({k: v for k, v in kwargs.items() if v is not None or k not in
-                              ("search_space", "full_dataset_size", "num_full_iterations")})
+    given = {k: v for k, v in kwargs.items() if v is not None or k not in
+             ("search_space", "full_dataset_size", "num_full_iterations")}
+    settings = make_settings(given)
     return HPO(settings, file_storage.shared(settings.save_path, reopen=True,
-                                                 fresh=not settings.resume))
+                                                 fresh=not settings.resume), given=frozenset(given))
 
 
 class HPO:
     """A study on a storage. Keeps no state of its own beyond the trials it
     handed out, so several instances (processes) can share one study."""
 
-    def __init__(self, settings: Settings, storage: Storage):
+    def __init__(self, settings: Settings, storage: Storage, given: frozenset | None = None):
+        """``given``: the names of the arguments the user passed (None: every
+        one), the only ones a resume compares with the saved study's: a
+        default the user never passed, and that changed since the study was
+        saved (ASHA's sampler did), is not a new value the user asked for."""
         self.storage = storage
         self.owner = _owner()
         #: trial id -> attempt of the trials this object handed out
@@ -77,7 +82,7 @@ class HPO:
                     raise DamagedStudyFile(f"the study under {settings.save_path!r} is damaged: its settings or "
                                            f"plan do not load ({type(exc).__name__}: {exc}); pass resume=False "
                                            "to start over") from exc
-                self._check_resumable(raw, settings)
+                self._check_resumable(raw, settings, given)
                 self._requeue_interrupted()
             else:
                 storage.delete()
@@ -88,7 +93,7 @@ class HPO:
             warnings.warn(f"hpopt Auto Config: {message}", UserWarning, stacklevel=3)
 
     @staticmethod
-    def _check_resumable(meta: dict, settings: Settings) -> None:
+    def _check_resumable(meta: dict, settings: Settings, given: frozenset | None) -> None:
         saved = stored_values(meta["settings"])
         for name in ("search_alg", "mode"):
             if saved[name] != getattr(settings, name):
@@ -101,7 +106,8 @@ class HPO:
         defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
         ignored = [
             name for name, value in settings.to_dict().items()
-            if name not in ("resume", "save_path", "search_space") and saved.get(name, defaults[name]) != value
+            if name not in ("resume", "save_path", "search_space") and (given is None or name in given)
+            and saved.get(name, defaults[name]) != value
         ]
         if ignored:
             warnings.warn(

@@ -4,9 +4,10 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import pytest
-from conftest import REPO_ROOT, best_by_scores, create, loss, python_env, run_loop, stored, train
+from conftest import REPO_ROOT, best_by_scores, create, loss, python_env, run_loop, small_space, stored, train
 
 import hpopt
 from hpopt.algorithms import gp_sampler
@@ -151,3 +152,25 @@ def test_a_study_stored_with_the_tpe_resumes_with_the_tpe(stored_as, save_path, 
 
     assert hpo.settings.sampler == "tpe"
     assert [c["trial_id"] for c in run_loop(hpo, lambda c: train(c, loss))] == [3, 4, 5]
+
+
+def _resume_warnings(save_path, **kwargs) -> list[str]:
+    """The resume warnings of hpopt.create(resume=True, ...) with conftest.create's arguments."""
+    args = dict(search_space=small_space(), full_dataset_size=1000, num_full_iterations=6,
+                save_path=str(save_path), hard_budget=False, resume=True, **kwargs)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        hpopt.create(**args)
+    return [str(w.message) for w in caught if "resuming" in str(w.message)]
+
+
+def test_resume_warns_of_the_values_the_user_changed_not_of_defaults_never_passed(save_path):
+    """A study saved with the TPE as ASHA's sampler (the default before the
+    GP), resumed by a script that passes the same arguments as before minus
+    the sampler: no warning (the user asked for nothing new, and the study
+    goes on with its TPE); a changed num_trials is named."""
+    create(save_path, search_alg="asha", sampler="tpe", **ARGS)
+
+    assert _resume_warnings(save_path, search_alg="asha", **ARGS) == []
+    changed = _resume_warnings(save_path, search_alg="asha", **{**ARGS, "num_trials": 9})
+    assert len(changed) == 1 and changed[0].endswith("these new values are ignored: num_trials")
