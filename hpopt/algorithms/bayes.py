@@ -48,6 +48,7 @@ import numpy as np
 from hpopt import budget
 from hpopt.algorithms.base import Algorithm, NewTrial, Outcome
 from hpopt.algorithms.gp_fit import ARD_PRIOR_SD, fit_ard_length_scales, fit_length_scale, refit_count
+from hpopt.algorithms.output_warp import warp
 from hpopt.snapshot import Needs, Snapshot
 from hpopt.status import SCORED_STATES, Decision, TrialState
 from hpopt.storage.base import TrialRecord
@@ -167,6 +168,14 @@ class BayesOpt(Algorithm):
     #: quantized and choice values on their grid: see BudgetedUCB); False:
     #: at its own point of the unit cube, as bayes_opt does
     snap_discrete = True
+    #: a monotone warp of the scores (maximised) before the GP sees them, in
+    #: the length scales' fit and the acquisition's GP: None, "half_rank"
+    #: (Vizier's: the scores below their median mapped to a Gaussian tail
+    #: matched to the good half's spread, the good half untouched) or
+    #: "half_rank_log" (then Vizier's log warp); see
+    #: hpopt.algorithms.output_warp. Running trials' "constant liar" is the
+    #: warped minimum
+    output_warp: str | None = None
 
     def kappa_at(self, registered: int) -> float:
         s = self.settings
@@ -226,10 +235,11 @@ class BayesOpt(Algorithm):
             keep = self.max_gp_points // 2
             rest = rng.choice(order[keep:], size=self.max_gp_points - keep, replace=False)
             order = np.concatenate([order[:keep], rest])
-        gp_x, gp_y = xs[order], ys[order]
+        wys = warp(ys, self.output_warp)   # (monotone: the order above stands)
+        gp_x, gp_y = xs[order], wys[order]
         # trials still running get a pessimistic "constant liar" value, so
         # workers asking at once get different points
-        liar = float(ys.min())
+        liar = float(wys.min())
         running = [t for t in trials if t.state in PENDING_STATES and self.space.contains(t.params)]
         seen = {tuple(x) for x in xs} if running else set()
         pending = []
@@ -327,10 +337,11 @@ class BayesOpt(Algorithm):
         first = (enc[:upto], vals[:upto]) if upto and (enc[:upto] != enc[0]).any() else None
         key = (*(a.tobytes() for a in (first or (xs, ys))), first is None, enc.shape[1], self.gp_alpha,
                self.length_scale_bounds, self.ard_prior_sd, self.ard_fit_points, self.noise_bounds,
-               self.noise_prior)
+               self.noise_prior, self.output_warp)
         fit = _LENGTH_SCALES.get(key)
         if fit is None:
-            fit = self._fit_length_scales(*(_rows(*first) if first else (xs, ys)))
+            fx, fy = _rows(*first) if first else (xs, ys)
+            fit = self._fit_length_scales(fx, warp(fy, self.output_warp))
             while len(_LENGTH_SCALES) >= LENGTH_SCALE_MEMO:
                 _LENGTH_SCALES.pop(next(iter(_LENGTH_SCALES)), None)
             _LENGTH_SCALES[key] = fit
