@@ -49,6 +49,7 @@ import numpy as np
 
 from hpopt.algorithms.bayes import _blas_threads
 from hpopt.algorithms.gp_fit import fit_ard_length_scales, refit_count
+from hpopt.algorithms.output_warp import warp
 from hpopt.algorithms.tpe import ParzenSampler, _phi_cdf
 from hpopt.status import TrialState
 from hpopt.storage.base import TrialRecord, changed_positions
@@ -220,6 +221,11 @@ class GPSampler:
     #: the noise variance's bounds and Gamma prior (bayes_opt's: BayesOpt.noise_*)
     noise_bounds = (1e-6, 1.0)
     noise_prior = (1.1, 30.0)
+    #: a monotone warp of the scores (every rung's, maximised) before the GP
+    #: sees them: None, "half_rank" or "half_rank_log" (BayesOpt.output_warp's,
+    #: hpopt.algorithms.output_warp); the length scales are fitted on their
+    #: subsample's scores warped among themselves
+    output_warp: str | None = None
 
     def __init__(self, space, sign: float, max_iterations: int | None = None):
         self.max_iterations = max_iterations
@@ -281,6 +287,7 @@ class GPSampler:
         if len(y) < 2 or np.ptp(y) == 0:
             return tpe.suggest(trials, rng, fallback, tried, checked=True)
         scales, noise = self._hypers(x, y)
+        y = warp(y, self.output_warp)   # (monotone: the order below is unchanged)
         order = np.lexsort((-y, ~at_level))   # the model's rung first, best first
         if len(y) > self.max_points:
             keep = self.max_points // 2
@@ -359,10 +366,11 @@ class GPSampler:
         if len(fy) > self.fit_points:
             pick = _fit_subsample(len(fy), self.fit_points)
             fx, fy = fx[pick], fy[pick]
-        key = (fx.tobytes(), fy.tobytes(), self.length_scale_bounds, self.noise_bounds, self.noise_prior)
+        key = (fx.tobytes(), fy.tobytes(), self.length_scale_bounds, self.noise_bounds, self.noise_prior,
+               self.output_warp)
         hit = _FITS.get(key)
         if hit is None:
-            hit = self._fit(fx, fy)
+            hit = self._fit(fx, warp(fy, self.output_warp))
             while len(_FITS) >= FIT_MEMO:
                 _FITS.pop(next(iter(_FITS)))
             _FITS[key] = hit

@@ -2,6 +2,7 @@
 and log warp) and BayesOpt.output_warp: monotone, the good half untouched, a
 heavy bad tail compressed, ties and two scores handled, and the GP given the
 warped scores (the constant liar at the warped minimum)."""
+import math
 import time
 
 import numpy as np
@@ -163,3 +164,44 @@ def test_the_memoised_length_scales_are_keyed_by_the_warp(tmp_path, monkeypatch)
     assert warped > plain                      # not the plain fits from the memo
     assert run("c", "half_rank") == warped     # the warped fits memoised ...
     assert run("d", None) == warped            # ... and the plain ones still
+
+
+@pytest.mark.parametrize("name", ["half_rank", "half_rank_log"])
+def test_the_gp_sampler_fits_and_models_the_warped_scores(monkeypatch, name):
+    """GPSampler.output_warp: its length scales are fitted on the fit
+    subsample's scores warped among themselves (and memoised apart from the
+    plain fit's), and its suggestions still find the optimum of a function
+    with a heavy bad tail."""
+    from test_gp_sampler import NoTPE, model_only
+    from test_tpe import Stub, no_fallback
+
+    from hpopt.algorithms import gp_sampler
+    from hpopt.space import SearchSpace
+
+    space = SearchSpace({"x": hpopt.search_space("uniform", [0, 1]), "y": hpopt.search_space("uniform", [0, 1])})
+
+    def score(p):   # maximised; a cliff of terrible scores at x < 0.15
+        return -((p["x"] - 0.7) ** 2 + (p["y"] - 0.3) ** 2) - 300.0 * (p["x"] < 0.15)
+
+    fits = []
+    real_fit = gp_sampler.GPSampler._fit
+    monkeypatch.setattr(gp_sampler.GPSampler, "_fit", lambda self, fx, fy: fits.append(np.array(fy)) or real_fit(
+        self, fx, fy))
+    gp_sampler._FITS.clear()
+    stub, rng = Stub(), np.random.default_rng(5)
+    for _ in range(10):
+        p = space.sample(rng)
+        stub.add(p, score(p))
+    late = []
+    for i in range(12):
+        sampler = model_only(space)
+        sampler.output_warp = name
+        p = sampler.suggest(stub.trials(), np.random.default_rng([5, i]), no_fallback, None, NoTPE(space, 1.0))
+        stub.add(p, score(p))
+        late.append(math.hypot(p["x"] - 0.7, p["y"] - 0.3))
+    assert np.median(late) < 0.15, late
+    assert fits and all(np.ptp(f) < 300 for f in fits)   # the cliff compressed in every fit
+    warped = len(fits)
+    plain = model_only(space)
+    plain.suggest(stub.trials(), np.random.default_rng([5, 0]), no_fallback, None, NoTPE(space, 1.0))
+    assert len(fits) == warped + 1 and np.ptp(fits[-1]) > 250   # not the warped fit from the memo
