@@ -172,7 +172,8 @@ class BayesOpt(Algorithm):
     #: the length scales' fit and the acquisition's GP: None, "half_rank"
     #: (Vizier's: the scores below their median mapped to a Gaussian tail
     #: matched to the good half's spread, the good half untouched) or
-    #: "half_rank_log" (then Vizier's log warp); see
+    #: "half_rank_log" (then Vizier's log warp) or "half_rank_compress" (the
+    #: half-rank warp only where it moves a score up); see
     #: hpopt.algorithms.output_warp. Running trials' "constant liar" is the
     #: warped minimum
     output_warp: str | None = None

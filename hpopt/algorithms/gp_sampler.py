@@ -222,7 +222,7 @@ class GPSampler:
     noise_bounds = (1e-6, 1.0)
     noise_prior = (1.1, 30.0)
     #: a monotone warp of the scores (every rung's, maximised) before the GP
-    #: sees them: None, "half_rank" or "half_rank_log" (BayesOpt.output_warp's,
+    #: sees them: None or one of output_warp.WARPS (BayesOpt.output_warp's,
     #: hpopt.algorithms.output_warp); the length scales are fitted on their
     #: subsample's scores warped among themselves
     output_warp: str | None = None

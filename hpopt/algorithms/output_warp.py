@@ -10,9 +10,12 @@ from the median. A heavy tail of terrible scores becomes a Gaussian half
 matched to the good half's spread, while the region that decides where the
 optimum lies keeps its shape and its noise. The optional log warp (Vizier's
 second step, offset 1.5) then maps the scores to [-0.5, 0.5], spreading the
-best ones apart and pulling the worst together.
+best ones apart and pulling the worst together. ``compress`` (not
+Vizier's) moves a score up only: the half-rank warp where it shortens a bad
+tail, the identity where it would spread a bad half tighter than the good
+one.
 
-Both are monotone (strictly: distinct scores stay distinct and in order),
+The warps are monotone (strictly: distinct scores stay distinct and in order),
 cheap (a sort and one vectorised inverse normal CDF) and applied afresh to
 the scores at every suggestion.
 """
@@ -21,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 #: the names BayesOpt.output_warp and GPSampler.output_warp accept (None: no warp)
-WARPS = ("half_rank", "half_rank_log")
+WARPS = ("half_rank", "half_rank_log", "half_rank_compress")
 #: the log warp's offset (Vizier's LogWarperComponent default)
 LOG_OFFSET = 1.5
 
@@ -51,6 +54,16 @@ def half_rank(y: np.ndarray) -> np.ndarray:
     return out
 
 
+def compress(y: np.ndarray) -> np.ndarray:
+    """The half-rank warp where it moves a score up only: ``max(y,
+    half_rank(y))``. A bad tail longer than the Gaussian one is pulled in, a
+    bad half tighter than the good half's spread is left as it is (the
+    half-rank warp spreads it out). Strictly monotone as the maximum of two
+    strictly monotone maps."""
+    y = np.asarray(y, dtype=float)
+    return np.maximum(y, half_rank(y))
+
+
 def log_warp(y: np.ndarray, offset: float = LOG_OFFSET) -> np.ndarray:
     """``0.5 - log1p((max - y) / range * (offset - 1)) / log(offset)``: the
     best score at 0.5, the worst at -0.5, concave (a new array; ``y``
@@ -70,4 +83,6 @@ def warp(y: np.ndarray, name: str | None) -> np.ndarray:
         return half_rank(y)
     if name == "half_rank_log":
         return log_warp(half_rank(y))
+    if name == "half_rank_compress":
+        return compress(y)
     raise ValueError(f"unknown output warp {name!r}; expected None or one of {WARPS}")

@@ -14,7 +14,7 @@ from test_bayes import bowl, complete, one_dim_space, registered  # noqa: F401
 import hpopt
 from hpopt.algorithms import bayes
 from hpopt.algorithms.bayes import BayesOpt
-from hpopt.algorithms.output_warp import half_rank, log_warp, warp
+from hpopt.algorithms.output_warp import WARPS, compress, half_rank, log_warp, warp
 
 
 def scores(n=41, seed=0):
@@ -24,7 +24,7 @@ def scores(n=41, seed=0):
     return -np.concatenate([rng.exponential(2.0, n - 5), rng.uniform(150, 310, 5)])
 
 
-@pytest.mark.parametrize("name", ["half_rank", "half_rank_log"])
+@pytest.mark.parametrize("name", WARPS)
 def test_the_warps_are_strictly_monotone(name):
     rng = np.random.default_rng(1)
     for y in (scores(), rng.normal(size=30), rng.integers(0, 5, 25).astype(float), -rng.lognormal(0, 3, 60)):
@@ -84,6 +84,16 @@ def test_half_rank_of_two_scores_one_score_and_equal_scores():
     y = np.array([3.0, 1.0])
     half_rank(y)
     assert np.array_equal(y, [3.0, 1.0])   # not changed in place
+
+
+def test_compress_pulls_in_a_long_bad_tail_and_leaves_a_tight_bad_half_alone():
+    y = scores()
+    assert np.array_equal(compress(y), np.maximum(y, half_rank(y)))
+    assert compress(y).min() == half_rank(y).min()      # branin-lc's shape: the tail pulled in
+    # hartmann's shape (maximised): a tight bad half near 0, a long good tail; the half-rank warp spreads it
+    tight = np.array([0.0, 0.01, 0.02, 0.03, 0.05, 0.5, 1.0, 2.0, 3.0, 3.8])
+    assert half_rank(tight).min() < -0.5
+    assert np.array_equal(compress(tight), tight)
 
 
 def test_log_warp_maps_the_best_to_a_half_and_the_worst_to_minus_a_half_and_spreads_the_best():
