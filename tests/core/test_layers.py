@@ -42,6 +42,8 @@ LATE_IMPORTS = {
     ("hpopt/algorithms/gp_sampler.py", "scipy.linalg"): "with the GP stack (asha.py imports this module)",
     ("hpopt/algorithms/gp_sampler.py", "sklearn.gaussian_process"): "with the GP stack",
     ("hpopt/algorithms/gp_sampler.py", "sklearn.gaussian_process.kernels"): "with the GP stack",
+    ("hpopt/algorithms/output_warp.py", "scipy.special"): "with the GP stack (bayes.py and gp_sampler.py import "
+                                                         "this module); only when a warp is on",
     ("studies/storage_sql.py", "psycopg"): "PostgreSQL's driver, installed with the postgres extra",
     ("studies/apps.py", "studies"): "AppConfig.ready: models load once the app registry is ready",
     ("runner/apps.py", "runner.dispatch"): "AppConfig.ready",
