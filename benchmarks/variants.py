@@ -32,6 +32,7 @@ from benchmarks import quality
 from benchmarks.common import PROCS, pool_map
 from benchmarks.problem_base import CACHE
 from hpopt.algorithms.bayes import BayesOpt
+from hpopt.algorithms.gp_sampler import GPSampler
 
 PEERS = {"asha": ("Optuna TPE+SHA", "Optuna TPE+Hyperband", "random search"),
          "bo": ("Optuna TPE", "Optuna GP", "random search"),
@@ -149,13 +150,16 @@ def main(argv=None) -> None:
                     help="no Optuna or random runs (hpopt against --against only: cheap on many seeds)")
     ap.add_argument("--cache", default=CACHE)
     ap.add_argument("--set", nargs="*", default=[], metavar="NAME=JSON",
-                    help="class attributes of BayesOpt for this run, e.g. output_warp=true")
+                    help="class attributes of BayesOpt for this run, e.g. n_local=200, "
+                         "or of ASHA's GP sampler as GPSampler.NAME=JSON, e.g. GPSampler.points_per_dim=2")
     args = ap.parse_args(argv)
     for item in args.set:   # the forked workers inherit the patched class
         name, _, value = item.partition("=")
-        if not hasattr(BayesOpt, name):
-            sys.exit(f"--set: BayesOpt has no attribute {name}")
-        setattr(BayesOpt, name, json.loads(value))
+        owner, _, attr = name.rpartition(".")
+        cls = {"": BayesOpt, "BayesOpt": BayesOpt, "GPSampler": GPSampler}.get(owner)
+        if cls is None or not hasattr(cls, attr):
+            sys.exit(f"--set: no attribute {name} (BayesOpt's, or GPSampler.NAME)")
+        setattr(cls, attr, json.loads(value))
     quality._PROBLEMS.update(problems_mod.load_all(False))
     names = args.problems or sorted(quality._PROBLEMS)
     seeds = _seeds(args.seeds)
