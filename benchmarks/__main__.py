@@ -9,9 +9,9 @@ Needs the ``bench`` extra (``pip install -e .[bench]``: Optuna, and torch for Op
 GPSampler), PostgreSQL at 127.0.0.1:5432 (user postgres,
 trust; a database is created and dropped; left out when unreachable), and
 Redis at REDIS_URL for part 7b's workers.
-The tabular problems' curves are computed once and cached under
-benchmarks/.cache/ (the MLP tables about a minute on 2 cores the first time,
-sgd-digits' 3-7 minutes).
+The tabular problems' curves are computed once and kept in git under
+benchmarks/tables/ (deleting one recomputes it: the MLP tables about a minute on
+2 cores, sgd-digits' 3-7 minutes).
 """
 from __future__ import annotations
 

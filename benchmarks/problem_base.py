@@ -1,5 +1,5 @@
 """The benchmark problems' common parts: a parameter written once for both
-libraries (:class:`P`), the :class:`Problem` interface, the cache folder.
+libraries (:class:`P`), the :class:`Problem` interface, the tables' folder.
 The problems themselves: :mod:`benchmarks.problems` (the first five) and
 :mod:`benchmarks.problems_shapes` (other shapes)."""
 from __future__ import annotations
@@ -13,7 +13,14 @@ import numpy as np
 
 import hpopt
 
+#: runs kept between benchmark invocations (peers' and hpopt's results; not in git)
 CACHE = Path(__file__).resolve().parent / ".cache"
+#: the problems' tables (learning curves of real trainings, each synthetic
+#: problem's optimum and target), in git: they are computed once, and a table
+#: trained on another machine (another CPU, another BLAS kernel) can differ in
+#: the last digits and so move a search, which would make numbers in
+#: RESULTS.md unrepeatable. Deleting a file recomputes it
+TABLES = Path(__file__).resolve().parent / "tables"
 CACHE_VERSION = 1
 TARGET_TOP = 0.02  # time-to-target: reach the truth of the top 2% of random configs
 
@@ -138,8 +145,8 @@ class TableProblem(Problem):
 
 
 def _cached_json(key: str, compute) -> dict:
-    CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"{key}.json"
+    TABLES.mkdir(exist_ok=True)
+    path = TABLES / f"{key}.json"
     if path.exists():
         return json.loads(path.read_text())
     value = compute()

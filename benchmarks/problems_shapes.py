@@ -28,7 +28,7 @@ method is not tuned to five learning-curve families that look alike.
   judges by the first epochs throws them away.
 
 Every problem follows :class:`benchmarks.problems.Problem`; ``sgd-digits``
-caches its table under ``benchmarks/.cache`` (560 distinct trainings for the
+keeps its table in git under ``benchmarks/tables`` (560 distinct trainings for the
 1,080 grid cells: 426 s on 2 cores shared with other work, 2026-11-30; the
 quick grid's 120 in 85 s), the synthetic ones their optimum and target.
 """
@@ -42,7 +42,7 @@ import time
 import numpy as np
 
 from benchmarks.common import pool_map
-from benchmarks.problem_base import CACHE, CACHE_VERSION, P, Problem, TableProblem, _cached_json
+from benchmarks.problem_base import CACHE_VERSION, TABLES, P, Problem, TableProblem, _cached_json
 
 # -- sgd-digits: real SGDClassifier curves, categorical and conditional ----------------------------
 SGD_EPOCHS = 20
@@ -122,7 +122,7 @@ class SGDDigits(TableProblem):
     def _table(self):
         g = self.grid
         payload = json.dumps([CACHE_VERSION, SGD_EPOCHS, self.name, g], sort_keys=True).encode()
-        path = CACHE / f"{self.name}-{hashlib.sha1(payload).hexdigest()[:10]}.npz"
+        path = TABLES / f"{self.name}-{hashlib.sha1(payload).hexdigest()[:10]}.npz"
         if path.exists():
             data = np.load(path)
             return data["curves"], data["seconds"]
@@ -133,7 +133,7 @@ class SGDDigits(TableProblem):
         seconds = np.empty(self.shape)
         for c in cells:
             curves[c], seconds[c] = out[_canonical(c)]
-        CACHE.mkdir(exist_ok=True)
+        TABLES.mkdir(exist_ok=True)
         np.savez(path, curves=curves, seconds=seconds)
         return curves, seconds
 
