@@ -22,7 +22,7 @@ from hpopt import best, budget, checkpoints, controls, engine, progress
 from hpopt.errors import HpoError
 from hpopt.plan import Plan
 from hpopt.results import format_results
-from hpopt.settings import Settings, make_settings, stored_values
+from hpopt.settings import ARG_ALIASES, Settings, make_settings, stored_values
 from hpopt.snapshot import Meta
 from hpopt.status import TrialState
 from hpopt.storage import file as file_storage
@@ -58,7 +58,8 @@ def create(search_space=None, full_dataset_size=None, num_full_iterations=None, 
              ("search_space", "full_dataset_size", "num_full_iterations")}
     settings = make_settings(given)
     return HPO(settings, file_storage.shared(settings.save_path, reopen=True,
-                                                 fresh=not settings.resume), given=frozenset(given))
+                                                 fresh=not settings.resume),
+               given=frozenset(ARG_ALIASES.get(k, k) for k in given))
 
 
 class HPO:

@@ -174,3 +174,7 @@ def test_resume_warns_of_the_values_the_user_changed_not_of_defaults_never_passe
     assert _resume_warnings(save_path, search_alg="asha", **ARGS) == []
     changed = _resume_warnings(save_path, search_alg="asha", **{**ARGS, "num_trials": 9})
     assert len(changed) == 1 and changed[0].endswith("these new values are ignored: num_trials")
+    # under the guide's other spelling of an argument too
+    aliased = _resume_warnings(save_path, search_alg="asha", num_init_trials=3,
+                               **{k: v for k, v in ARGS.items() if k != "num_init_trial"})
+    assert len(aliased) == 1 and aliased[0].endswith("these new values are ignored: num_init_trial")
