@@ -13,9 +13,21 @@ ARD_PRIOR_SD = 0.5
 #: the length scales' fit is repeated when the observations grew by this factor (see refit_count)
 REFIT_GROWTH = 1.25
 
+#: scores beyond this magnitude are modelled at it (modelled_scores)
+SCORE_LIMIT = 1e150
+
 #: log10 length scales where fit_length_scale evaluates the likelihood first
 #: (the GP works on the unit cube: 0.01 is noise-like, 100 nearly constant)
 LENGTH_SCALE_GRID = np.linspace(-2.0, 2.0, 9)
+
+
+def modelled_scores(y) -> np.ndarray:
+    """Scores as the GPs (and median stopping's averages) take them: clipped
+    to +-SCORE_LIMIT. Both standardise or average the scores, and the sum or
+    variance of scores near the largest float overflows (a diverged loss of
+    1e300 is a finite score a trainer may report); such a score is far
+    beyond every sane one either way."""
+    return np.clip(np.asarray(y, dtype=float), -SCORE_LIMIT, SCORE_LIMIT)
 
 
 def fit_length_scale(obj_func, initial_theta, bounds):

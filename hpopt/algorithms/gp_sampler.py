@@ -48,7 +48,7 @@ from typing import Callable
 import numpy as np
 
 from hpopt.algorithms.bayes import _blas_threads
-from hpopt.algorithms.gp_fit import fit_ard_length_scales, refit_count
+from hpopt.algorithms.gp_fit import fit_ard_length_scales, modelled_scores, refit_count
 from hpopt.algorithms.tpe import ParzenSampler, _phi_cdf
 from hpopt.status import TrialState
 from hpopt.storage.base import TrialRecord, changed_positions
@@ -249,10 +249,10 @@ class GPSampler:
             if not np.all((step > 0) | ((step == 0) & (rise >= 0))):
                 order = np.lexsort((at, ids))
                 x, at, raw, res = x[order], at[order], raw[order], res[order]
-            return (np.hstack([x, res[:, None]]), self.sign * raw,
+            return (np.hstack([x, res[:, None]]), modelled_scores(self.sign * raw),
                     float(math.log(level) / math.log(top)) if top > 1 else 1.0, at == level)
         here = at == level
-        gx, y = _distinct(x[here], self.sign * raw[here])
+        gx, y = _distinct(x[here], modelled_scores(self.sign * raw[here]))
         return gx, y, None, np.ones(len(y), dtype=bool)
 
     def _need(self) -> int:
