@@ -73,10 +73,14 @@ def _short(v: float) -> str:
 
 
 def _means(index: np.ndarray, y: np.ndarray, n: int):
+    """(trials per bin, mean score per bin) of the rows whose index is >= 0.
+    Each score is divided by its bin's count before the sum: a sum of two
+    scores near the largest float (diverged losses are finite scores) was
+    infinite, and the API's JSON said ``Infinity``, which no browser parses."""
     ok = index >= 0
     counts = np.bincount(index[ok], minlength=n)
-    sums = np.bincount(index[ok], weights=y[ok], minlength=n)
-    return counts, sums
+    means = np.bincount(index[ok], weights=y[ok] / counts[index[ok]], minlength=n)
+    return counts, means
 
 
 def slices(ds: Dataset, bins: int = SLICE_BINS) -> dict:
@@ -85,9 +89,9 @@ def slices(ds: Dataset, bins: int = SLICE_BINS) -> dict:
     out = {}
     for name, spec in ds.space.items():
         b = Binning(spec, bins)
-        counts, sums = _means(b.index([p.get(name) for p in ds.params]), y, b.n)
+        counts, means = _means(b.index([p.get(name) for p in ds.params]), y, b.n)
         out[name] = {"labels": b.labels, "edges": b.edges,
-                     "bins": [[i, float(sums[i] / c), int(c)] for i, c in enumerate(counts) if c]}
+                     "bins": [[i, float(means[i]), int(c)] for i, c in enumerate(counts) if c]}
     return out
 
 
@@ -98,12 +102,9 @@ def contour(ds: Dataset, x: str, y: str, bins: int = CONTOUR_BINS) -> dict:
     ix = bx.index([p.get(x) for p in ds.params])
     iy = by.index([p.get(y) for p in ds.params])
     score = np.asarray(ds.scores, dtype=float)
-    ok = (ix >= 0) & (iy >= 0)
-    cell = ix[ok] * by.n + iy[ok]
-    counts = np.bincount(cell, minlength=bx.n * by.n)
-    sums = np.bincount(cell, weights=score[ok], minlength=bx.n * by.n)
-    cells = [[int(k // by.n), int(k % by.n), float(sums[k] / counts[k]), int(counts[k])]
-             for k in np.flatnonzero(counts)]
+    cell = np.where((ix >= 0) & (iy >= 0), ix * by.n + iy, -1)
+    counts, means = _means(cell, score, bx.n * by.n)
+    cells = [[int(k // by.n), int(k % by.n), float(means[k]), int(counts[k])] for k in np.flatnonzero(counts)]
     return {"x": {"name": x, "labels": bx.labels, "edges": bx.edges},
             "y": {"name": y, "labels": by.labels, "edges": by.edges}, "cells": cells,
             "fidelity": fidelity(ds)}

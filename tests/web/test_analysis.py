@@ -216,6 +216,26 @@ def test_the_contour_is_the_mean_score_per_cell_on_a_log_and_a_choice_axis(api, 
 
 
 @pytest.mark.django_db
+def test_slices_and_contour_average_scores_near_the_largest_float_into_valid_json(api, bayes):
+    """Two diverged trials (finite scores of 1.5e308) in one bin: their mean is
+    1.5e308, not an infinite sum that the JSON wrote as Infinity (no browser
+    parses that)."""
+    study = bayes()
+    rows = [({"lr": 3e-4, "x": 0.1, "opt": "sgd", "width": 32}, 1.5e308, None),
+            ({"lr": 3e-4, "x": 0.1, "opt": "sgd", "width": 32}, 1.5e308, None)]
+    rows += [({"lr": 3e-2, "x": 0.9, "opt": "adam", "width": 64}, float(k), None) for k in range(8)]
+    add_trials(study, rows)
+
+    for path, params in ((f"/api/studies/{study.pk}/analysis", {}),
+                         (f"/api/studies/{study.pk}/analysis/contour", {"x": "lr", "y": "opt", "bins": 3})):
+        response = api.get(path, **params)
+        assert b"Infinity" not in response.content and b"NaN" not in response.content
+        body = response.json()
+        means = [b[1] for b in body["slices"]["opt"]["bins"]] if "slices" in body else [c[2] for c in body["cells"]]
+        assert max(means) == pytest.approx(1.5e308) and min(means) == pytest.approx(3.5)
+
+
+@pytest.mark.django_db
 def test_contour_rejects_bad_axes_naming_the_field(api, bayes):
     study = bayes()
     url = f"/api/studies/{study.pk}/analysis/contour"
