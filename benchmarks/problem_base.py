@@ -19,7 +19,8 @@ CACHE = Path(__file__).resolve().parent / ".cache"
 #: problem's optimum and target), in git: they are computed once, and a table
 #: trained on another machine (another CPU, another BLAS kernel) can differ in
 #: the last digits and so move a search, which would make numbers in
-#: RESULTS.md unrepeatable. Deleting a file recomputes it
+#: RESULTS.md unrepeatable. Deleting a file recomputes it. The quick grids'
+#: tables (``--quick``, a smoke run) are kept with the runs instead
 TABLES = Path(__file__).resolve().parent / "tables"
 CACHE_VERSION = 1
 TARGET_TOP = 0.02  # time-to-target: reach the truth of the top 2% of random configs

@@ -42,7 +42,7 @@ import numpy as np
 
 from benchmarks.bayes_speed import branin, hartmann6
 from benchmarks.common import pool_map, quiet
-from benchmarks.problem_base import CACHE_VERSION, TABLES, P, Problem, TableProblem, _cached_json
+from benchmarks.problem_base import CACHE, CACHE_VERSION, TABLES, P, Problem, TableProblem, _cached_json
 from benchmarks.problems_shapes import load_shapes
 
 # -- synthetic learning curves -------------------------------------------------------------
@@ -236,7 +236,7 @@ class Tabular(TableProblem):
         g = self.grid
         payload = json.dumps([CACHE_VERSION, TAB_EPOCHS, self.name, g], sort_keys=True).encode()
         key = hashlib.sha1(payload).hexdigest()[:10]
-        path = TABLES / f"{self.name}-{key}.npz"
+        path = (TABLES if self.grid is FULL_GRID else CACHE) / f"{self.name}-{key}.npz"
         if path.exists():
             data = np.load(path)
             return data["curves"], data["seconds"]
@@ -245,7 +245,7 @@ class Tabular(TableProblem):
         out = pool_map(_train_one, jobs)
         curves = np.array([c for c, _ in out]).reshape(self.shape + (TAB_EPOCHS,))
         seconds = np.array([s for _, s in out]).reshape(self.shape)
-        TABLES.mkdir(exist_ok=True)
+        path.parent.mkdir(exist_ok=True)
         np.savez(path, curves=curves, seconds=seconds)
         return curves, seconds
 

@@ -42,7 +42,7 @@ import time
 import numpy as np
 
 from benchmarks.common import pool_map
-from benchmarks.problem_base import CACHE_VERSION, TABLES, P, Problem, TableProblem, _cached_json
+from benchmarks.problem_base import CACHE, CACHE_VERSION, TABLES, P, Problem, TableProblem, _cached_json
 
 # -- sgd-digits: real SGDClassifier curves, categorical and conditional ----------------------------
 SGD_EPOCHS = 20
@@ -122,7 +122,8 @@ class SGDDigits(TableProblem):
     def _table(self):
         g = self.grid
         payload = json.dumps([CACHE_VERSION, SGD_EPOCHS, self.name, g], sort_keys=True).encode()
-        path = TABLES / f"{self.name}-{hashlib.sha1(payload).hexdigest()[:10]}.npz"
+        folder = TABLES if self.grid is SGD_GRID else CACHE
+        path = folder / f"{self.name}-{hashlib.sha1(payload).hexdigest()[:10]}.npz"
         if path.exists():
             data = np.load(path)
             return data["curves"], data["seconds"]
@@ -133,7 +134,7 @@ class SGDDigits(TableProblem):
         seconds = np.empty(self.shape)
         for c in cells:
             curves[c], seconds[c] = out[_canonical(c)]
-        TABLES.mkdir(exist_ok=True)
+        path.parent.mkdir(exist_ok=True)
         np.savez(path, curves=curves, seconds=seconds)
         return curves, seconds
 
