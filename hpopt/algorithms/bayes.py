@@ -49,9 +49,9 @@ from hpopt import budget
 from hpopt.algorithms.base import Algorithm, NewTrial, Outcome
 from hpopt.algorithms.gp_fit import (
     ARD_PRIOR_SD,
-    SCORE_LIMIT,
     fit_ard_length_scales,
     fit_length_scale,
+    modelled_score,
     modelled_scores,
     refit_count,
 )
@@ -452,8 +452,7 @@ class BayesOpt(Algorithm):
         for other_id, scores in all_scores.items():
             if other_id == trial.trial_id:
                 continue
-            # (modelled_scores' clip, on floats: numpy per peer would cost ms per report at 1,000 trials)
-            upto = [min(max(self.sign * v, -SCORE_LIMIT), SCORE_LIMIT) for i, v in scores if i <= iteration]
+            upto = [modelled_score(self.sign * v) for i, v in scores if i <= iteration]
             if upto and scores[-1][0] >= iteration:
                 averages.append(statistics.fmean(upto))
         if len(averages) < MEDIAN_STOP_MIN_PEERS:

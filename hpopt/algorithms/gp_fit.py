@@ -30,6 +30,12 @@ def modelled_scores(y) -> np.ndarray:
     return np.clip(np.asarray(y, dtype=float), -SCORE_LIMIT, SCORE_LIMIT)
 
 
+def modelled_score(v: float) -> float:
+    """modelled_scores for one float (numpy per value cost median stopping
+    milliseconds per report at 1,000 trials)."""
+    return min(max(v, -SCORE_LIMIT), SCORE_LIMIT)
+
+
 def fit_length_scale(obj_func, initial_theta, bounds):
     """A GaussianProcessRegressor ``optimizer``: bayes_opt's kernel has one
     hyper-parameter (the Matern length scale), so the negative log marginal
