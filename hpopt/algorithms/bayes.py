@@ -40,6 +40,7 @@ pickled and any process can suggest:
 from __future__ import annotations
 
 import functools
+import math
 import statistics
 import warnings
 
@@ -51,7 +52,6 @@ from hpopt.algorithms.gp_fit import (
     ARD_PRIOR_SD,
     fit_ard_length_scales,
     fit_length_scale,
-    modelled_score,
     modelled_scores,
     refit_count,
 )
@@ -83,6 +83,19 @@ def _rows(enc: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ys[g] = statistics.fmean(groups[g].tolist())
     perm = np.argsort(first, kind="stable")
     return uniq[perm], ys[perm]
+
+
+def _average(values: list[float]) -> float:
+    """statistics.fmean, which sums first, so that the scores of a diverged
+    trial near the largest float overflowed (OverflowError); those are
+    averaged as a sum of fractions. (Not clipped first, as the GPs'
+    modelled_scores does: a clip per score is most of a median-stopping
+    report's time with many trials, and this costs nothing until a sum
+    overflows; benchmarks/RESULTS.md, "Lead, 2026-12-02".)"""
+    try:
+        return statistics.fmean(values)
+    except OverflowError:
+        return math.fsum(v / len(values) for v in values)
 
 
 @functools.lru_cache(maxsize=1)
@@ -452,9 +465,9 @@ class BayesOpt(Algorithm):
         for other_id, scores in all_scores.items():
             if other_id == trial.trial_id:
                 continue
-            upto = [modelled_score(self.sign * v) for i, v in scores if i <= iteration]
+            upto = [self.sign * v for i, v in scores if i <= iteration]
             if upto and scores[-1][0] >= iteration:
-                averages.append(statistics.fmean(upto))
+                averages.append(_average(upto))
         if len(averages) < MEDIAN_STOP_MIN_PEERS:
             return False
         median = statistics.median(averages)
