@@ -24,9 +24,8 @@ LENGTH_SCALE_GRID = np.linspace(-2.0, 2.0, 9)
 def modelled_scores(y) -> np.ndarray:
     """Scores as the GPs take them: clipped to +-SCORE_LIMIT. They
     standardise the scores, and the sum or variance of scores near the
-    largest float overflows (a diverged loss of
-    1e300 is a finite score a trainer may report); such a score is far
-    beyond every sane one either way."""
+    largest float overflows (a diverged loss of 1e300 is a finite score a
+    trainer may report); such a score is far beyond every sane one either way."""
     return np.clip(np.asarray(y, dtype=float), -SCORE_LIMIT, SCORE_LIMIT)
 
 

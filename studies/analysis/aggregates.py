@@ -78,8 +78,9 @@ def _means(index: np.ndarray, y: np.ndarray, n: int):
     scores near the largest float (diverged losses are finite scores) was
     infinite, and the API's JSON said ``Infinity``, which no browser parses."""
     ok = index >= 0
-    counts = np.bincount(index[ok], minlength=n)
-    means = np.bincount(index[ok], weights=y[ok] / counts[index[ok]], minlength=n)
+    kept = index[ok]
+    counts = np.bincount(kept, minlength=n)
+    means = np.bincount(kept, weights=y[ok] / counts[kept], minlength=n)
     return counts, means
 
 
